@@ -1,0 +1,122 @@
+//! Reading one Afanasy message from a socket: keep reading until [`super::frame`] says a whole
+//! message is there, never past it (afserver never closes first and sends stray bytes after replies).
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::frame::{parse_reply, parse_request, Frame, FrameError, MAX_MESSAGE};
+
+/// What reading one message produced. The bytes read are in the caller's buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// A whole message; bytes after `frame.len` (if any) are not part of it.
+    Message(Frame),
+    /// The bytes are not a message afpool understands; relay them opaquely.
+    Opaque,
+    /// The declared size is over afserver's 64 MiB limit.
+    TooLarge(usize),
+    /// The peer closed before a whole message arrived (the buffer holds what came).
+    Closed,
+}
+
+/// Which side of the conversation a message comes from (they parse differently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Client → server.
+    Request,
+    /// Server → client.
+    Reply,
+}
+
+const CHUNK: usize = 16 * 1024;
+
+/// Read one message of kind `side` into `buf` (appending).
+pub async fn read_message<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    side: Side,
+) -> std::io::Result<ReadOutcome> {
+    loop {
+        let parsed = match side {
+            Side::Request => parse_request(buf),
+            Side::Reply => parse_reply(buf),
+        };
+        match parsed {
+            Ok(frame) => return Ok(ReadOutcome::Message(frame)),
+            Err(FrameError::Invalid(_)) => return Ok(ReadOutcome::Opaque),
+            Err(FrameError::TooLarge(n)) => return Ok(ReadOutcome::TooLarge(n)),
+            Err(FrameError::UntilClose) => return read_to_close(reader, buf).await,
+            Err(FrameError::Incomplete) => {
+                buf.reserve(CHUNK);
+                if reader.read_buf(buf).await? == 0 {
+                    return Ok(ReadOutcome::Closed);
+                }
+            }
+        }
+    }
+}
+
+/// An HTTP reply without Content-Length ends when the server closes.
+async fn read_to_close<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<ReadOutcome> {
+    let mut limited = reader.take((MAX_MESSAGE + CHUNK) as u64);
+    limited.read_to_end(buf).await?;
+    Ok(ReadOutcome::Closed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_a_message_delivered_one_byte_at_a_time_and_stops_at_its_end() {
+        let reply = b"AFANASY 8 JSON{\"id\":1}";
+        let mut builder = tokio_test_reader(reply, b"  ");
+        let mut buf = Vec::new();
+        let out = read_message(&mut builder, &mut buf, Side::Reply).await.unwrap();
+        let ReadOutcome::Message(frame) = out else { panic!("{out:?}") };
+        assert_eq!(&buf[..frame.len], reply);
+    }
+
+    #[tokio::test]
+    async fn closed_before_the_end_is_reported() {
+        let mut reader: &[u8] = b"AFANASY 80 JSON{\"id\"";
+        let mut buf = Vec::new();
+        let out = read_message(&mut reader, &mut buf, Side::Reply).await.unwrap();
+        assert_eq!(out, ReadOutcome::Closed);
+        assert_eq!(buf, b"AFANASY 80 JSON{\"id\"");
+    }
+
+    #[tokio::test]
+    async fn http_reply_without_length_runs_to_close() {
+        let mut reader: &[u8] = b"HTTP/1.0 404 Not Found\r\n\r\n";
+        let mut buf = Vec::new();
+        let out = read_message(&mut reader, &mut buf, Side::Reply).await.unwrap();
+        assert_eq!((out, buf.len()), (ReadOutcome::Closed, 26));
+    }
+
+    /// A reader that yields `msg` one byte per read, then `tail` (which must never be consumed).
+    fn tokio_test_reader(msg: &[u8], tail: &[u8]) -> impl AsyncRead + Unpin {
+        let mut chunks: std::collections::VecDeque<Vec<u8>> = msg.iter().map(|b| vec![*b]).collect();
+        chunks.push_back(tail.to_vec());
+        OneByte(chunks)
+    }
+
+    struct OneByte(std::collections::VecDeque<Vec<u8>>);
+
+    impl AsyncRead for OneByte {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            out: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let next = self.0.pop_front();
+            assert!(next.as_deref() != Some(&b"  "[..]), "read past the end of the message");
+            if let Some(chunk) = next {
+                out.put_slice(&chunk);
+            }
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The Afanasy wire protocol: [`frame`] finds message boundaries (pure), [`encode`] builds messages
+//! (pure), [`codec`] reads and writes them on sockets.
+
+pub mod codec;
+pub mod encode;
+pub mod frame;
+
+pub use frame::{Frame, FrameError, Framing};
