@@ -4,12 +4,37 @@
 //! - [`protocol`]: Afanasy message framing (text, HTTP, binary, GET), pure parse/encode plus async I/O.
 //! - [`proxy`]: `afpool serve`, the relay between submitters and afserver.
 //! - [`job`]: the pure routing core: pool reference, shield, mask rewrite.
+//! - [`routing`]: the live state the proxy routes with (pools + render list → inventory).
 //! - [`store`]: pool storage (embedded file store, MongoDB in the legacy shape).
-//! - [`renders`]: what afserver knows about render hosts.
+//! - [`renders`], [`upstream`]: what afserver knows about render hosts, and how afpool asks it.
+//! - [`cli`], [`config`], [`commands`]: the command line, settings, and one file per subcommand.
 #![warn(missing_docs)]
 
-pub mod job;
-pub mod renders;
-pub mod store;
+pub mod cli;
 pub mod commands;
+pub mod config;
+pub mod job;
+pub mod logging;
 pub mod protocol;
+pub mod proxy;
+pub mod renders;
+pub mod routing;
+pub mod shutdown;
+pub mod store;
+pub mod table;
+pub mod upstream;
+
+/// The process exit code for an error: 2 when a backend (pool store, afserver) is unavailable,
+/// 1 for everything else (user errors).
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    let unavailable = e.chain().any(|cause| {
+        matches!(cause.downcast_ref::<store::StoreError>(), Some(store::StoreError::Unavailable(_)))
+            || cause.downcast_ref::<upstream::UpstreamError>().is_some()
+            || cause.downcast_ref::<renders::RendersError>().is_some()
+    });
+    if unavailable {
+        2
+    } else {
+        1
+    }
+}

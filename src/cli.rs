@@ -1,0 +1,116 @@
+//! The `afpool` command line (clap). Raw flags live here; `config` turns them into settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands::pool::PoolCommand;
+use crate::job::{MaskMode, MaskType, Policy};
+
+/// afpool: render pools for the CGRU Afanasy render manager.
+///
+/// Run `afpool serve` between submitters and afserver: artists' af.py, afcmd, AfStarter and the web
+/// GUI point at the proxy (CGRU_AF_SERVERPORT or the studio config.json), and jobs that name a pool
+/// run only on that pool's hosts. Manage pools with `afpool pool`.
+#[derive(Debug, Parser)]
+#[command(name = "afpool", version, about, long_about)]
+pub struct Cli {
+    /// TOML config file (flags and AFPOOL_* variables override it).
+    #[arg(long, global = true, env = "AFPOOL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Pool store: `file:PATH` (embedded, the default) or a `mongodb://...` URI (legacy
+    /// afpools.pools shape).
+    #[arg(long, global = true, env = "AFPOOL_STORE", value_name = "SPEC")]
+    pub store: Option<String>,
+    /// Read the MongoDB address from the old Python tool's poolmanager/config.json.
+    #[arg(long, global = true, env = "AFPOOL_LEGACY_CONFIG", value_name = "PATH")]
+    pub legacy_config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the proxy between submitters and afserver.
+    Serve(ServeArgs),
+    /// Manage pools: list, show, create, rename, delete, add and remove hosts.
+    #[command(subcommand)]
+    Pool(PoolCommand),
+    /// List every render afserver knows with the pools it belongs to, and pool members afserver
+    /// does not know (often a typo that silently shrinks a pool).
+    Hosts(HostsArgs),
+}
+
+/// `afpool serve` flags.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 0.0.0.0:51100].
+    #[arg(long, env = "AFPOOL_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// afserver address [default: 127.0.0.1:51000].
+    #[arg(long, env = "AFPOOL_UPSTREAM", value_name = "HOST:PORT")]
+    pub upstream: Option<String>,
+    /// Routing options.
+    #[command(flatten)]
+    pub routing: RoutingArgs,
+}
+
+/// Routing flags shared by `serve` and `afsubmit`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RoutingArgs {
+    /// Pool for jobs that name none.
+    #[arg(long, env = "AFPOOL_DEFAULT_POOL", value_name = "NAME")]
+    pub default_pool: Option<String>,
+    /// Which mask the pool is written into [default: exclude].
+    #[arg(long, env = "AFPOOL_MASK_MODE", value_enum)]
+    pub mask_mode: Option<MaskMode>,
+    /// How to read masks of jobs without hosts_mask_type [default: find, afserver's default].
+    #[arg(long, env = "AFPOOL_ASSUME_MASK_TYPE", value_enum)]
+    pub assume_mask_type: Option<MaskType>,
+    /// Policy for a job naming a pool that does not exist [default: hold].
+    #[arg(long, env = "AFPOOL_ON_UNKNOWN_POOL", value_enum)]
+    pub on_unknown_pool: Option<Policy>,
+    /// Policy for a job whose pool has no hosts [default: hold].
+    #[arg(long, env = "AFPOOL_ON_EMPTY_POOL", value_enum)]
+    pub on_empty_pool: Option<Policy>,
+    /// Do not prefix the job annotation with `[pool: NAME]`.
+    #[arg(long, env = "AFPOOL_NO_ANNOTATE")]
+    pub no_annotate: bool,
+}
+
+impl RoutingArgs {
+    /// Apply these flags over the config file's routing settings.
+    pub fn apply(&self, settings: &mut crate::job::RouteSettings) {
+        if let Some(p) = &self.default_pool {
+            settings.default_pool = Some(p.clone());
+        }
+        if let Some(m) = self.mask_mode {
+            settings.mask_mode = m;
+        }
+        if let Some(t) = self.assume_mask_type {
+            settings.assume_mask_type = t;
+        }
+        if let Some(p) = self.on_unknown_pool {
+            settings.on_unknown_pool = p;
+        }
+        if let Some(p) = self.on_empty_pool {
+            settings.on_empty_pool = p;
+        }
+        if self.no_annotate {
+            settings.annotate = false;
+        }
+    }
+}
+
+/// `afpool hosts` flags.
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    /// afserver address [default: 127.0.0.1:51000, or the config file's upstream].
+    #[arg(long, env = "AFPOOL_UPSTREAM", value_name = "HOST:PORT")]
+    pub upstream: Option<String>,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,135 @@
+//! `afpool hosts`: every render afserver knows, with the afpool pools it belongs to, plus pool
+//! members afserver does not know (flagged: a typo there silently shrinks a pool).
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::cli::HostsArgs;
+use crate::config::Config;
+use crate::renders::{self, RenderInfo};
+use crate::store::Pool;
+
+/// One render with its pools.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct HostRow {
+    /// Render name as afserver spells it.
+    pub name: String,
+    /// Online in afserver.
+    pub online: bool,
+    /// Running tasks.
+    pub busy: bool,
+    /// Afanasy's native pool path.
+    pub af_pool: Option<String>,
+    /// afpool pools the host is a member of.
+    pub pools: Vec<String>,
+}
+
+/// A pool member afserver does not know.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct UnknownMember {
+    /// The member as stored in the pool.
+    pub host: String,
+    /// Pools naming it.
+    pub pools: Vec<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct HostsReport {
+    /// Renders afserver knows.
+    pub renders: Vec<HostRow>,
+    /// Pool members afserver does not know.
+    pub unknown_members: Vec<UnknownMember>,
+}
+
+/// Run `afpool hosts`.
+pub async fn run(mut config: Config, args: HostsArgs) -> anyhow::Result<()> {
+    if let Some(up) = args.upstream {
+        config.upstream = Some(up);
+    }
+    let upstream = config.upstream()?;
+    let list = renders::fetch(&upstream).await.context("cannot list afserver's renders")?;
+    let pools = super::open_store(&config).await?.list().await?;
+    let report = report(&list, &pools);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", human(&report));
+    }
+    Ok(())
+}
+
+/// Join renders and pools.
+pub fn report(renders: &[RenderInfo], pools: &[Pool]) -> HostsReport {
+    let pools_of = |host: &str| -> Vec<String> {
+        pools.iter().filter(|p| p.contains(host)).map(|p| p.name.clone()).collect()
+    };
+    let mut rows: Vec<HostRow> = renders
+        .iter()
+        .map(|r| HostRow {
+            name: r.name.clone(),
+            online: r.online,
+            busy: r.busy,
+            af_pool: r.af_pool.clone(),
+            pools: pools_of(&r.name),
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut unknown: Vec<UnknownMember> = Vec::new();
+    for host in pools.iter().flat_map(|p| &p.hosts) {
+        let known = renders.iter().any(|r| r.name.eq_ignore_ascii_case(host));
+        if !known && !unknown.iter().any(|u| u.host.eq_ignore_ascii_case(host)) {
+            unknown.push(UnknownMember { host: host.clone(), pools: pools_of(host) });
+        }
+    }
+    unknown.sort_by(|a, b| a.host.cmp(&b.host));
+    HostsReport { renders: rows, unknown_members: unknown }
+}
+
+fn human(report: &HostsReport) -> String {
+    let yes_no = |b: bool, y: &str, n: &str| if b { y.to_string() } else { n.to_string() };
+    let mut rows: Vec<Vec<String>> = report
+        .renders
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                yes_no(r.online, "online", "offline"),
+                yes_no(r.busy, "busy", "idle"),
+                r.af_pool.clone().unwrap_or_default(),
+                r.pools.join(","),
+            ]
+        })
+        .collect();
+    for u in &report.unknown_members {
+        rows.push(vec![u.host.clone(), "UNKNOWN to afserver".into(), "-".into(), "-".into(), u.pools.join(",")]);
+    }
+    let mut out = crate::table::render(&["HOST", "STATE", "LOAD", "AF POOL", "AFPOOL POOLS"], &rows);
+    if !report.unknown_members.is_empty() {
+        out.push_str(&format!(
+            "{} pool member(s) unknown to afserver: check the spelling (afserver names renders by short hostname)\n",
+            report.unknown_members.len()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_renders_and_pools_case_insensitively_and_flags_strangers() {
+        let renders = vec![RenderInfo::named("render01"), RenderInfo { online: false, ..RenderInfo::named("gpu.node3") }];
+        let pools = vec![
+            Pool { name: "gpu".into(), hosts: vec!["GPU.node3".into(), "gpu.nod3".into()] },
+            Pool { name: "all".into(), hosts: vec!["render01".into(), "gpu.node3".into()] },
+        ];
+        let r = report(&renders, &pools);
+        assert_eq!(r.renders[0].name, "gpu.node3");
+        assert_eq!(r.renders[0].pools, ["gpu", "all"]);
+        assert_eq!(r.renders[1].pools, ["all"]);
+        assert_eq!(r.unknown_members, [UnknownMember { host: "gpu.nod3".into(), pools: vec!["gpu".into()] }]);
+        assert!(human(&r).contains("UNKNOWN to afserver"));
+    }
+}

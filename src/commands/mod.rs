@@ -1,0 +1,46 @@
+//! One file per `afpool` subcommand; each exposes `run(..) -> anyhow::Result<()>`. This file holds
+//! what they share: turning global flags and the config file into settings, and opening the store.
+
+pub mod hosts;
+pub mod pool;
+pub mod serve;
+
+use anyhow::Context;
+
+use crate::cli::Cli;
+use crate::config::Config;
+use crate::store::{self, SharedStore};
+
+/// The config file (if any) with the global flags applied over it.
+pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(spec) = &cli.store {
+        config.store = Some(spec.clone());
+    }
+    if let Some(path) = &cli.legacy_config {
+        config.legacy_config = Some(path.display().to_string());
+    }
+    Ok(config)
+}
+
+/// The store spec the config names: `--store`, else the legacy config file's MongoDB, else the
+/// embedded file store at its default path.
+pub fn store_spec(config: &Config) -> anyhow::Result<String> {
+    if let Some(spec) = &config.store {
+        return Ok(spec.clone());
+    }
+    if let Some(path) = &config.legacy_config {
+        return store::legacy_config_uri(std::path::Path::new(path));
+    }
+    Ok(format!("file:{}", store::default_file_path().display()))
+}
+
+/// Open the store the config names.
+pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
+    let spec = store_spec(config)?;
+    let store = store::open(&spec).await.context("cannot open the pool store")?;
+    Ok(store)
+}

@@ -1,0 +1,140 @@
+//! afpool's settings: the TOML config file's shape, defaults, and validation. Command-line flags and
+//! `AFPOOL_*` environment variables (see `cli`) override what the file says.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+use crate::job::RouteSettings;
+use crate::proxy::Limits;
+use crate::upstream::Upstream;
+
+/// Default proxy listen address.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:51100";
+/// Default afserver address.
+pub const DEFAULT_UPSTREAM: &str = "127.0.0.1:51000";
+
+/// The config file (every key optional).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Proxy listen address.
+    pub listen: Option<String>,
+    /// afserver `HOST:PORT`.
+    pub upstream: Option<String>,
+    /// Pool store spec: `file:PATH` or a `mongodb://` URI.
+    pub store: Option<String>,
+    /// The old Python tool's `poolmanager/config.json`, read for the MongoDB address.
+    pub legacy_config: Option<String>,
+    /// Most connections served at once.
+    pub max_connections: Option<usize>,
+    /// Seconds a client may take to send its message.
+    pub first_message_timeout_secs: Option<f64>,
+    /// Seconds to connect to afserver.
+    pub connect_timeout_secs: Option<f64>,
+    /// Seconds to wait for afserver's reply.
+    pub reply_timeout_secs: Option<f64>,
+    /// Seconds between render list refreshes.
+    pub renders_refresh_secs: Option<f64>,
+    /// How jobs are routed.
+    #[serde(default)]
+    pub routing: RouteSettings,
+}
+
+impl Config {
+    /// Read a config file; a missing file named explicitly is an error.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    /// The afserver connection settings.
+    pub fn upstream(&self) -> anyhow::Result<Upstream> {
+        let mut up = Upstream::new(self.upstream.clone().unwrap_or_else(|| DEFAULT_UPSTREAM.into()));
+        if let Some(s) = self.connect_timeout_secs {
+            up.connect_timeout = secs(s, "connect_timeout_secs")?;
+        }
+        if let Some(s) = self.reply_timeout_secs {
+            up.reply_timeout = secs(s, "reply_timeout_secs")?;
+        }
+        Ok(up)
+    }
+
+    /// The proxy's service limits.
+    pub fn limits(&self) -> anyhow::Result<Limits> {
+        let mut limits = Limits::default();
+        if let Some(n) = self.max_connections {
+            if n == 0 {
+                bail!("max_connections must be at least 1");
+            }
+            limits.max_connections = n;
+        }
+        if let Some(s) = self.first_message_timeout_secs {
+            limits.first_message_timeout = secs(s, "first_message_timeout_secs")?;
+        }
+        Ok(limits)
+    }
+
+    /// Interval of the render list refresh.
+    pub fn renders_refresh(&self) -> anyhow::Result<Duration> {
+        secs(self.renders_refresh_secs.unwrap_or(10.0), "renders_refresh_secs")
+    }
+
+    /// The listen address.
+    pub fn listen(&self) -> &str {
+        self.listen.as_deref().unwrap_or(DEFAULT_LISTEN)
+    }
+}
+
+fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
+    if !(s.is_finite() && s > 0.0) {
+        bail!("{what} must be a positive number of seconds, not {s}");
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+/// Refuse an upstream that is the proxy itself (a loop): same port on the same or a wildcard address.
+pub fn check_no_loop(listen: SocketAddr, upstream: &[SocketAddr]) -> anyhow::Result<()> {
+    for up in upstream {
+        let same_host = listen.ip() == up.ip()
+            || listen.ip().is_unspecified()
+            || (up.ip().is_loopback() && listen.ip().is_loopback());
+        if up.port() == listen.port() && same_host {
+            bail!("upstream {up} is this proxy's own listen address {listen}: that would loop; point --upstream at afserver");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_config_fixture_parses_or_fails_as_named() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/config");
+        let mut seen = 0;
+        for kind in ["valid", "invalid"] {
+            for entry in std::fs::read_dir(format!("{dir}/{kind}")).unwrap() {
+                let path = entry.unwrap().path();
+                let parsed = Config::load(&path).and_then(|c| c.limits().and(c.upstream()).map(|_| c));
+                assert_eq!(parsed.is_ok(), kind == "valid", "{}: {parsed:?}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 4);
+    }
+
+    #[test]
+    fn loops_are_refused() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(check_no_loop(a("0.0.0.0:51100"), &[a("127.0.0.1:51100")]).is_err());
+        assert!(check_no_loop(a("127.0.0.1:51100"), &[a("127.0.0.1:51100")]).is_err());
+        assert!(check_no_loop(a("0.0.0.0:51100"), &[a("127.0.0.1:51000")]).is_ok());
+        assert!(check_no_loop(a("10.0.0.5:51100"), &[a("10.0.0.6:51100")]).is_ok());
+    }
+}

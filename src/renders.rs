@@ -1,0 +1,133 @@
+//! What afserver knows about render hosts: the [`RenderInfo`] record and a lenient parser for the
+//! `{"get":{"type":"renders"}}` reply (afserver writes some strings unescaped, so its JSON can be
+//! invalid; see the protocol notes).
+
+use serde::Serialize;
+
+/// One render host as afserver reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RenderInfo {
+    /// Render name exactly as afserver spells it (what masks are matched against).
+    pub name: String,
+    /// Online (state bit 1).
+    pub online: bool,
+    /// Running tasks (state bit 8).
+    pub busy: bool,
+    /// Afanasy's own (native) pool path, e.g. `/gpu`.
+    pub af_pool: Option<String>,
+}
+
+impl RenderInfo {
+    /// A render known only by name (online, idle, no native pool); handy for tests and fixtures.
+    pub fn named(name: &str) -> Self {
+        RenderInfo { name: name.to_string(), online: true, busy: false, af_pool: None }
+    }
+}
+
+/// Why the render list could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RendersError {
+    /// afserver could not be asked.
+    #[error(transparent)]
+    Upstream(#[from] crate::upstream::UpstreamError),
+    /// afserver's answer was not a render list.
+    #[error("afserver's render list could not be read: {0}")]
+    BadReply(String),
+}
+
+/// The request body afpool sends to list renders.
+pub const GET_RENDERS: &[u8] = br#"{"get":{"type":"renders"}}"#;
+
+/// Ask afserver for every render it knows (online and offline).
+pub async fn fetch(upstream: &crate::upstream::Upstream) -> Result<Vec<RenderInfo>, RendersError> {
+    let reply = upstream.exchange(&crate::protocol::encode::text_request(GET_RENDERS)).await?;
+    let frame = crate::protocol::frame::parse_reply(&reply)
+        .map_err(|e| RendersError::BadReply(format!("{e} ({} bytes)", reply.len())))?;
+    parse_list(&reply[frame.body]).map_err(RendersError::BadReply)
+}
+
+/// Parse a `{"renders":[...]}` body, tolerating afserver's unescaped backslashes.
+pub fn parse_list(body: &[u8]) -> Result<Vec<RenderInfo>, String> {
+    #[derive(serde::Deserialize)]
+    struct Reply {
+        renders: Option<Vec<Raw>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        name: String,
+        #[serde(default)]
+        st: i64,
+        #[serde(default)]
+        pool: Option<String>,
+    }
+    let reply: Reply = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(_) => serde_json::from_slice(&repair_escapes(body)).map_err(|e| e.to_string())?,
+    };
+    let raw = reply.renders.ok_or("the reply has no \"renders\" list")?;
+    Ok(raw
+        .into_iter()
+        .map(|r| RenderInfo { name: r.name, online: r.st & 1 != 0, busy: r.st & 8 != 0, af_pool: r.pool })
+        .collect())
+}
+
+/// Double every backslash that does not start a valid JSON escape (afserver writes some strings,
+/// block masks among them, without escaping).
+pub fn repair_escapes(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 16);
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if b == b'\\' {
+            match body.get(i + 1) {
+                Some(next) if b"\"\\/bfnrtu".contains(next) => {
+                    out.extend_from_slice(&[b, *next]);
+                    i += 2;
+                    continue;
+                }
+                _ => out.extend_from_slice(b"\\\\"),
+            }
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/captures");
+
+    fn body_of(file: &str) -> Vec<u8> {
+        let bytes = std::fs::read(format!("{CAPTURES}/{file}")).unwrap();
+        let frame = crate::protocol::frame::parse_reply(&bytes).unwrap();
+        bytes[frame.body].to_vec()
+    }
+
+    #[test]
+    fn reads_the_captured_render_list() {
+        let renders = parse_list(&body_of("08-text-get-renders.reply.bin")).unwrap();
+        let mut names: Vec<_> = renders.iter().map(|r| (r.name.as_str(), r.online)).collect();
+        names.sort();
+        assert_eq!(names, [("gpu.node3", true), ("render01", true), ("render02", false)]);
+        assert_eq!(renders[0].af_pool.as_deref(), Some("/"));
+    }
+
+    #[test]
+    fn tolerates_unescaped_backslashes() {
+        let body = br#"{"renders":[{"name":"r1","st":9,"annotation":"gpu\..*"}]}"#;
+        assert!(serde_json::from_slice::<serde_json::Value>(body).is_err());
+        let renders = parse_list(body).unwrap();
+        assert_eq!(renders, [RenderInfo { name: "r1".into(), online: true, busy: true, af_pool: None }]);
+        assert_eq!(repair_escapes(br#""a\\b\"c\d""#), br#""a\\b\"c\\d""#);
+    }
+
+    #[test]
+    fn a_reply_without_renders_is_an_error() {
+        assert!(parse_list(br#"{"info":{"kind":"error","text":"x"}}"#).is_err());
+        assert_eq!(parse_list(br#"{"renders":[]}"#).unwrap(), []);
+    }
+}

@@ -1,0 +1,277 @@
+//! A fake afserver 3.4.1 on 127.0.0.1:0, faithful to the protocol notes and the captures: one
+//! request per connection; the header must arrive in the first read(s) that make up 12 bytes or the
+//! request is dropped without a reply; the reply goes back in the request's framing, followed by a
+//! stray 0x20 byte in the same write; the server never closes first (it waits for the client, up to
+//! 12 s). A job that crashes the real afserver 3.4.1 (no user name, no blocks, a block without tasks)
+//! "crashes" the fake: it stops accepting and `crashed()` turns true.
+//!
+//! It parses messages itself, independently of afpool's own framing code, so the two cannot share
+//! a mistake. Also used by `examples/fake_afserver.rs` for benchmarks.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// How the fake behaves.
+#[derive(Clone, Default)]
+pub struct FakeConfig {
+    /// Renders it knows: (name, online).
+    pub renders: Vec<(String, bool)>,
+    /// Exact request bytes → exact reply bytes (from the captures).
+    pub scripted: HashMap<Vec<u8>, Vec<u8>>,
+    /// Do not record requests (benchmarks).
+    pub quiet: bool,
+}
+
+#[derive(Default)]
+struct State {
+    requests: Mutex<Vec<Vec<u8>>>,
+    jobs: Mutex<Vec<serde_json::Value>>,
+    dropped: AtomicUsize,
+    crashed: AtomicBool,
+    next_id: AtomicI64,
+    decided: tokio::sync::watch::Sender<usize>,
+}
+
+/// A running fake afserver.
+pub struct FakeAfserver {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    state: Arc<State>,
+    stop: CancellationToken,
+}
+
+impl Drop for FakeAfserver {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl FakeAfserver {
+    /// Start on 127.0.0.1:0.
+    pub async fn start(config: FakeConfig) -> FakeAfserver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, config)
+    }
+
+    /// Serve on an already bound listener.
+    pub fn serve(listener: TcpListener, config: FakeConfig) -> FakeAfserver {
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(State { next_id: AtomicI64::new(1), ..State::default() });
+        state.decided.send_replace(0);
+        let stop = CancellationToken::new();
+        let config = Arc::new(config);
+        let (st, token) = (state.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let socket = tokio::select! {
+                    s = listener.accept() => match s { Ok((s, _)) => s, Err(_) => continue },
+                    _ = token.cancelled() => return,
+                };
+                let (st, cfg, token) = (st.clone(), config.clone(), token.clone());
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = connection(socket, &st, &cfg, &token) => {}
+                        _ = token.cancelled() => {}
+                    }
+                });
+            }
+        });
+        FakeAfserver { addr, state, stop }
+    }
+
+    /// Every whole request received, in arrival order.
+    pub fn requests(&self) -> Vec<Vec<u8>> {
+        self.state.requests.lock().unwrap().clone()
+    }
+    /// Every job accepted (the `job` object), in arrival order.
+    pub fn jobs(&self) -> Vec<serde_json::Value> {
+        self.state.jobs.lock().unwrap().clone()
+    }
+    /// Requests dropped for a split header.
+    pub fn dropped(&self) -> usize {
+        self.state.dropped.load(Ordering::SeqCst)
+    }
+    /// Wait until the fake has judged `n` request headers (dropped or not).
+    pub async fn wait_headers_judged(&self, n: usize) {
+        let mut rx = self.state.decided.subscribe();
+        let _ = rx.wait_for(|d| *d >= n).await;
+    }
+    /// True once a job that crashes afserver 3.4.1 arrived.
+    pub fn crashed(&self) -> bool {
+        self.state.crashed.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kind {
+    Text,
+    Http,
+    Get,
+    Binary(i32, i32),
+}
+
+async fn connection(mut s: TcpStream, st: &State, cfg: &FakeConfig, stop: &CancellationToken) {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    // Like afserver: read until at least 12 bytes, then decide from those bytes only.
+    while buf.len() < 12 {
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let judged = header(&buf);
+    st.decided.send_modify(|d| *d += 1);
+    let Some((kind, start, len)) = judged else {
+        st.dropped.fetch_add(1, Ordering::SeqCst);
+        return; // split or bad header: closed without a reply
+    };
+    while buf.len() < start + len {
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let request = buf[..start + len].to_vec();
+    if !cfg.quiet {
+        st.requests.lock().unwrap().push(request.clone());
+    }
+    let reply = match cfg.scripted.get(&request) {
+        Some(r) => r.clone(),
+        None => match answer(kind, &buf[start..start + len], st, cfg) {
+            Some(r) => r,
+            None => {
+                stop.cancel(); // "segfault"
+                return;
+            }
+        },
+    };
+    let mut out = reply;
+    out.push(b' '); // a stray space in the same write, as afserver does
+    if s.write_all(&out).await.is_err() {
+        return;
+    }
+    // Never close first: wait for the client (afserver drops lingering sockets after ~12 s).
+    let _ = tokio::time::timeout(Duration::from_secs(12), async {
+        while matches!(s.read(&mut chunk).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+/// Framing, body start and body length, judged from the bytes of the first read(s).
+fn header(buf: &[u8]) -> Option<(Kind, usize, usize)> {
+    let text = String::from_utf8_lossy(&buf[..buf.len().min(4096)]);
+    if buf.starts_with(b"POST") {
+        let n = text.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case("afanasy").then(|| v.trim().parse::<usize>().ok())?
+        })?;
+        let start = text.find("\r\n{").map(|p| p + 2).or_else(|| text.find("\n{").map(|p| p + 1))?;
+        Some((Kind::Http, start, n))
+    } else if buf[..7].eq_ignore_ascii_case(b"AFANASY") {
+        let json = text.find("JSON")?;
+        let n = text[7..json].trim().parse().ok()?;
+        let start = json + text[json..].find('{')?;
+        Some((Kind::Text, start, n))
+    } else if buf.starts_with(b"GET") {
+        Some((Kind::Get, buf.len(), 0))
+    } else {
+        let int = |i: usize| i32::from_be_bytes(buf[i..i + 4].try_into().unwrap());
+        let (version, mtype) = (int(0), int(4));
+        let len = if mtype >= 21 { int(8) as usize } else { 0 };
+        Some((Kind::Binary(version, mtype), 12, len))
+    }
+}
+
+/// The reply to one request, or None when the request crashes afserver 3.4.1.
+fn answer(kind: Kind, body: &[u8], st: &State, cfg: &FakeConfig) -> Option<Vec<u8>> {
+    match kind {
+        Kind::Get => {
+            let page = b"<html>afanasy</html>";
+            let head = format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n", page.len());
+            return Some([head.as_bytes(), page].concat());
+        }
+        Kind::Binary(v, _) if v != 81 => return Some(binary(81, 1, 1, b"")),
+        Kind::Binary(_, t) if t != 24 => return Some(binary(81, 8, 4, b"")),
+        _ => {}
+    }
+    let json = match serde_json::from_slice::<serde_json::Value>(body) {
+        Err(e) => format!(r#"{{"info":{{"kind":"error","text":"JSON parse error: {e}"}}}}"#).into_bytes(),
+        Ok(v) => json_answer(&v, st, cfg)?,
+    };
+    Some(framed(kind, &json))
+}
+
+fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Vec<u8>> {
+    if let Some(get) = v.get("get") {
+        if get["type"] == "renders" {
+            return Some(renders_body(cfg));
+        }
+        return Some(br#"{"info":{"kind":"error","text":"Invalid get type."}}"#.to_vec());
+    }
+    if v.get("action").is_some() {
+        return Some(br#"{"info":{"kind":"log","text":"Action processed."}}"#.to_vec());
+    }
+    let Some(job) = v.get("job") else {
+        return Some(br#"{"info":{"kind":"error","text":"Invalid action."}}"#.to_vec());
+    };
+    if crashes_afserver(job) {
+        st.crashed.store(true, Ordering::SeqCst);
+        return None;
+    }
+    let id = st.next_id.fetch_add(1, Ordering::SeqCst);
+    st.jobs.lock().unwrap().push(job.clone());
+    Some(format!("{{\n\"id\":{id},\n\"serial\":{id}\n}}").into_bytes())
+}
+
+/// What makes the real afserver 3.4.1 dereference a NULL job.
+fn crashes_afserver(job: &serde_json::Value) -> bool {
+    let user_ok = job["user_name"].as_str().is_some_and(|u| !u.is_empty());
+    let blocks = job["blocks"].as_array().filter(|b| !b.is_empty());
+    let Some(blocks) = blocks else { return true };
+    let has_tasks = |b: &serde_json::Value| {
+        if b["flags"].as_i64().unwrap_or(0) & 1 == 1 {
+            b["frame_first"].as_i64().unwrap_or(0) <= b["frame_last"].as_i64().unwrap_or(0)
+        } else {
+            b["tasks"].as_array().is_some_and(|t| !t.is_empty())
+        }
+    };
+    !user_ok || !blocks.iter().all(has_tasks)
+}
+
+/// The render list, with an unescaped backslash like afserver's own replies can have.
+fn renders_body(cfg: &FakeConfig) -> Vec<u8> {
+    let items: Vec<String> = cfg
+        .renders
+        .iter()
+        .enumerate()
+        .map(|(i, (name, online))| {
+            let (st, state) = if *online { (1, " ONL") } else { (0, " OFF") };
+            format!(r#"{{"name":"{name}","id":{},"st":{st},"state":"{state}","pool":"/","annotation":"gpu\..*"}}"#, i + 1)
+        })
+        .collect();
+    format!(r#"{{"renders":[{}]}}"#, items.join(",")).into_bytes()
+}
+
+fn framed(kind: Kind, json: &[u8]) -> Vec<u8> {
+    match kind {
+        Kind::Text => [format!("AFANASY {} JSON", json.len()).as_bytes(), json].concat(),
+        Kind::Http | Kind::Get => {
+            let head = format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\nContent-Type: application/json\r\nCache-Control: max-age=0\r\nServer: afanasy/3.4.1\r\n\r\n", json.len());
+            [head.as_bytes(), json].concat()
+        }
+        Kind::Binary(v, _) => binary(v, 24, json.len() as i32, json),
+    }
+}
+
+fn binary(version: i32, mtype: i32, value: i32, body: &[u8]) -> Vec<u8> {
+    [&version.to_be_bytes()[..], &mtype.to_be_bytes(), &value.to_be_bytes(), body].concat()
+}

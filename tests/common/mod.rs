@@ -1,0 +1,104 @@
+//! Shared test helpers: the fake afserver, a proxy started in-process on 127.0.0.1:0, and a client
+//! that sends one message and reads one reply.
+#![allow(dead_code)]
+
+pub mod fake_afserver;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use afpool::job::RouteSettings;
+use afpool::protocol::codec::{read_message, ReadOutcome, Side};
+use afpool::proxy::{self, Limits, Shared};
+use afpool::routing::{FixedPools, RendersCache, Router};
+use afpool::store::Pool;
+use afpool::upstream::Upstream;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+pub use fake_afserver::{FakeAfserver, FakeConfig};
+
+/// Where the byte captures live.
+pub const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/captures");
+
+/// Read one capture file.
+pub fn capture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{CAPTURES}/{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A proxy running in this process.
+pub struct TestProxy {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Cancel to stop it.
+    pub shutdown: CancellationToken,
+    /// Finishes when the proxy has stopped.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// A short upstream timeout so failing tests fail fast.
+pub fn upstream(addr: SocketAddr) -> Upstream {
+    Upstream {
+        addr: addr.to_string(),
+        connect_timeout: Duration::from_secs(2),
+        reply_timeout: Duration::from_secs(10),
+    }
+}
+
+/// Start a proxy in front of `upstream_addr` with fixed pools; waits for the first render list
+/// unless the upstream is down.
+pub async fn spawn_proxy(upstream_addr: SocketAddr, pools: Vec<Pool>, settings: RouteSettings) -> TestProxy {
+    let shutdown = CancellationToken::new();
+    let up = upstream(upstream_addr);
+    let renders = RendersCache::spawn(up.clone(), Duration::from_secs(3600), shutdown.clone());
+    let _ = tokio::time::timeout(Duration::from_secs(2), renders.wait_refreshes(1)).await;
+    let router = Arc::new(Router::new(settings, Arc::new(FixedPools(Arc::new(pools))), renders));
+    let limits = Limits { max_connections: 512, first_message_timeout: Duration::from_secs(5) };
+    let shared = Arc::new(Shared { upstream: up, router, limits });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(proxy::run(listener, shared, shutdown.clone()));
+    TestProxy { addr, shutdown, task }
+}
+
+/// Send `request` in one write and read one framed reply (empty if the server closed without one).
+pub async fn send(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    read_reply(&mut s).await
+}
+
+/// Read one framed reply from `s`, bounded in time.
+pub async fn read_reply(s: &mut TcpStream) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let out = tokio::time::timeout(Duration::from_secs(20), read_message(s, &mut buf, Side::Reply))
+        .await
+        .expect("reply within 20 s")
+        .unwrap();
+    if let ReadOutcome::Message(f) = out {
+        buf.truncate(f.len);
+    }
+    buf
+}
+
+/// The JSON body of a framed reply.
+pub fn reply_json(reply: &[u8]) -> serde_json::Value {
+    let frame = afpool::protocol::frame::parse_reply(reply).expect("a framed reply");
+    serde_json::from_slice(&reply[frame.body]).expect("JSON reply")
+}
+
+/// Standard test farm: four renders, like the captures plus prefix traps.
+pub fn farm() -> FakeConfig {
+    let renders = ["render01", "render02", "gpu.node3", "r1", "r10"]
+        .iter()
+        .map(|n| (n.to_string(), *n != "render02"))
+        .collect();
+    FakeConfig { renders, ..FakeConfig::default() }
+}
+
+/// A pool.
+pub fn pool(name: &str, hosts: &[&str]) -> Pool {
+    Pool { name: name.into(), hosts: hosts.iter().map(|h| h.to_string()).collect() }
+}
