@@ -1,0 +1,28 @@
+//! Job routing, pure: read a job submission (`{"job":{...}}`), find its pool reference, shield
+//! afserver from jobs that crash it, and rewrite the host masks so the job runs only on the pool's
+//! hosts. No I/O here; the proxy and `afsubmit` call [`route`] with a snapshot of pools and renders
+//! (an [`Inventory`]).
+//!
+//! Files: `settings` (policies and modes), `envelope` (raw-JSON job, [`is_job_submission`]),
+//! `poolref` (pool reference), `shield` (rules every job must pass), `mask` (find/regex masks and
+//! escaping), `inventory` (per-snapshot pool plans), `rewrite` (mask rewrite, hold/pass edits),
+//! `route` ([`route`]), `explain` ([`Outcome`], [`Explanation`]), `rejection` ([`Rejection`]).
+
+mod envelope;
+mod explain;
+mod inventory;
+mod mask;
+mod poolref;
+mod rejection;
+mod rewrite;
+mod route;
+pub mod settings;
+mod shield;
+
+pub use envelope::is_job_submission;
+pub use explain::{BlockMasks, Explanation, Masks, Outcome, Shared, Verdict};
+pub use inventory::{HostState, Inventory};
+pub use poolref::{PoolChoice, PoolSource, NO_POOL_SENTINEL};
+pub use rejection::{error_reply_body, Rejection, ShieldRule};
+pub use route::route;
+pub use settings::{MaskMode, MaskType, Policy, RouteSettings};

@@ -1,0 +1,187 @@
+//! [`route`]: one job submission in, an [`Outcome`] or a [`Rejection`] out. Order: parse, shield,
+//! find and strip the pool reference, apply the pool (or a policy), write the body back.
+
+use std::sync::Arc;
+
+use super::envelope::{Envelope, Fields, Job};
+use super::explain::{Explanation, Masks, Outcome, Shared, Verdict};
+use super::inventory::{Inventory, PoolPlan};
+use super::poolref::{self, PoolChoice};
+use super::rejection::{Rejection, ShieldRule};
+use super::rewrite::{self, PlanError};
+use super::settings::{Policy, RouteSettings};
+use super::shield;
+
+/// What routing settled on, before the explanation is written.
+struct Decision {
+    verdict: Verdict,
+    reason: String,
+    changed: bool,
+    plan: Option<Arc<PoolPlan>>,
+    routed: Option<rewrite::MaskPlan>,
+}
+
+/// Route one job submission body (the whole `{"job":{...}}` envelope bytes).
+pub fn route(body: &[u8], settings: &RouteSettings, inv: &Inventory) -> Result<Outcome, Rejection> {
+    let mut env = Envelope::parse(body)
+        .map_err(|e| malformed(format!("the request is not valid JSON ({e})")))?;
+    let job = env
+        .job_mut()
+        .map_err(|kind| malformed(format!("the request's 'job' is {kind}, not a job object")))?;
+    shield::check_structure(job)?;
+    if rewrite::job_is_regex(job, settings.assume_mask_type) {
+        shield::check_regex_masks(job)?;
+    }
+    let masks_before = Masks::of(job);
+    let found = poolref::take(job, settings)?;
+    let decision = decide(job, found.choice.as_ref(), settings, inv)?;
+    let changed = found.stripped || decision.changed;
+    let explain = explanation(job, found.choice.clone(), masks_before, &decision);
+    let body = changed.then(|| env.to_vec());
+    Ok(Outcome {
+        verdict: decision.verdict,
+        pool: found.choice,
+        body,
+        explain,
+    })
+}
+
+fn malformed(message: String) -> Rejection {
+    Rejection::shield(ShieldRule::Malformed, message)
+}
+
+fn decide(
+    job: &mut Job<'_>,
+    choice: Option<&PoolChoice>,
+    settings: &RouteSettings,
+    inv: &Inventory,
+) -> Result<Decision, Rejection> {
+    let choice = match choice {
+        None => return Ok(no_pool("no pool reference and no default pool")),
+        Some(c) if c.is_no_pool() => return Ok(no_pool("the pool reference says no pool")),
+        Some(c) => c,
+    };
+    let name = &choice.name;
+    let Some(plan) = inv.plan(name) else {
+        return policy(
+            job,
+            settings.on_unknown_pool,
+            name,
+            format!("unknown pool '{name}'"),
+        );
+    };
+    if let Err(e) = &plan.valid {
+        let msg = format!("pool '{name}' has a host name afpool cannot write as a mask ({e})");
+        return Err(Rejection::shield(ShieldRule::InvalidRegex, msg));
+    }
+    if plan.hosts.is_empty() {
+        return policy(
+            job,
+            settings.on_empty_pool,
+            name,
+            format!("pool '{name}' has no hosts"),
+        );
+    }
+    match rewrite::plan(job, plan, settings, inv) {
+        Ok(masks) => {
+            rewrite::apply(job, &masks, name, settings)?;
+            let reason = routed_reason(name, plan, &masks);
+            Ok(Decision {
+                verdict: Verdict::Routed,
+                reason,
+                changed: true,
+                plan: Some(plan.clone()),
+                routed: Some(masks),
+            })
+        }
+        Err(PlanError::NoHostLeft) => {
+            let reason = format!("no host of pool '{name}' matches the job's hosts_mask");
+            policy(job, settings.on_empty_pool, name, reason)
+        }
+        Err(PlanError::Rejected(r)) => Err(r),
+    }
+}
+
+fn no_pool(reason: &str) -> Decision {
+    Decision {
+        verdict: Verdict::NoPool,
+        reason: reason.to_string(),
+        changed: false,
+        plan: None,
+        routed: None,
+    }
+}
+
+fn routed_reason(name: &str, plan: &PoolPlan, masks: &rewrite::MaskPlan) -> String {
+    format!(
+        "routed to pool '{name}' ({} hosts, {} known renders may run it, {} known hosts kept off)",
+        plan.hosts.len(),
+        masks.can_run.len(),
+        masks.hosts_excluded
+    )
+}
+
+/// Applies `policy` for a pool that cannot be used.
+fn policy(
+    job: &mut Job<'_>,
+    policy: Policy,
+    pool: &str,
+    problem: String,
+) -> Result<Decision, Rejection> {
+    let (verdict, reason) = match policy {
+        Policy::Reject => {
+            let message = format!("job {} not accepted: {problem}", shield::job_label(job));
+            return Err(Rejection::Policy {
+                pool: pool.to_string(),
+                message,
+            });
+        }
+        Policy::Hold => {
+            rewrite::hold(job, &problem);
+            (Verdict::Held, format!("held (paused): {problem}"))
+        }
+        Policy::Pass => {
+            rewrite::pass(job, &problem);
+            (
+                Verdict::Passed,
+                format!("passed without routing: {problem}"),
+            )
+        }
+    };
+    Ok(Decision {
+        verdict,
+        reason,
+        changed: true,
+        plan: None,
+        routed: None,
+    })
+}
+
+fn explanation(
+    job: &Job<'_>,
+    pool: Option<PoolChoice>,
+    masks_before: Masks,
+    d: &Decision,
+) -> Explanation {
+    let (pool_hosts, can_run, cannot_run) = match (&d.plan, &d.routed) {
+        (Some(p), Some(m)) => (
+            Shared(p.hosts.clone()),
+            Shared(m.can_run.clone()),
+            Shared(m.cannot_run.clone()),
+        ),
+        _ => Default::default(),
+    };
+    Explanation {
+        user_name: job.str_of("user_name").unwrap_or_default(),
+        job_name: job.str_of("name").unwrap_or_default(),
+        pool,
+        pool_hosts,
+        can_run,
+        cannot_run,
+        masks_before,
+        masks_after: Masks::of(job),
+        verdict: d.verdict,
+        reason: d.reason.clone(),
+        hosts_excluded: d.routed.as_ref().map_or(0, |m| m.hosts_excluded),
+    }
+}
