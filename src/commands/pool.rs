@@ -1,0 +1,239 @@
+//! `afpool pool ...`: list, show, create, rename, delete pools and add/remove their hosts.
+//!
+//! Human output is aligned tables; `--json` output is stable for scripts:
+//! `list --json` prints `[{"name": "...", "hosts": ["..."]}]`, `show --json` one such object.
+//! Errors are [`StoreError`]s wrapped in `anyhow`, so `main` can map `Unavailable` to exit code 2
+//! and everything else to 1.
+
+use std::io::Write;
+
+use clap::Subcommand;
+
+use crate::store::{Pool, SharedStore, StoreError};
+
+/// Manage render pools: named sets of render hosts that jobs can be routed to.
+///
+/// Host names are the names Afanasy shows for renders (letters, digits, `.`, `_`, `-`); they
+/// are compared case-insensitively, so `PC-01` and `pc-01` are the same host. Pool names are
+/// case-sensitive and may contain spaces, but not `|`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum PoolCommand {
+    /// List every pool with its number of hosts and its members.
+    List {
+        /// Print JSON for scripts: `[{"name": "...", "hosts": ["..."]}]`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one pool and its hosts.
+    Show {
+        /// The pool's exact (case-sensitive) name.
+        name: String,
+        /// Print JSON for scripts: `{"name": "...", "hosts": ["..."]}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a pool, optionally with its first hosts.
+    ///
+    /// Example: `afpool pool create lighting render-01 render-02`
+    Create {
+        /// Name of the new pool (no leading/trailing spaces, no `|`).
+        name: String,
+        /// Hosts to put in the pool right away.
+        hosts: Vec<String>,
+    },
+    /// Rename a pool; fails if the new name is taken.
+    ///
+    /// Jobs already queued keep the host masks they were given; only new jobs see the new name.
+    Rename {
+        /// Current name.
+        old: String,
+        /// New name.
+        new: String,
+    },
+    /// Delete a pool (its hosts are not touched in Afanasy).
+    Delete {
+        /// The pool to delete.
+        name: String,
+    },
+    /// Add hosts to a pool; hosts already in it (in any letter case) are skipped.
+    ///
+    /// Example: `afpool pool add lighting render-03 render-04`
+    Add {
+        /// The pool to change.
+        name: String,
+        /// Hosts to add.
+        #[arg(required = true)]
+        hosts: Vec<String>,
+    },
+    /// Remove hosts from a pool (matched case-insensitively); unknown hosts are ignored.
+    Remove {
+        /// The pool to change.
+        name: String,
+        /// Hosts to remove.
+        #[arg(required = true)]
+        hosts: Vec<String>,
+    },
+}
+
+/// Runs one `afpool pool` subcommand against `store`, printing to stdout.
+pub async fn run(store: SharedStore, cmd: PoolCommand) -> anyhow::Result<()> {
+    let text = execute(&store, cmd).await?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Runs the command and returns what it prints.
+async fn execute(store: &SharedStore, cmd: PoolCommand) -> Result<String, StoreError> {
+    Ok(match cmd {
+        PoolCommand::List { json: true } => to_json(&store.list().await?),
+        PoolCommand::List { json: false } => list_table(&store.list().await?),
+        PoolCommand::Show { name, json: true } => to_json(&store.get(&name).await?),
+        PoolCommand::Show { name, json: false } => show_pool(&store.get(&name).await?),
+        PoolCommand::Create { name, hosts } => {
+            let pool = store.create(&name, &hosts).await?;
+            format!(
+                "created pool '{}' with {}\n",
+                pool.name,
+                count(pool.hosts.len())
+            )
+        }
+        PoolCommand::Rename { old, new } => {
+            store.rename(&old, &new).await?;
+            format!("renamed pool '{old}' to '{new}'\n")
+        }
+        PoolCommand::Delete { name } => {
+            store.delete(&name).await?;
+            format!("deleted pool '{name}'\n")
+        }
+        PoolCommand::Add { name, hosts } => {
+            let before = store.get(&name).await?;
+            let after = store.add_hosts(&name, &hosts).await?;
+            change_summary("added", &before, &after, &hosts)
+        }
+        PoolCommand::Remove { name, hosts } => {
+            let before = store.get(&name).await?;
+            let after = store.remove_hosts(&name, &hosts).await?;
+            change_summary("removed", &before, &after, &hosts)
+        }
+    })
+}
+
+/// The stable JSON shape for scripts.
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("pools always serialize");
+    text.push('\n');
+    text
+}
+
+fn count(n: usize) -> String {
+    match n {
+        1 => "1 host".to_string(),
+        n => format!("{n} hosts"),
+    }
+}
+
+/// `NAME  HOSTS  MEMBERS` with aligned columns.
+fn list_table(pools: &[Pool]) -> String {
+    if pools.is_empty() {
+        return "no pools yet; create one with `afpool pool create NAME [HOST...]`\n".to_string();
+    }
+    let row = |p: &Pool| {
+        let members = if p.hosts.is_empty() {
+            "-".to_string()
+        } else {
+            p.hosts.join(" ")
+        };
+        vec![p.name.clone(), p.hosts.len().to_string(), members]
+    };
+    let rows: Vec<Vec<String>> = pools.iter().map(row).collect();
+    crate::table::render(&["NAME", "HOSTS", "MEMBERS"], &rows)
+}
+
+/// One pool, one host per line.
+fn show_pool(pool: &Pool) -> String {
+    let mut text = format!("pool   {}\nhosts  {}\n", pool.name, pool.hosts.len());
+    for host in &pool.hosts {
+        text += &format!("  {host}\n");
+    }
+    text
+}
+
+/// What an add or remove changed, including the requested hosts it skipped.
+fn change_summary(verb: &str, before: &Pool, after: &Pool, asked: &[String]) -> String {
+    let changed: Vec<&String> = match verb {
+        "added" => after.hosts.iter().filter(|h| !before.contains(h)).collect(),
+        _ => before.hosts.iter().filter(|h| !after.contains(h)).collect(),
+    };
+    let into = if verb == "added" { "to" } else { "from" };
+    let mut text = format!(
+        "{verb} {} {into} pool '{}'",
+        count(changed.len()),
+        after.name
+    );
+    if !changed.is_empty() {
+        let names: Vec<&str> = changed.iter().map(|h| h.as_str()).collect();
+        text += &format!(": {}", names.join(" "));
+    }
+    let skipped: Vec<&str> = asked
+        .iter()
+        .map(|h| h.trim())
+        .filter(|h| !changed.iter().any(|c| c.eq_ignore_ascii_case(h)))
+        .collect();
+    if !skipped.is_empty() {
+        let why = if verb == "added" {
+            "already members"
+        } else {
+            "not members"
+        };
+        text += &format!(" ({why}: {})", skipped.join(" "));
+    }
+    text + &format!("; now {}\n", count(after.hosts.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(name: &str, hosts: &[&str]) -> Pool {
+        Pool {
+            name: name.into(),
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn table_is_aligned() {
+        let text = list_table(&[pool("comp", &[]), pool("lighting", &["pc-1", "pc-2"])]);
+        let expected = "\
+NAME      HOSTS  MEMBERS
+comp      0      -
+lighting  2      pc-1 pc-2
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn json_is_stable() {
+        let text = to_json(&[pool("a", &["h"])]);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value, serde_json::json!([{"name": "a", "hosts": ["h"]}]));
+    }
+
+    #[test]
+    fn summary_names_skipped_hosts() {
+        let before = pool("p", &["pc-1"]);
+        let after = pool("p", &["pc-1", "pc-2"]);
+        let asked = ["PC-1".to_string(), "pc-2".to_string()];
+        assert_eq!(
+            change_summary("added", &before, &after, &asked),
+            "added 1 host to pool 'p': pc-2 (already members: PC-1); now 2 hosts\n"
+        );
+        let asked = ["pc-2".to_string(), "pc-9".to_string()];
+        assert_eq!(
+            change_summary("removed", &after, &before, &asked),
+            "removed 1 host from pool 'p': pc-2 (not members: pc-9); now 1 host\n"
+        );
+    }
+}

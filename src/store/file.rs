@@ -1,0 +1,406 @@
+//! The embedded file store, afpool's default: one JSON file holding pools in the legacy document
+//! shape, so it can be imported into or exported from MongoDB as is.
+//!
+//! Format (written pretty-printed, unknown fields at every level are kept):
+//! `{"pools": [{"name": "lighting", "clients": [{"hostname": "pc-1", "engine": "", "ip": "",
+//! "port": ""}]}]}`. A top-level array of pool documents (e.g. the body of a legacy Pool Server
+//! reply, `_id` included) is accepted on read; the next write turns it into the object form.
+//! A missing or empty file means "no pools"; the file and its parent folders are created on
+//! the first write.
+//!
+//! Every change is a read-modify-write under an exclusive lock on the sidecar `<file>.lock`, and
+//! the new content is written to a temporary file in the same folder, fsynced and renamed over
+//! the old one. So several afpool processes can change the file at once without losing an
+//! update, and readers (which take no lock) always see a complete file.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::names::{self, same_host};
+use super::{ChangeFeed, Pool, PoolStore, StoreError};
+
+/// How often [`super::live::LivePools`] checks the file's metadata.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A pool store in one JSON file.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+}
+
+/// The whole file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct FileDoc {
+    #[serde(default)]
+    pools: Vec<PoolDoc>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+/// One pool, in the legacy MongoDB document shape.
+#[derive(Debug, Serialize, Deserialize)]
+struct PoolDoc {
+    name: String,
+    #[serde(default)]
+    clients: Vec<ClientDoc>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+/// One member host; the legacy tool always writes all four keys.
+#[derive(Debug, Serialize, Deserialize)]
+struct ClientDoc {
+    hostname: String,
+    #[serde(default)]
+    engine: String,
+    #[serde(default)]
+    ip: String,
+    #[serde(default)]
+    port: String,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+impl ClientDoc {
+    fn new(hostname: String) -> Self {
+        let empty = String::new;
+        ClientDoc {
+            hostname,
+            engine: empty(),
+            ip: empty(),
+            port: empty(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl PoolDoc {
+    fn to_pool(&self) -> Pool {
+        let hosts = self.clients.iter().map(|c| c.hostname.clone());
+        Pool {
+            name: self.name.clone(),
+            hosts: names::dedupe_hosts(hosts),
+        }
+    }
+}
+
+impl FileDoc {
+    fn find(&self, name: &str) -> Result<usize, StoreError> {
+        self.pools
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| StoreError::NotFound(name.to_string()))
+    }
+}
+
+impl FileStore {
+    /// A store backed by `path`; nothing is touched until the first operation.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileStore { path: path.into() }
+    }
+
+    /// The JSON file this store uses.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
+    fn io_error(&self, what: &str, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Unavailable(format!("{what} {}: {e}", self.path.display()))
+    }
+
+    fn read_doc(&self) -> Result<FileDoc, StoreError> {
+        let text = match fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileDoc::default()),
+            Err(e) => return Err(self.io_error("cannot read", e)),
+        };
+        if text.trim().is_empty() {
+            return Ok(FileDoc::default());
+        }
+        let parsed = match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Array(pools)) => {
+                serde_json::from_value(Value::Array(pools)).map(|pools| FileDoc {
+                    pools,
+                    extra: Map::new(),
+                })
+            }
+            Ok(doc) => serde_json::from_value(doc),
+            Err(e) => Err(e),
+        };
+        parsed.map_err(|e| self.io_error("invalid pools file", e))
+    }
+
+    fn write_doc(&self, doc: &FileDoc) -> Result<(), StoreError> {
+        let dir = self.dir();
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+            .map_err(|e| self.io_error("cannot create a temporary file next to", e))?;
+        let mut out = BufWriter::new(tmp.as_file_mut());
+        serde_json::to_writer_pretty(&mut out, doc)
+            .map_err(|e| self.io_error("cannot write", e))?;
+        out.write_all(b"\n")
+            .map_err(|e| self.io_error("cannot write", e))?;
+        out.flush().map_err(|e| self.io_error("cannot write", e))?;
+        drop(out);
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| self.io_error("cannot sync", e))?;
+        if let Ok(meta) = fs::metadata(&self.path) {
+            // Keep the permissions of the file being replaced (the temporary file is 0600).
+            let _ = fs::set_permissions(tmp.path(), meta.permissions());
+        }
+        tmp.persist(&self.path)
+            .map_err(|e| self.io_error("cannot replace", e.error))?;
+        if let Ok(dir) = File::open(&dir) {
+            let _ = dir.sync_all(); // make the rename durable; not supported everywhere
+        }
+        Ok(())
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// Runs `change` on the current content under the exclusive lock and writes the result back
+    /// when `change` reports it changed something.
+    fn modify<T>(
+        &self,
+        change: impl FnOnce(&mut FileDoc) -> Result<(T, bool), StoreError>,
+    ) -> Result<T, StoreError> {
+        fs::create_dir_all(self.dir()).map_err(|e| self.io_error("cannot create folder for", e))?;
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.lock_path())
+            .map_err(|e| self.io_error("cannot open lock file for", e))?;
+        lock.lock().map_err(|e| self.io_error("cannot lock", e))?;
+        let mut doc = self.read_doc()?;
+        let (value, changed) = change(&mut doc)?;
+        if changed {
+            self.write_doc(&doc)?;
+        }
+        Ok(value) // dropping `lock` releases it
+    }
+
+    /// Runs blocking file work off the async runtime.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&FileStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("file store task failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl PoolStore for FileStore {
+    async fn list(&self) -> Result<Vec<Pool>, StoreError> {
+        self.blocking(|s| {
+            let mut pools: Vec<Pool> = s.read_doc()?.pools.iter().map(PoolDoc::to_pool).collect();
+            pools.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(pools)
+        })
+        .await
+    }
+
+    async fn get(&self, name: &str) -> Result<Pool, StoreError> {
+        let name = name.to_string();
+        self.blocking(move |s| {
+            let doc = s.read_doc()?;
+            Ok(doc.pools[doc.find(&name)?].to_pool())
+        })
+        .await
+    }
+
+    async fn create(&self, name: &str, hosts: &[String]) -> Result<Pool, StoreError> {
+        let name = names::validate_pool_name(name)?.to_string();
+        let hosts = names::validate_hosts(hosts)?;
+        self.blocking(move |s| {
+            s.modify(|doc| {
+                if doc.pools.iter().any(|p| p.name == name) {
+                    return Err(StoreError::AlreadyExists(name));
+                }
+                let clients = hosts.into_iter().map(ClientDoc::new).collect();
+                let pool = PoolDoc {
+                    name,
+                    clients,
+                    extra: Map::new(),
+                };
+                let created = pool.to_pool();
+                doc.pools.push(pool);
+                Ok((created, true))
+            })
+        })
+        .await
+    }
+
+    async fn rename(&self, old: &str, new: &str) -> Result<(), StoreError> {
+        let new = names::validate_pool_name(new)?.to_string();
+        let old = old.to_string();
+        self.blocking(move |s| {
+            s.modify(|doc| {
+                let at = doc.find(&old)?;
+                if old == new {
+                    return Ok(((), false));
+                }
+                if doc.pools.iter().any(|p| p.name == new) {
+                    return Err(StoreError::AlreadyExists(new));
+                }
+                doc.pools[at].name = new;
+                Ok(((), true))
+            })
+        })
+        .await
+    }
+
+    async fn delete(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.blocking(move |s| {
+            s.modify(|doc| {
+                let at = doc.find(&name)?;
+                doc.pools.remove(at);
+                Ok(((), true))
+            })
+        })
+        .await
+    }
+
+    async fn add_hosts(&self, name: &str, hosts: &[String]) -> Result<Pool, StoreError> {
+        let hosts = names::validate_hosts(hosts)?;
+        let name = name.to_string();
+        self.blocking(move |s| {
+            s.modify(|doc| {
+                let at = doc.find(&name)?;
+                let pool = &mut doc.pools[at];
+                let missing = names::missing_hosts(&pool.to_pool().hosts, &hosts);
+                let changed = !missing.is_empty();
+                pool.clients.extend(missing.into_iter().map(ClientDoc::new));
+                Ok((pool.to_pool(), changed))
+            })
+        })
+        .await
+    }
+
+    async fn remove_hosts(&self, name: &str, hosts: &[String]) -> Result<Pool, StoreError> {
+        let hosts = names::hosts_to_remove(hosts)?;
+        let name = name.to_string();
+        self.blocking(move |s| {
+            s.modify(|doc| {
+                let at = doc.find(&name)?;
+                let pool = &mut doc.pools[at];
+                let before = pool.clients.len();
+                pool.clients
+                    .retain(|c| !hosts.iter().any(|h| same_host(h, &c.hostname)));
+                let changed = pool.clients.len() != before;
+                Ok((pool.to_pool(), changed))
+            })
+        })
+        .await
+    }
+
+    fn describe(&self) -> String {
+        format!("file:{}", self.path.display())
+    }
+
+    async fn changes(&self) -> Result<ChangeFeed, StoreError> {
+        Ok(ChangeFeed::Poll(POLL_INTERVAL))
+    }
+
+    async fn fingerprint(&self) -> Result<Option<String>, StoreError> {
+        self.blocking(|s| Ok(Some(s.metadata_fingerprint()?))).await
+    }
+}
+
+impl FileStore {
+    /// Identity, size and mtime of the file: every atomic replace changes at least the inode.
+    fn metadata_fingerprint(&self) -> Result<String, StoreError> {
+        let meta = match fs::metadata(&self.path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok("missing".into()),
+            Err(e) => return Err(self.io_error("cannot stat", e)),
+        };
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        #[cfg(unix)]
+        let id = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let id = ();
+        Ok(format!("{id:?}/{mtime:?}/{}", meta.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_legacy_array_and_keeps_unknown_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pools.json");
+        let legacy = r#"[{"_id": {"$oid": "5cf4c0ffee0000000000abcd"}, "name": "comp",
+            "clients": [{"hostname": "PC-1", "engine": "", "ip": "", "port": ""},
+                        {"hostname": "pc-1", "engine": "", "ip": "", "port": ""},
+                        {"hostname": "pc-2"}], "note": "x"}]"#;
+        fs::write(&path, legacy).unwrap();
+        let store = FileStore::new(&path);
+        assert_eq!(store.get("comp").await.unwrap().hosts, ["PC-1", "pc-2"]);
+        store.add_hosts("comp", &["pc-3".into()]).await.unwrap();
+        let raw: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let pool = &raw["pools"][0];
+        assert_eq!(pool["_id"]["$oid"], "5cf4c0ffee0000000000abcd");
+        assert_eq!(pool["note"], "x");
+        assert_eq!(pool["clients"][2]["port"], "");
+        assert_eq!(pool["clients"][3]["hostname"], "pc-3");
+    }
+
+    #[tokio::test]
+    async fn missing_or_empty_file_is_no_pools_and_bad_json_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/pools.json");
+        let store = FileStore::new(&path);
+        assert!(store.list().await.unwrap().is_empty());
+        store.create("x", &[]).await.unwrap();
+        assert!(path.exists());
+        fs::write(&path, "").unwrap();
+        assert!(store.list().await.unwrap().is_empty());
+        fs::write(&path, "{not json").unwrap();
+        assert!(matches!(
+            store.list().await,
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn fingerprint_changes_on_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("pools.json"));
+        let before = store.fingerprint().await.unwrap();
+        store.create("x", &[]).await.unwrap();
+        let after = store.fingerprint().await.unwrap();
+        assert_ne!(before, after);
+        store.add_hosts("x", &["a".into()]).await.unwrap();
+        assert_ne!(after, store.fingerprint().await.unwrap());
+    }
+}

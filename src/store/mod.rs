@@ -1,0 +1,251 @@
+//! Pool storage: the [`PoolStore`] trait, its error type, and [`open`], which picks a backend from a
+//! store spec (`file:PATH` for the embedded file store, `mongodb://...` for MongoDB in the legacy
+//! `afpools.pools` shape).
+//!
+//! Backends: [`file::FileStore`] (the default, a JSON file), [`mongo::MongoStore`] (the legacy
+//! MongoDB collection). Both share the rules in [`names`]. [`live::LivePools`] keeps an
+//! always-current in-memory copy for the proxy.
+
+pub mod file;
+pub mod live;
+pub mod mongo;
+pub mod names;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+/// One pool: a name and the render host names that belong to it, spelled as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pool {
+    /// Pool name: non-empty, no `|`, never the legacy sentinel `Don't use pool.`.
+    pub name: String,
+    /// Member host names as stored (membership is compared case-insensitively).
+    pub hosts: Vec<String>,
+}
+
+impl Pool {
+    /// True when `host` is a member, compared case-insensitively.
+    pub fn contains(&self, host: &str) -> bool {
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+}
+
+/// Errors a caller can branch on.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// No pool with that name.
+    #[error("no pool named '{0}'")]
+    NotFound(String),
+    /// A pool with that name exists already.
+    #[error("a pool named '{0}' already exists")]
+    AlreadyExists(String),
+    /// The pool name is not acceptable.
+    #[error("invalid pool name '{0}': {1}")]
+    InvalidName(String, String),
+    /// A host name is not acceptable.
+    #[error("invalid host name '{0}': {1}")]
+    InvalidHost(String, String),
+    /// The backend cannot be reached or failed.
+    #[error("pool store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A place where pools live.
+#[async_trait]
+pub trait PoolStore: Send + Sync {
+    /// Every pool, in a stable order (by name).
+    async fn list(&self) -> Result<Vec<Pool>, StoreError>;
+    /// One pool by exact name.
+    async fn get(&self, name: &str) -> Result<Pool, StoreError>;
+    /// Create a pool with optional initial hosts.
+    async fn create(&self, name: &str, hosts: &[String]) -> Result<Pool, StoreError>;
+    /// Rename a pool; `AlreadyExists` if `new` is taken.
+    async fn rename(&self, old: &str, new: &str) -> Result<(), StoreError>;
+    /// Delete a pool.
+    async fn delete(&self, name: &str) -> Result<(), StoreError>;
+    /// Add hosts (never twice, compared case-insensitively); returns the pool after the change.
+    async fn add_hosts(&self, name: &str, hosts: &[String]) -> Result<Pool, StoreError>;
+    /// Remove hosts (compared case-insensitively); returns the pool after the change.
+    async fn remove_hosts(&self, name: &str, hosts: &[String]) -> Result<Pool, StoreError>;
+    /// A short human description (`file:/path`, `mongodb://host/afpools.pools`), no secrets.
+    fn describe(&self) -> String;
+
+    /// How [`live::LivePools`] learns about changes. The default polls every 2 s.
+    async fn changes(&self) -> Result<ChangeFeed, StoreError> {
+        Ok(ChangeFeed::Poll(Duration::from_secs(2)))
+    }
+
+    /// A cheap opaque fingerprint of the stored data, if the backend has one; when it is
+    /// unchanged, a poll skips reloading. `None` (the default) means "reload and compare".
+    async fn fingerprint(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// How a backend signals that its pools may have changed.
+pub enum ChangeFeed {
+    /// Check [`PoolStore::fingerprint`] (or reload) at this interval.
+    Poll(Duration),
+    /// One item per change. An error or the end of the stream means the feed broke and must be
+    /// reopened with [`PoolStore::changes`].
+    Stream(BoxStream<'static, Result<(), StoreError>>),
+}
+
+impl std::fmt::Debug for ChangeFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChangeFeed::Poll(every) => f.debug_tuple("Poll").field(every).finish(),
+            ChangeFeed::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
+}
+
+/// A shared, dynamically dispatched store.
+pub type SharedStore = Arc<dyn PoolStore>;
+
+/// Where the MongoDB backend keeps pools; the defaults are the legacy tool's `afpools.pools`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Database name (default `afpools`).
+    pub database: String,
+    /// Collection name (default `pools`).
+    pub collection: String,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            database: mongo::DEFAULT_DATABASE.to_string(),
+            collection: mongo::DEFAULT_COLLECTION.to_string(),
+        }
+    }
+}
+
+/// Opens the store named by `spec` with default options; see [`open_with`].
+pub async fn open(spec: &str) -> Result<SharedStore, StoreError> {
+    open_with(spec, &StoreOptions::default()).await
+}
+
+/// Opens the store named by `spec`:
+/// - `mongodb://...` or `mongodb+srv://...`: MongoDB (the URI goes to the driver unchanged, so
+///   auth, TLS and `replicaSet` options work), database and collection from `options`;
+/// - `file:PATH` or a bare `PATH`: the embedded JSON file store (`file:` alone means
+///   [`default_file_path`]).
+///
+/// A MongoDB server need not be reachable yet: operations report [`StoreError::Unavailable`]
+/// until it is. A malformed spec or URI is reported as `Unavailable` too.
+pub async fn open_with(spec: &str, options: &StoreOptions) -> Result<SharedStore, StoreError> {
+    let spec = spec.trim();
+    if spec.starts_with("mongodb://") || spec.starts_with("mongodb+srv://") {
+        let store = mongo::MongoStore::connect(spec, &options.database, &options.collection);
+        return Ok(Arc::new(store.await?));
+    }
+    let path = match spec.strip_prefix("file:") {
+        Some("") => default_file_path(),
+        Some(path) => PathBuf::from(path),
+        None if spec.is_empty() => {
+            return Err(StoreError::Unavailable("empty store spec".to_string()))
+        }
+        None => PathBuf::from(spec),
+    };
+    Ok(Arc::new(file::FileStore::new(path)))
+}
+
+/// The default file store location: `$AFPOOL_HOME/pools.json`, else
+/// `$XDG_DATA_HOME/afpool/pools.json`, else `$HOME/.local/share/afpool/pools.json`
+/// (`./pools.json` when none of them is set).
+pub fn default_file_path() -> PathBuf {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(home) = var("AFPOOL_HOME") {
+        return home.join("pools.json");
+    }
+    if let Some(data) = var("XDG_DATA_HOME") {
+        return data.join("afpool").join("pools.json");
+    }
+    match var("HOME") {
+        Some(home) => home.join(".local/share/afpool/pools.json"),
+        None => PathBuf::from("pools.json"),
+    }
+}
+
+/// The legacy Pool Manager's `poolmanager/config.json`.
+#[derive(Debug, Deserialize)]
+struct LegacyConfig {
+    #[serde(default = "legacy_default_host")]
+    mongodb_host: String,
+    #[serde(default = "legacy_default_port")]
+    mongodb_port: u16,
+}
+
+fn legacy_default_host() -> String {
+    "localhost".to_string()
+}
+
+fn legacy_default_port() -> u16 {
+    27017
+}
+
+/// Reads the legacy tool's `poolmanager/config.json` (`{"mongodb_host": str, "mongodb_port":
+/// int}`, defaults `localhost`/27017 as in the old tool) into a `mongodb://host:port` URI.
+pub fn legacy_config_uri(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading legacy config {}", path.display()))?;
+    let config: LegacyConfig = serde_json::from_str(&text)
+        .with_context(|| format!("parsing legacy config {}", path.display()))?;
+    let host = match config.mongodb_host.trim() {
+        "" => legacy_default_host(),
+        h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+        h => h.to_string(),
+    };
+    Ok(format!("mongodb://{host}:{}", config.mongodb_port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn legacy(json: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, json).unwrap();
+        legacy_config_uri(&path).unwrap()
+    }
+
+    #[test]
+    fn legacy_config() {
+        let uri = legacy(r#"{"mongodb_host": "192.168.1.107", "mongodb_port": 27017}"#);
+        assert_eq!(uri, "mongodb://192.168.1.107:27017");
+        assert_eq!(legacy("{}"), "mongodb://localhost:27017");
+        assert_eq!(
+            legacy(r#"{"mongodb_host": "::1", "mongodb_port": 1}"#),
+            "mongodb://[::1]:1"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        assert!(legacy_config_uri(&dir.path().join("missing.json")).is_err());
+    }
+
+    #[tokio::test]
+    async fn open_picks_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        let store = open(&format!("file:{}", path.display())).await.unwrap();
+        assert_eq!(store.describe(), format!("file:{}", path.display()));
+        let bare = open(path.to_str().unwrap()).await.unwrap();
+        assert_eq!(bare.describe(), store.describe());
+        let mongo = open("mongodb://user:secret@127.0.0.1:9/?tls=true")
+            .await
+            .unwrap();
+        assert_eq!(mongo.describe(), "mongodb://127.0.0.1:9/afpools.pools");
+        assert!(matches!(open("").await, Err(StoreError::Unavailable(_))));
+    }
+}
