@@ -41,6 +41,10 @@ pub enum Command {
     /// List every render afserver knows with the pools it belongs to, and pool members afserver
     /// does not know (often a typo that silently shrinks a pool).
     Hosts(HostsArgs),
+    /// Explain where job files would run and why, sending nothing: the pool and how it was found,
+    /// its hosts, the renders the job can and cannot run on, the masks before and after, the
+    /// verdict and the rewritten job (the same as `afsubmit --dry-run`).
+    Explain(crate::commands::explain::ExplainArgs),
 }
 
 /// `afpool serve` flags.

@@ -21,6 +21,7 @@ pub mod renders;
 pub mod routing;
 pub mod shutdown;
 pub mod store;
+pub mod submit;
 pub mod table;
 pub mod upstream;
 

@@ -25,5 +25,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Pool(cmd) => commands::pool::run(commands::open_store(&config).await?, cmd).await,
         Command::Hosts(args) => commands::hosts::run(config, args).await,
+        Command::Explain(args) => commands::explain::run(config, args).await,
     }
 }

@@ -1,6 +1,7 @@
 //! One file per `afpool` subcommand; each exposes `run(..) -> anyhow::Result<()>`. This file holds
 //! what they share: turning global flags and the config file into settings, and opening the store.
 
+pub mod explain;
 pub mod hosts;
 pub mod pool;
 pub mod serve;
