@@ -7,6 +7,7 @@
 //! - [`routing`]: the live state the proxy routes with (pools + render list → inventory).
 //! - [`store`]: pool storage (embedded file store, MongoDB in the legacy shape).
 //! - [`renders`], [`upstream`]: what afserver knows about render hosts, and how afpool asks it.
+//! - [`submit`]: `afsubmit` and `afpool explain`: submit or explain job files with the same routing.
 //! - [`cli`], [`config`], [`commands`]: the command line, settings, and one file per subcommand.
 #![warn(missing_docs)]
 

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{farm, FakeAfserver};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
@@ -65,20 +65,8 @@ impl Setup {
         let fake = FakeAfserver::start(farm()).await;
         let dir = tempfile::tempdir().unwrap();
         let store = format!("file:{}", dir.path().join("pools.json").display());
-        let created = run(
-            AFPOOL,
-            &strings(&[
-                "--store",
-                &store,
-                "pool",
-                "create",
-                "gpu",
-                "gpu.node3",
-                "gpu01",
-            ]),
-            None,
-        )
-        .await;
+        let create = format!("--store {store} pool create gpu gpu.node3 gpu01");
+        let created = run(AFPOOL, &words(&create), None).await;
         assert_eq!(created.code, 0, "{}", created.stderr);
         Setup {
             fake,
@@ -87,20 +75,14 @@ impl Setup {
         }
     }
 
-    /// afsubmit against the fake and the store.
-    async fn submit(&self, args: &[&str]) -> Run {
+    /// afsubmit against the fake and the store; `args` split on spaces, `x.json` = a fixture.
+    async fn submit(&self, args: &str) -> Run {
         self.submit_stdin(args, None).await
     }
 
-    async fn submit_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
-        let mut all = strings(&[
-            "--server",
-            &self.fake.addr.to_string(),
-            "--store",
-            &self.store,
-        ]);
-        all.extend(args.iter().map(|a| fixture_or(a)));
-        run(AFSUBMIT, &all, stdin).await
+    async fn submit_stdin(&self, args: &str, stdin: Option<&[u8]>) -> Run {
+        let all = format!("--server {} --store {} {args}", self.fake.addr, self.store);
+        run(AFSUBMIT, &words(&all), stdin).await
     }
 
     /// Requests other than the render list.
@@ -113,17 +95,13 @@ impl Setup {
     }
 }
 
-fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|s| s.to_string()).collect()
-}
-
-/// `name.json` → its path in fixtures/submit; anything else unchanged.
-fn fixture_or(arg: &str) -> String {
-    if arg.ends_with(".json") && !arg.contains('/') {
-        format!("{FIXTURES}/{arg}")
-    } else {
-        arg.to_string()
-    }
+/// Arguments split on spaces; `name.json` becomes its path in fixtures/submit.
+fn words(args: &str) -> Vec<String> {
+    let fixture = |a: &str| match a.ends_with(".json") && !a.contains('/') {
+        true => format!("{FIXTURES}/{a}"),
+        false => a.to_string(),
+    };
+    args.split_whitespace().map(fixture).collect()
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -139,7 +117,7 @@ fn fixture_job(name: &str) -> Value {
 #[tokio::test]
 async fn routes_into_the_pool_and_sends_the_rewritten_job() {
     let s = Setup::new().await;
-    let r = s.submit(&["--pool", "gpu", "bare.json"]).await;
+    let r = s.submit("--pool gpu bare.json").await;
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout
@@ -163,14 +141,26 @@ async fn routes_into_the_pool_and_sends_the_rewritten_job() {
 #[tokio::test]
 async fn the_jobs_own_pool_reference_is_used_without_pool_flag() {
     let s = Setup::new().await;
-    let r = s.submit(&["--json", "envelope-custom-data.json"]).await;
+    let r = s.submit("--json envelope-custom-data.json").await;
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let line: Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    assert_eq!(line["ok"], true);
-    assert_eq!(line["id"], 1);
-    assert_eq!(line["pool"], "gpu");
-    assert_eq!(line["verdict"], "routed");
-    assert!(line["error"].is_null());
+    let fields = (
+        &line["ok"],
+        &line["id"],
+        &line["pool"],
+        &line["verdict"],
+        &line["error"],
+    );
+    assert_eq!(
+        fields,
+        (
+            &json!(true),
+            &json!(1),
+            &json!("gpu"),
+            &json!("routed"),
+            &Value::Null
+        )
+    );
     assert!(s.fake.jobs()[0]["hosts_mask_exclude"]
         .as_str()
         .unwrap()
@@ -180,7 +170,7 @@ async fn the_jobs_own_pool_reference_is_used_without_pool_flag() {
 #[tokio::test]
 async fn an_unknown_pool_is_held_by_default() {
     let s = Setup::new().await;
-    let r = s.submit(&["--pool", "nosuch", "bare.json"]).await;
+    let r = s.submit("--pool nosuch bare.json").await;
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("job id 1 (held: "), "{}", r.stdout);
     let jobs = s.fake.jobs();
@@ -192,13 +182,7 @@ async fn an_unknown_pool_is_held_by_default() {
 async fn an_unknown_pool_is_refused_under_reject_and_nothing_is_sent() {
     let s = Setup::new().await;
     let r = s
-        .submit(&[
-            "--on-unknown-pool",
-            "reject",
-            "--pool",
-            "nosuch",
-            "bare.json",
-        ])
+        .submit("--on-unknown-pool reject --pool nosuch bare.json")
         .await;
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
@@ -215,14 +199,7 @@ async fn an_unknown_pool_is_refused_under_reject_and_nothing_is_sent() {
 async fn an_unknown_pool_passes_unrouted_under_pass() {
     let s = Setup::new().await;
     let r = s
-        .submit(&[
-            "--on-unknown-pool",
-            "pass",
-            "--pool",
-            "nosuch",
-            "--json",
-            "bare.json",
-        ])
+        .submit("--on-unknown-pool pass --pool nosuch --json bare.json")
         .await;
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let line: Value = serde_json::from_str(r.stdout.trim()).unwrap();
@@ -238,7 +215,7 @@ async fn an_unknown_pool_passes_unrouted_under_pass() {
 #[tokio::test]
 async fn invalid_json_names_the_file_line_and_column() {
     let s = Setup::new().await;
-    let r = s.submit(&["invalid.json"]).await;
+    let r = s.submit("invalid.json").await;
     assert_eq!(r.code, 1);
     assert!(
         r.stdout
@@ -252,7 +229,7 @@ async fn invalid_json_names_the_file_line_and_column() {
 #[tokio::test]
 async fn a_job_that_would_crash_afserver_is_refused_here() {
     let s = Setup::new().await;
-    let r = s.submit(&["--pool", "gpu", "no-blocks.json"]).await;
+    let r = s.submit("--pool gpu no-blocks.json").await;
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains("no-blocks.json: afpool: "),
@@ -267,13 +244,7 @@ async fn a_job_that_would_crash_afserver_is_refused_here() {
 async fn other_files_go_on_when_one_fails() {
     let s = Setup::new().await;
     let r = s
-        .submit(&[
-            "--pool",
-            "gpu",
-            "bare.json",
-            "invalid.json",
-            "envelope-custom-data.json",
-        ])
+        .submit("--pool gpu bare.json invalid.json envelope-custom-data.json")
         .await;
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
@@ -289,7 +260,7 @@ async fn other_files_go_on_when_one_fails() {
 async fn reads_a_job_from_stdin() {
     let s = Setup::new().await;
     let job = std::fs::read(format!("{FIXTURES}/bare.json")).unwrap();
-    let r = s.submit_stdin(&["--pool", "gpu", "-"], Some(&job)).await;
+    let r = s.submit_stdin("--pool gpu -", Some(&job)).await;
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(r.stdout, "-: job id 1 (pool gpu, 4 hosts excluded)\n");
     assert_eq!(s.fake.jobs()[0]["name"], "shot010_comp");
@@ -298,19 +269,8 @@ async fn reads_a_job_from_stdin() {
 #[tokio::test]
 async fn via_proxy_only_sets_the_pool() {
     let fake = FakeAfserver::start(farm()).await;
-    let args = strings(&[
-        "--via-proxy",
-        "--server",
-        &fake.addr.to_string(),
-        "--pool",
-        "gpu",
-    ]);
-    let r = run(
-        AFSUBMIT,
-        &[args, vec![fixture_or("bare.json")]].concat(),
-        None,
-    )
-    .await;
+    let args = format!("--via-proxy --server {} --pool gpu bare.json", fake.addr);
+    let r = run(AFSUBMIT, &words(&args), None).await;
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.ends_with("job id 1 (via proxy, pool gpu)\n"),
@@ -326,19 +286,19 @@ async fn via_proxy_only_sets_the_pool() {
 #[tokio::test]
 async fn dry_run_explains_and_sends_nothing() {
     let s = Setup::new().await;
-    let r = s.submit(&["--dry-run", "--pool", "gpu", "bare.json"]).await;
+    let r = s.submit("--dry-run --pool gpu bare.json").await;
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert_eq!(s.job_requests(), 0);
     assert_eq!(s.fake.requests().len(), 1, "only the render list");
-    for needed in [
+    assert_eq!(s.job_requests(), 0);
+    let needed = [
         "'gpu' (from the job's \"pool\" key)",
-        "gpu.node3, gpu01",
-        "gpu.node3 (online)",
+        "pool hosts:     gpu.node3, gpu01",
+        "can run on:     gpu.node3 (online)",
         "render02 (offline)",
-        "verdict:",
-        "routed",
+        "verdict:        routed",
         "\"hosts_mask_type\": \"regex\"",
-    ] {
+    ];
+    for needed in needed {
         assert!(
             r.stdout.contains(needed),
             "{needed} missing in:\n{}",
@@ -350,17 +310,9 @@ async fn dry_run_explains_and_sends_nothing() {
 #[tokio::test]
 async fn dry_run_json_and_reject_explained() {
     let s = Setup::new().await;
+    let args = "--dry-run --json --on-unknown-pool reject --pool nosuch";
     let r = s
-        .submit(&[
-            "--dry-run",
-            "--json",
-            "--on-unknown-pool",
-            "reject",
-            "--pool",
-            "nosuch",
-            "bare.json",
-            "envelope-custom-data.json",
-        ])
+        .submit(&format!("{args} bare.json envelope-custom-data.json"))
         .await;
     assert_eq!(
         r.code, 1,
@@ -373,8 +325,8 @@ async fn dry_run_json_and_reject_explained() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(
-        (lines[0]["verdict"].as_str(), lines[0]["ok"].as_bool()),
-        (Some("rejected"), Some(false))
+        (&lines[0]["verdict"], &lines[0]["ok"]),
+        (&json!("rejected"), &json!(false))
     );
     assert!(lines[0]["job"].is_null());
     assert_eq!(lines[1]["pool"], "nosuch", "--pool overrides custom_data");
@@ -385,22 +337,11 @@ async fn dry_run_json_and_reject_explained() {
 async fn dry_run_without_afserver_explains_with_pool_hosts() {
     let s = Setup::new().await;
     let closed = closed_port().await;
-    let args = strings(&[
-        "--server",
-        &closed,
-        "--store",
-        &s.store,
-        "--dry-run",
-        "--json",
-        "--pool",
-        "gpu",
-    ]);
-    let r = run(
-        AFSUBMIT,
-        &[args, vec![fixture_or("bare.json")]].concat(),
-        None,
-    )
-    .await;
+    let args = format!(
+        "--server {closed} --store {} --dry-run --json --pool gpu bare.json",
+        s.store
+    );
+    let r = run(AFSUBMIT, &words(&args), None).await;
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stderr
@@ -409,57 +350,32 @@ async fn dry_run_without_afserver_explains_with_pool_hosts() {
         r.stderr
     );
     let line: Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    assert_eq!(
-        line["explain"]["pool_hosts"],
-        serde_json::json!(["gpu.node3", "gpu01"])
-    );
+    assert_eq!(line["explain"]["pool_hosts"], json!(["gpu.node3", "gpu01"]));
 }
 
 #[tokio::test]
 async fn afserver_down_fails_every_file_with_exit_2() {
     let s = Setup::new().await;
     let closed = closed_port().await;
-    let args = strings(&["--server", &closed, "--store", &s.store, "--pool", "gpu"]);
-    let files = vec![
-        fixture_or("bare.json"),
-        fixture_or("envelope-custom-data.json"),
-    ];
-    let r = run(AFSUBMIT, &[args, files].concat(), None).await;
+    let files = "bare.json envelope-custom-data.json";
+    let args = format!("--server {closed} --store {} --pool gpu {files}", s.store);
+    let r = run(AFSUBMIT, &words(&args), None).await;
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert_eq!(
-        r.stdout
-            .matches(&format!("cannot reach afserver at {closed}"))
-            .count(),
-        2,
-        "{}",
-        r.stdout
-    );
+    let unreachable = format!("cannot reach afserver at {closed}");
+    assert_eq!(r.stdout.matches(&unreachable).count(), 2, "{}", r.stdout);
 }
 
 #[tokio::test]
 async fn afpool_explain_is_the_same_explanation() {
     let s = Setup::new().await;
-    let args = strings(&[
-        "--store",
-        &s.store,
-        "explain",
-        "--server",
-        &s.fake.addr.to_string(),
-        "--pool",
-        "gpu",
-    ]);
-    let r = run(
-        AFPOOL,
-        &[args, vec![fixture_or("bare.json")]].concat(),
-        None,
-    )
-    .await;
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout.contains("routed") && r.stdout.contains("gpu.node3, gpu01"),
-        "{}",
-        r.stdout
+    let args = format!(
+        "--store {} explain --server {} --pool gpu bare.json",
+        s.store, s.fake.addr
     );
+    let r = run(AFPOOL, &words(&args), None).await;
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("verdict:        routed"), "{}", r.stdout);
+    assert!(r.stdout.contains("gpu.node3, gpu01"), "{}", r.stdout);
     assert_eq!(s.job_requests(), 0);
 }
 
