@@ -36,18 +36,37 @@ fn captured_pairs() -> Vec<(String, Vec<u8>, Vec<u8>)> {
 async fn every_captured_non_job_message_is_relayed_byte_exact_both_ways() {
     let pairs = captured_pairs();
     assert!(pairs.len() >= 30, "only {} captured pairs", pairs.len());
-    let scripted: HashMap<_, _> = pairs.iter().map(|(_, q, r)| (q.clone(), r.clone())).collect();
+    let scripted: HashMap<_, _> = pairs
+        .iter()
+        .map(|(_, q, r)| (q.clone(), r.clone()))
+        .collect();
     let fake = FakeAfserver::start(FakeConfig { scripted, ..farm() }).await;
-    let proxy = spawn_proxy(fake.addr, vec![pool("gpu", &["gpu.node3"])], RouteSettings::default()).await;
+    let proxy = spawn_proxy(
+        fake.addr,
+        vec![pool("gpu", &["gpu.node3"])],
+        RouteSettings::default(),
+    )
+    .await;
     for (name, request, reply) in &pairs {
         let got = send(proxy.addr, request).await;
-        assert_eq!(&got, reply, "{name}: reply differs (stray bytes must not leak)");
-        assert_eq!(fake.requests().last(), Some(request), "{name}: request differs upstream");
+        assert_eq!(
+            &got, reply,
+            "{name}: reply differs (stray bytes must not leak)"
+        );
+        assert_eq!(
+            fake.requests().last(),
+            Some(request),
+            "{name}: request differs upstream"
+        );
     }
     // GET for static files goes through too.
     let get = capture("40-chromium-get-index.request.bin");
     let got = send(proxy.addr, &get).await;
-    assert!(got.ends_with(b"<html>afanasy</html>"), "{}", String::from_utf8_lossy(&got));
+    assert!(
+        got.ends_with(b"<html>afanasy</html>"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
     assert_eq!(fake.requests().last(), Some(&get));
 }
 
@@ -75,12 +94,20 @@ fn http_request(body: &[u8]) -> Vec<u8> {
 }
 
 fn binary_request(body: &[u8]) -> Vec<u8> {
-    encode::reply(afpool::protocol::Framing::Binary { version: 81, mtype: 24 }, body)
+    encode::reply(
+        afpool::protocol::Framing::Binary {
+            version: 81,
+            mtype: 24,
+        },
+        body,
+    )
 }
 
 /// Full-match test of an afserver regex mask, the way afserver 3.4 reads it.
 fn excludes(mask: &str, host: &str) -> bool {
-    regex::Regex::new(&format!("^(?:{mask})$")).unwrap().is_match(host)
+    regex::Regex::new(&format!("^(?:{mask})$"))
+        .unwrap()
+        .is_match(host)
 }
 
 #[tokio::test]
@@ -89,22 +116,38 @@ async fn jobs_are_routed_in_every_framing() {
     let pools = vec![pool("gpu", &["gpu.node3", "R1"])];
     let proxy = spawn_proxy(fake.addr, pools, RouteSettings::default()).await;
     let body = envelope(&job(Some("gpu"), "j"));
-    let requests = [encode::text_request(&body), http_request(&body), binary_request(&body)];
+    let requests = [
+        encode::text_request(&body),
+        http_request(&body),
+        binary_request(&body),
+    ];
     for (i, request) in requests.iter().enumerate() {
         let reply = send(proxy.addr, request).await;
         let parsed = afpool::protocol::frame::parse_reply(&reply).unwrap();
         let sent = afpool::protocol::frame::parse_request(request).unwrap();
-        assert_eq!(parsed.framing, sent.framing, "reply framing follows the request");
+        assert_eq!(
+            parsed.framing, sent.framing,
+            "reply framing follows the request"
+        );
         assert_eq!(reply_json(&reply)["id"], json!(i as i64 + 1));
         let got = &fake.jobs()[i];
         assert!(got.get("pool").is_none(), "the pool key is removed: {got}");
         assert_eq!(got["hosts_mask_type"], "regex");
         let mask = got["hosts_mask_exclude"].as_str().unwrap();
-        for (host, out) in [("render01", true), ("render02", true), ("r10", true), ("gpu.node3", false), ("r1", false)] {
+        for (host, out) in [
+            ("render01", true),
+            ("render02", true),
+            ("r10", true),
+            ("gpu.node3", false),
+            ("r1", false),
+        ] {
             assert_eq!(excludes(mask, host), out, "{host} vs {mask}");
         }
         assert!(!mask.contains('\\'), "no backslash in {mask}");
-        assert!(got["annotation"].as_str().unwrap().starts_with("[pool: gpu]"));
+        assert!(got["annotation"]
+            .as_str()
+            .unwrap()
+            .starts_with("[pool: gpu]"));
     }
     // The upstream requests carry correct lengths in their own framing.
     for r in fake.requests() {
@@ -116,34 +159,91 @@ async fn jobs_are_routed_in_every_framing() {
 #[tokio::test]
 async fn a_job_without_a_pool_is_forwarded_byte_exact() {
     let fake = FakeAfserver::start(farm()).await;
-    let proxy = spawn_proxy(fake.addr, vec![pool("gpu", &["gpu.node3"])], RouteSettings::default()).await;
-    for file in ["01-afpy-submit-numeric", "03-afpy-submit-custom-data", "04-afcmd-json-send", "06-http-submit-job"] {
+    let proxy = spawn_proxy(
+        fake.addr,
+        vec![pool("gpu", &["gpu.node3"])],
+        RouteSettings::default(),
+    )
+    .await;
+    for file in [
+        "01-afpy-submit-numeric",
+        "06-http-submit-job",
+    ] {
         let request = capture(&format!("{file}.request.bin"));
         let reply = send(proxy.addr, &request).await;
         assert!(reply_json(&reply)["id"].as_i64().unwrap() > 0, "{file}");
-        assert_eq!(fake.requests().last(), Some(&request), "{file} changed on the way");
+        assert_eq!(
+            fake.requests().last(),
+            Some(&request),
+            "{file} changed on the way"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_captured_custom_data_jobs_land_in_their_pools() {
+    let fake = FakeAfserver::start(farm()).await;
+    let pools = vec![pool("gpu", &["gpu.node3"]), pool("cpu", &["render01", "render02"])];
+    let proxy = spawn_proxy(fake.addr, pools, RouteSettings::default()).await;
+    // 03 (af.py) names gpu; 04 (afcmd json send) and 05 (force_send) name cpu and exclude render02.
+    let cases = [
+        ("03-afpy-submit-custom-data", vec!["gpu.node3"]),
+        ("04-afcmd-json-send", vec!["render01"]),
+        ("05-afcmd-json-force-send", vec!["render01"]),
+    ];
+    for (i, (file, runs_on)) in cases.iter().enumerate() {
+        let request = capture(&format!("{file}.request.bin"));
+        let reply = send(proxy.addr, &request).await;
+        assert!(reply_json(&reply)["id"].as_i64().unwrap() > 0, "{file}");
+        let got = &fake.jobs()[i];
+        let mask = got["hosts_mask_exclude"].as_str().unwrap();
+        for host in ["render01", "render02", "gpu.node3", "r1", "r10"] {
+            assert_eq!(excludes(mask, host), !runs_on.contains(&host), "{file}: {host} vs {mask}");
+        }
+        assert!(got["custom_data"].as_str().unwrap().contains("pool"), "custom_data kept");
     }
 }
 
 #[tokio::test]
 async fn policies_for_an_unknown_pool() {
     let fake = FakeAfserver::start(farm()).await;
-    for (policy, forwarded) in [(Policy::Hold, true), (Policy::Pass, true), (Policy::Reject, false)] {
-        let settings = RouteSettings { on_unknown_pool: policy, ..RouteSettings::default() };
+    for (policy, forwarded) in [
+        (Policy::Hold, true),
+        (Policy::Pass, true),
+        (Policy::Reject, false),
+    ] {
+        let settings = RouteSettings {
+            on_unknown_pool: policy,
+            ..RouteSettings::default()
+        };
         let proxy = spawn_proxy(fake.addr, vec![], settings).await;
         let before = fake.jobs().len();
-        let reply = send(proxy.addr, &encode::text_request(&envelope(&job(Some("nope"), "u")))).await;
+        let reply = send(
+            proxy.addr,
+            &encode::text_request(&envelope(&job(Some("nope"), "u"))),
+        )
+        .await;
         let answer = reply_json(&reply);
         assert_eq!(fake.jobs().len() - before, forwarded as usize, "{policy:?}");
         if forwarded {
             let got = fake.jobs().pop().unwrap();
-            assert_eq!(got["offline"] == json!(true), policy == Policy::Hold, "{policy:?}: {got}");
-            assert!(got["annotation"].as_str().unwrap().contains("nope"), "{policy:?}: {got}");
+            assert_eq!(
+                got["offline"] == json!(true),
+                policy == Policy::Hold,
+                "{policy:?}: {got}"
+            );
+            assert!(
+                got["annotation"].as_str().unwrap().contains("nope"),
+                "{policy:?}: {got}"
+            );
             assert!(answer["id"].as_i64().unwrap() > 0);
         } else {
             assert_eq!(answer["id"], 0);
             let text = answer["error"].as_str().unwrap();
-            assert!(text.starts_with("afpool: ") && text.contains("nope"), "{text}");
+            assert!(
+                text.starts_with("afpool: ") && text.contains("nope"),
+                "{text}"
+            );
             assert_eq!(answer["info"]["kind"], "error");
         }
     }
@@ -154,19 +254,34 @@ async fn the_shield_keeps_crashing_jobs_away_from_afserver() {
     let fake = FakeAfserver::start(farm()).await;
     let proxy = spawn_proxy(fake.addr, vec![], RouteSettings::default()).await;
     let no_blocks = json!({"job": {"name": "x", "user_name": "artist"}});
-    let no_user = json!({"job": {"name": "x", "blocks": [{"tasks": [{"name": "t", "command": "c"}]}]}});
+    let no_user =
+        json!({"job": {"name": "x", "blocks": [{"tasks": [{"name": "t", "command": "c"}]}]}});
     let no_tasks = json!({"job": {"name": "x", "user_name": "a", "blocks": [{"tasks": []}]}});
     for bad in [no_blocks, no_user, no_tasks] {
         let body = serde_json::to_vec(&bad).unwrap();
-        for request in [encode::text_request(&body), http_request(&body), binary_request(&body)] {
+        for request in [
+            encode::text_request(&body),
+            http_request(&body),
+            binary_request(&body),
+        ] {
             let answer = reply_json(&send(proxy.addr, &request).await);
-            assert!(answer["error"].as_str().unwrap().starts_with("afpool: "), "{answer}");
+            assert!(
+                answer["error"].as_str().unwrap().starts_with("afpool: "),
+                "{answer}"
+            );
         }
     }
-    assert!(fake.requests().iter().all(|r| !String::from_utf8_lossy(r).contains("\"job\"")));
+    assert!(fake
+        .requests()
+        .iter()
+        .all(|r| !String::from_utf8_lossy(r).contains("\"job\"")));
     assert!(!fake.crashed());
     // And the fake really does crash on such a job when sent directly.
-    let _ = send(fake.addr, &encode::text_request(br#"{"job":{"user_name":"a"}}"#)).await;
+    let _ = send(
+        fake.addr,
+        &encode::text_request(br#"{"job":{"user_name":"a"}}"#),
+    )
+    .await;
     assert!(fake.crashed());
 }
 
@@ -176,13 +291,14 @@ async fn split_headers_are_reassembled_by_the_proxy_but_dropped_by_afserver() {
     let proxy = spawn_proxy(fake.addr, vec![], RouteSettings::default()).await;
     let request = capture("12-text-get-pools.request.bin");
     for target in [fake.addr, proxy.addr] {
+        let judged = fake.headers_judged();
         let mut s = TcpStream::connect(target).await.unwrap();
         s.set_nodelay(true).unwrap();
         s.write_all(&request[..12]).await.unwrap();
         s.flush().await.unwrap();
         if target == fake.addr {
             // The fake judges the header on these 12 bytes alone, like afserver's first read.
-            fake.wait_headers_judged(1).await;
+            fake.wait_headers_judged(judged + 1).await;
         }
         s.write_all(&request[12..]).await.unwrap();
         let reply = read_reply(&mut s).await;
@@ -190,7 +306,11 @@ async fn split_headers_are_reassembled_by_the_proxy_but_dropped_by_afserver() {
             assert!(reply.is_empty(), "afserver drops a split header");
             assert_eq!(fake.dropped(), 1);
         } else {
-            assert!(reply.starts_with(b"AFANASY "), "{}", String::from_utf8_lossy(&reply));
+            assert!(
+                reply.starts_with(b"AFANASY "),
+                "{}",
+                String::from_utf8_lossy(&reply)
+            );
             assert_eq!(fake.requests().last(), Some(&request));
         }
     }
@@ -210,7 +330,9 @@ async fn two_hundred_concurrent_submissions_each_land_in_their_pool() {
     for i in 0..200 {
         let p = ["a", "b", "c", "d"][i % 4];
         let body = envelope(&job(Some(p), &format!("job{i}")));
-        tasks.push(tokio::spawn(async move { send(proxy.addr, &encode::text_request(&body)).await }));
+        tasks.push(tokio::spawn(async move {
+            send(proxy.addr, &encode::text_request(&body)).await
+        }));
     }
     for t in tasks {
         assert!(reply_json(&t.await.unwrap())["id"].as_i64().unwrap() > 0);
@@ -222,7 +344,11 @@ async fn two_hundred_concurrent_submissions_each_land_in_their_pool() {
         let members = &pools[i % 4].hosts;
         let mask = got["hosts_mask_exclude"].as_str().unwrap();
         for host in ["render01", "render02", "gpu.node3", "r1", "r10"] {
-            assert_eq!(excludes(mask, host), !members.iter().any(|m| m == host), "job{i} {host} {mask}");
+            assert_eq!(
+                excludes(mask, host),
+                !members.iter().any(|m| m == host),
+                "job{i} {host} {mask}"
+            );
         }
     }
 }
@@ -232,13 +358,24 @@ async fn afserver_down_closes_the_client_promptly() {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = free.local_addr().unwrap();
     drop(free);
-    let proxy = spawn_proxy(dead, vec![pool("gpu", &["gpu.node3"])], RouteSettings::default()).await;
-    for request in [capture("08-text-get-renders.request.bin"), encode::text_request(&envelope(&job(Some("gpu"), "d")))] {
+    let proxy = spawn_proxy(
+        dead,
+        vec![pool("gpu", &["gpu.node3"])],
+        RouteSettings::default(),
+    )
+    .await;
+    for request in [
+        capture("08-text-get-renders.request.bin"),
+        encode::text_request(&envelope(&job(Some("gpu"), "d"))),
+    ] {
         let mut s = TcpStream::connect(proxy.addr).await.unwrap();
         s.write_all(&request).await.unwrap();
         let mut rest = Vec::new();
         let n = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
-        assert!(matches!(n, Ok(Ok(0))), "closed without a reply: {n:?} {rest:?}");
+        assert!(
+            matches!(n, Ok(Ok(0))),
+            "closed without a reply: {n:?} {rest:?}"
+        );
     }
 }
 
@@ -257,6 +394,12 @@ async fn shutdown_finishes_in_flight_requests() {
     s.write_all(&request[10..]).await.unwrap();
     let reply = read_reply(&mut s).await;
     assert!(reply.starts_with(b"AFANASY "), "in-flight request answered");
-    tokio::time::timeout(Duration::from_secs(5), proxy.task).await.unwrap().unwrap();
-    assert!(TcpStream::connect(proxy.addr).await.is_err(), "no longer accepting");
+    tokio::time::timeout(Duration::from_secs(5), proxy.task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        TcpStream::connect(proxy.addr).await.is_err(),
+        "no longer accepting"
+    );
 }

@@ -64,7 +64,10 @@ impl FakeAfserver {
     /// Serve on an already bound listener.
     pub fn serve(listener: TcpListener, config: FakeConfig) -> FakeAfserver {
         let addr = listener.local_addr().unwrap();
-        let state = Arc::new(State { next_id: AtomicI64::new(1), ..State::default() });
+        let state = Arc::new(State {
+            next_id: AtomicI64::new(1),
+            ..State::default()
+        });
         state.decided.send_replace(0);
         let stop = CancellationToken::new();
         let config = Arc::new(config);
@@ -98,6 +101,10 @@ impl FakeAfserver {
     /// Requests dropped for a split header.
     pub fn dropped(&self) -> usize {
         self.state.dropped.load(Ordering::SeqCst)
+    }
+    /// How many request headers the fake has judged so far.
+    pub fn headers_judged(&self) -> usize {
+        *self.state.decided.borrow()
     }
     /// Wait until the fake has judged `n` request headers (dropped or not).
     pub async fn wait_headers_judged(&self, n: usize) {
@@ -172,9 +179,14 @@ fn header(buf: &[u8]) -> Option<(Kind, usize, usize)> {
     if buf.starts_with(b"POST") {
         let n = text.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case("afanasy").then(|| v.trim().parse::<usize>().ok())?
+            k.trim()
+                .eq_ignore_ascii_case("afanasy")
+                .then(|| v.trim().parse::<usize>().ok())?
         })?;
-        let start = text.find("\r\n{").map(|p| p + 2).or_else(|| text.find("\n{").map(|p| p + 1))?;
+        let start = text
+            .find("\r\n{")
+            .map(|p| p + 2)
+            .or_else(|| text.find("\n{").map(|p| p + 1))?;
         Some((Kind::Http, start, n))
     } else if buf[..7].eq_ignore_ascii_case(b"AFANASY") {
         let json = text.find("JSON")?;
@@ -204,7 +216,9 @@ fn answer(kind: Kind, body: &[u8], st: &State, cfg: &FakeConfig) -> Option<Vec<u
         _ => {}
     }
     let json = match serde_json::from_slice::<serde_json::Value>(body) {
-        Err(e) => format!(r#"{{"info":{{"kind":"error","text":"JSON parse error: {e}"}}}}"#).into_bytes(),
+        Err(e) => {
+            format!(r#"{{"info":{{"kind":"error","text":"JSON parse error: {e}"}}}}"#).into_bytes()
+        }
         Ok(v) => json_answer(&v, st, cfg)?,
     };
     Some(framed(kind, &json))
@@ -273,5 +287,11 @@ fn framed(kind: Kind, json: &[u8]) -> Vec<u8> {
 }
 
 fn binary(version: i32, mtype: i32, value: i32, body: &[u8]) -> Vec<u8> {
-    [&version.to_be_bytes()[..], &mtype.to_be_bytes(), &value.to_be_bytes(), body].concat()
+    [
+        &version.to_be_bytes()[..],
+        &mtype.to_be_bytes(),
+        &value.to_be_bytes(),
+        body,
+    ]
+    .concat()
 }

@@ -49,18 +49,37 @@ pub fn upstream(addr: SocketAddr) -> Upstream {
 
 /// Start a proxy in front of `upstream_addr` with fixed pools; waits for the first render list
 /// unless the upstream is down.
-pub async fn spawn_proxy(upstream_addr: SocketAddr, pools: Vec<Pool>, settings: RouteSettings) -> TestProxy {
+pub async fn spawn_proxy(
+    upstream_addr: SocketAddr,
+    pools: Vec<Pool>,
+    settings: RouteSettings,
+) -> TestProxy {
     let shutdown = CancellationToken::new();
     let up = upstream(upstream_addr);
     let renders = RendersCache::spawn(up.clone(), Duration::from_secs(3600), shutdown.clone());
     let _ = tokio::time::timeout(Duration::from_secs(2), renders.wait_refreshes(1)).await;
-    let router = Arc::new(Router::new(settings, Arc::new(FixedPools(Arc::new(pools))), renders));
-    let limits = Limits { max_connections: 512, first_message_timeout: Duration::from_secs(5) };
-    let shared = Arc::new(Shared { upstream: up, router, limits });
+    let router = Arc::new(Router::new(
+        settings,
+        Arc::new(FixedPools(Arc::new(pools))),
+        renders,
+    ));
+    let limits = Limits {
+        max_connections: 512,
+        first_message_timeout: Duration::from_secs(5),
+    };
+    let shared = Arc::new(Shared {
+        upstream: up,
+        router,
+        limits,
+    });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(proxy::run(listener, shared, shutdown.clone()));
-    TestProxy { addr, shutdown, task }
+    TestProxy {
+        addr,
+        shutdown,
+        task,
+    }
 }
 
 /// Send `request` in one write and read one framed reply (empty if the server closed without one).
@@ -73,10 +92,13 @@ pub async fn send(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
 /// Read one framed reply from `s`, bounded in time.
 pub async fn read_reply(s: &mut TcpStream) -> Vec<u8> {
     let mut buf = Vec::new();
-    let out = tokio::time::timeout(Duration::from_secs(20), read_message(s, &mut buf, Side::Reply))
-        .await
-        .expect("reply within 20 s")
-        .unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        read_message(s, &mut buf, Side::Reply),
+    )
+    .await
+    .expect("reply within 20 s")
+    .unwrap();
     if let ReadOutcome::Message(f) = out {
         buf.truncate(f.len);
     }
@@ -95,10 +117,16 @@ pub fn farm() -> FakeConfig {
         .iter()
         .map(|n| (n.to_string(), *n != "render02"))
         .collect();
-    FakeConfig { renders, ..FakeConfig::default() }
+    FakeConfig {
+        renders,
+        ..FakeConfig::default()
+    }
 }
 
 /// A pool.
 pub fn pool(name: &str, hosts: &[&str]) -> Pool {
-    Pool { name: name.into(), hosts: hosts.iter().map(|h| h.to_string()).collect() }
+    Pool {
+        name: name.into(),
+        hosts: hosts.iter().map(|h| h.to_string()).collect(),
+    }
 }
