@@ -179,3 +179,40 @@ fn indent(text: &str, prefix: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reject_is_read_as_hold_and_nothing_else_changes() {
+        let settings = RouteSettings {
+            on_unknown_pool: Policy::Reject,
+            on_empty_pool: Policy::Pass,
+            default_pool: Some("gpu".into()),
+            ..RouteSettings::default()
+        };
+        let held = as_hold(&settings);
+        assert_eq!(
+            (held.on_unknown_pool, held.on_empty_pool),
+            (Policy::Hold, Policy::Pass)
+        );
+        assert_eq!(held.default_pool, settings.default_pool);
+    }
+
+    #[test]
+    fn an_unknown_pool_under_reject_is_explained_not_sent() {
+        let inv = Inventory::new(vec![], vec![crate::renders::RenderInfo::named("render01")]);
+        let settings = RouteSettings {
+            on_unknown_pool: Policy::Reject,
+            ..RouteSettings::default()
+        };
+        let body = br#"{"job":{"pool":"x","name":"j","user_name":"u","blocks":[{"tasks":[{"name":"t","command":"c"}]}]}}"#;
+        let Ok(Done::Explained(e)) = explain(body, &settings, &inv) else {
+            panic!("explained")
+        };
+        assert_eq!(e.verdict(), "rejected");
+        assert!(e.job.is_none());
+        assert!(human("f.json", &e).contains("nothing would be sent"));
+    }
+}

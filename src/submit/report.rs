@@ -189,3 +189,44 @@ fn routing_note(o: &Outcome) -> Option<String> {
         Verdict::NoPool => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_carry_the_refusal_and_its_pool() {
+        let rejected: FileResult = Err(FileError::Rejected(Rejection::Policy {
+            pool: "nosuch".into(),
+            message: "unknown pool 'nosuch'".into(),
+        }));
+        let l = line("a.json", &rejected);
+        assert_eq!(
+            (l.ok, l.id, l.pool.as_deref()),
+            (false, None, Some("nosuch"))
+        );
+        assert_eq!(l.verdict.as_deref(), Some("rejected"));
+        assert_eq!(l.error.as_deref(), Some("afpool: unknown pool 'nosuch'"));
+        let proxied: FileResult = Ok(Done::Submitted {
+            accepted: Accepted { id: 4, serial: 4 },
+            outcome: None,
+            pool: Some("gpu".into()),
+        });
+        let l = line("b.json", &proxied);
+        assert_eq!(
+            (l.ok, l.id, l.pool.as_deref(), l.verdict),
+            (true, Some(4), Some("gpu"), None)
+        );
+        assert_eq!(
+            submitted_text(proxied.as_ref().unwrap()),
+            "job id 4 (via proxy, pool gpu)"
+        );
+    }
+
+    #[test]
+    fn only_backend_failures_count_as_unavailable() {
+        assert!(FileError::Unavailable("store down".into()).is_unavailable());
+        let refused = FileError::Send(SendError::Refused("Invalid job.".into()));
+        assert!(!refused.is_unavailable() && refused.into_cause().is_none());
+    }
+}
