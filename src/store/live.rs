@@ -6,7 +6,6 @@
 //! change streams: a reload every 2 s). When the store becomes unreachable the last pools stay
 //! in place, one warning is logged, and the refresher keeps retrying until the store is back.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +25,7 @@ const RETRY: Duration = Duration::from_secs(1);
 pub struct LivePools {
     pools: ArcSwap<Vec<Pool>>,
     version: watch::Sender<u64>,
-    available: AtomicBool,
+    available: watch::Sender<bool>,
 }
 
 impl LivePools {
@@ -42,7 +41,7 @@ impl LivePools {
             Err(e) => {
                 tracing::warn!(store = %store.describe(), error = %e,
                     "pool store unreachable; starting with no pools and retrying");
-                live.available.store(false, Ordering::Relaxed);
+                live.available.send_replace(false);
                 false
             }
         };
@@ -61,7 +60,7 @@ impl LivePools {
         LivePools {
             pools: ArcSwap::from_pointee(pools),
             version: watch::Sender::new(0),
-            available: AtomicBool::new(true),
+            available: watch::Sender::new(true),
         }
     }
 
@@ -87,7 +86,14 @@ impl LivePools {
 
     /// False while the store is unreachable (the pools are then the last ones loaded).
     pub fn is_available(&self) -> bool {
-        self.available.load(Ordering::Relaxed)
+        *self.available.borrow()
+    }
+
+    /// Waits until [`LivePools::is_available`] equals `available` (bound it with a timeout).
+    pub async fn wait_available(&self, available: bool) {
+        let mut changes = self.available.subscribe();
+        // The sender lives in `self`, so this cannot fail while `self` exists.
+        let _ = changes.wait_for(|now| *now == available).await;
     }
 
     /// Waits until the pools satisfy `ready` and returns them; never sleeps or polls. Callers
@@ -217,7 +223,7 @@ impl Refresher {
             tracing::warn!(store = %self.store.describe(), %error, kept,
                 "pool store unreachable; keeping the last pools and retrying");
             self.healthy = false;
-            self.live.available.store(false, Ordering::Relaxed);
+            self.live.available.send_replace(false);
         } else {
             tracing::debug!(store = %self.store.describe(), %error, "pool store still unreachable");
         }
@@ -227,7 +233,7 @@ impl Refresher {
         if !self.healthy {
             tracing::info!(store = %self.store.describe(), "pool store reachable again");
             self.healthy = true;
-            self.live.available.store(true, Ordering::Relaxed);
+            self.live.available.send_replace(true);
         }
     }
 }
