@@ -54,7 +54,11 @@ impl Config {
 
     /// The afserver connection settings.
     pub fn upstream(&self) -> anyhow::Result<Upstream> {
-        let mut up = Upstream::new(self.upstream.clone().unwrap_or_else(|| DEFAULT_UPSTREAM.into()));
+        let mut up = Upstream::new(
+            self.upstream
+                .clone()
+                .unwrap_or_else(|| DEFAULT_UPSTREAM.into()),
+        );
         if let Some(s) = self.connect_timeout_secs {
             up.connect_timeout = secs(s, "connect_timeout_secs")?;
         }
@@ -81,7 +85,10 @@ impl Config {
 
     /// Interval of the render list refresh.
     pub fn renders_refresh(&self) -> anyhow::Result<Duration> {
-        secs(self.renders_refresh_secs.unwrap_or(10.0), "renders_refresh_secs")
+        secs(
+            self.renders_refresh_secs.unwrap_or(10.0),
+            "renders_refresh_secs",
+        )
     }
 
     /// The listen address.
@@ -121,8 +128,14 @@ mod tests {
         for kind in ["valid", "invalid"] {
             for entry in std::fs::read_dir(format!("{dir}/{kind}")).unwrap() {
                 let path = entry.unwrap().path();
-                let parsed = Config::load(&path).and_then(|c| c.limits().and(c.upstream()).map(|_| c));
-                assert_eq!(parsed.is_ok(), kind == "valid", "{}: {parsed:?}", path.display());
+                let parsed =
+                    Config::load(&path).and_then(|c| c.limits().and(c.upstream()).map(|_| c));
+                assert_eq!(
+                    parsed.is_ok(),
+                    kind == "valid",
+                    "{}: {parsed:?}",
+                    path.display()
+                );
                 seen += 1;
             }
         }

@@ -30,8 +30,10 @@ pub mod upstream;
 /// 1 for everything else (user errors).
 pub fn exit_code(e: &anyhow::Error) -> i32 {
     let unavailable = e.chain().any(|cause| {
-        matches!(cause.downcast_ref::<store::StoreError>(), Some(store::StoreError::Unavailable(_)))
-            || cause.downcast_ref::<upstream::UpstreamError>().is_some()
+        matches!(
+            cause.downcast_ref::<store::StoreError>(),
+            Some(store::StoreError::Unavailable(_))
+        ) || cause.downcast_ref::<upstream::UpstreamError>().is_some()
             || cause.downcast_ref::<renders::RendersError>().is_some()
     });
     if unavailable {

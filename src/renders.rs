@@ -20,7 +20,12 @@ pub struct RenderInfo {
 impl RenderInfo {
     /// A render known only by name (online, idle, no native pool); handy for tests and fixtures.
     pub fn named(name: &str) -> Self {
-        RenderInfo { name: name.to_string(), online: true, busy: false, af_pool: None }
+        RenderInfo {
+            name: name.to_string(),
+            online: true,
+            busy: false,
+            af_pool: None,
+        }
     }
 }
 
@@ -40,7 +45,9 @@ pub const GET_RENDERS: &[u8] = br#"{"get":{"type":"renders"}}"#;
 
 /// Ask afserver for every render it knows (online and offline).
 pub async fn fetch(upstream: &crate::upstream::Upstream) -> Result<Vec<RenderInfo>, RendersError> {
-    let reply = upstream.exchange(&crate::protocol::encode::text_request(GET_RENDERS)).await?;
+    let reply = upstream
+        .exchange(&crate::protocol::encode::text_request(GET_RENDERS))
+        .await?;
     let frame = crate::protocol::frame::parse_reply(&reply)
         .map_err(|e| RendersError::BadReply(format!("{e} ({} bytes)", reply.len())))?;
     parse_list(&reply[frame.body]).map_err(RendersError::BadReply)
@@ -67,7 +74,12 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<RenderInfo>, String> {
     let raw = reply.renders.ok_or("the reply has no \"renders\" list")?;
     Ok(raw
         .into_iter()
-        .map(|r| RenderInfo { name: r.name, online: r.st & 1 != 0, busy: r.st & 8 != 0, af_pool: r.pool })
+        .map(|r| RenderInfo {
+            name: r.name,
+            online: r.st & 1 != 0,
+            busy: r.st & 8 != 0,
+            af_pool: r.pool,
+        })
         .collect())
 }
 
@@ -110,9 +122,15 @@ mod tests {
     #[test]
     fn reads_the_captured_render_list() {
         let renders = parse_list(&body_of("08-text-get-renders.reply.bin")).unwrap();
-        let mut names: Vec<_> = renders.iter().map(|r| (r.name.as_str(), r.online)).collect();
+        let mut names: Vec<_> = renders
+            .iter()
+            .map(|r| (r.name.as_str(), r.online))
+            .collect();
         names.sort();
-        assert_eq!(names, [("gpu.node3", true), ("render01", true), ("render02", false)]);
+        assert_eq!(
+            names,
+            [("gpu.node3", true), ("render01", true), ("render02", false)]
+        );
         assert_eq!(renders[0].af_pool.as_deref(), Some("/"));
     }
 
@@ -121,7 +139,15 @@ mod tests {
         let body = br#"{"renders":[{"name":"r1","st":9,"annotation":"gpu\..*"}]}"#;
         assert!(serde_json::from_slice::<serde_json::Value>(body).is_err());
         let renders = parse_list(body).unwrap();
-        assert_eq!(renders, [RenderInfo { name: "r1".into(), online: true, busy: true, af_pool: None }]);
+        assert_eq!(
+            renders,
+            [RenderInfo {
+                name: "r1".into(),
+                online: true,
+                busy: true,
+                af_pool: None
+            }]
+        );
         assert_eq!(repair_escapes(br#""a\\b\"c\d""#), br#""a\\b\"c\\d""#);
     }
 

@@ -51,9 +51,18 @@ pub struct Router {
 
 impl Router {
     /// A router over these sources.
-    pub fn new(settings: RouteSettings, pools: Arc<dyn PoolSource>, renders: Arc<RendersCache>) -> Self {
+    pub fn new(
+        settings: RouteSettings,
+        pools: Arc<dyn PoolSource>,
+        renders: Arc<RendersCache>,
+    ) -> Self {
         let built = build(pools.current(), renders.current());
-        Router { settings, pools, renders, built: ArcSwap::from_pointee(built) }
+        Router {
+            settings,
+            pools,
+            renders,
+            built: ArcSwap::from_pointee(built),
+        }
     }
 
     /// The routing settings.
@@ -81,8 +90,15 @@ impl Router {
 }
 
 fn build(pools: Arc<Vec<Pool>>, renders: Arc<Vec<RenderInfo>>) -> Built {
-    let inventory = Arc::new(Inventory::new(pools.as_ref().clone(), renders.as_ref().clone()));
-    Built { pools, renders, inventory }
+    let inventory = Arc::new(Inventory::new(
+        pools.as_ref().clone(),
+        renders.as_ref().clone(),
+    ));
+    Built {
+        pools,
+        renders,
+        inventory,
+    }
 }
 
 /// afserver's render list, refreshed in the background; the last good list is kept when afserver
@@ -151,7 +167,10 @@ impl RendersCache {
                 }
                 Err(e) if !failing => {
                     failing = true;
-                    tracing::warn!("keeping the last render list ({} hosts): {e:#}", self.list.load().len());
+                    tracing::warn!(
+                        "keeping the last render list ({} hosts): {e:#}",
+                        self.list.load().len()
+                    );
                 }
                 Err(_) => {}
             }

@@ -64,10 +64,13 @@ impl Upstream {
         let io = |e| UpstreamError::Io(self.addr.clone(), e);
         stream.write_all(request).await.map_err(io)?;
         let mut reply = Vec::new();
-        let outcome = timeout(self.reply_timeout, read_message(&mut stream, &mut reply, Side::Reply))
-            .await
-            .map_err(|_| UpstreamError::ReplyTimeout(self.addr.clone(), self.reply_timeout))?
-            .map_err(io)?;
+        let outcome = timeout(
+            self.reply_timeout,
+            read_message(&mut stream, &mut reply, Side::Reply),
+        )
+        .await
+        .map_err(|_| UpstreamError::ReplyTimeout(self.addr.clone(), self.reply_timeout))?
+        .map_err(io)?;
         if let ReadOutcome::Message(frame) = outcome {
             reply.truncate(frame.len);
         }

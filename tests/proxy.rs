@@ -165,10 +165,7 @@ async fn a_job_without_a_pool_is_forwarded_byte_exact() {
         RouteSettings::default(),
     )
     .await;
-    for file in [
-        "01-afpy-submit-numeric",
-        "06-http-submit-job",
-    ] {
+    for file in ["01-afpy-submit-numeric", "06-http-submit-job"] {
         let request = capture(&format!("{file}.request.bin"));
         let reply = send(proxy.addr, &request).await;
         assert!(reply_json(&reply)["id"].as_i64().unwrap() > 0, "{file}");
@@ -183,7 +180,10 @@ async fn a_job_without_a_pool_is_forwarded_byte_exact() {
 #[tokio::test]
 async fn the_captured_custom_data_jobs_land_in_their_pools() {
     let fake = FakeAfserver::start(farm()).await;
-    let pools = vec![pool("gpu", &["gpu.node3"]), pool("cpu", &["render01", "render02"])];
+    let pools = vec![
+        pool("gpu", &["gpu.node3"]),
+        pool("cpu", &["render01", "render02"]),
+    ];
     let proxy = spawn_proxy(fake.addr, pools, RouteSettings::default()).await;
     // 03 (af.py) names gpu; 04 (afcmd json send) and 05 (force_send) name cpu and exclude render02.
     let cases = [
@@ -198,9 +198,16 @@ async fn the_captured_custom_data_jobs_land_in_their_pools() {
         let got = &fake.jobs()[i];
         let mask = got["hosts_mask_exclude"].as_str().unwrap();
         for host in ["render01", "render02", "gpu.node3", "r1", "r10"] {
-            assert_eq!(excludes(mask, host), !runs_on.contains(&host), "{file}: {host} vs {mask}");
+            assert_eq!(
+                excludes(mask, host),
+                !runs_on.contains(&host),
+                "{file}: {host} vs {mask}"
+            );
         }
-        assert!(got["custom_data"].as_str().unwrap().contains("pool"), "custom_data kept");
+        assert!(
+            got["custom_data"].as_str().unwrap().contains("pool"),
+            "custom_data kept"
+        );
     }
 }
 

@@ -48,7 +48,9 @@ pub async fn run(mut config: Config, args: HostsArgs) -> anyhow::Result<()> {
         config.upstream = Some(up);
     }
     let upstream = config.upstream()?;
-    let list = renders::fetch(&upstream).await.context("cannot list afserver's renders")?;
+    let list = renders::fetch(&upstream)
+        .await
+        .context("cannot list afserver's renders")?;
     let pools = super::open_store(&config).await?.list().await?;
     let report = report(&list, &pools);
     if args.json {
@@ -62,7 +64,11 @@ pub async fn run(mut config: Config, args: HostsArgs) -> anyhow::Result<()> {
 /// Join renders and pools.
 pub fn report(renders: &[RenderInfo], pools: &[Pool]) -> HostsReport {
     let pools_of = |host: &str| -> Vec<String> {
-        pools.iter().filter(|p| p.contains(host)).map(|p| p.name.clone()).collect()
+        pools
+            .iter()
+            .filter(|p| p.contains(host))
+            .map(|p| p.name.clone())
+            .collect()
     };
     let mut rows: Vec<HostRow> = renders
         .iter()
@@ -79,11 +85,17 @@ pub fn report(renders: &[RenderInfo], pools: &[Pool]) -> HostsReport {
     for host in pools.iter().flat_map(|p| &p.hosts) {
         let known = renders.iter().any(|r| r.name.eq_ignore_ascii_case(host));
         if !known && !unknown.iter().any(|u| u.host.eq_ignore_ascii_case(host)) {
-            unknown.push(UnknownMember { host: host.clone(), pools: pools_of(host) });
+            unknown.push(UnknownMember {
+                host: host.clone(),
+                pools: pools_of(host),
+            });
         }
     }
     unknown.sort_by(|a, b| a.host.cmp(&b.host));
-    HostsReport { renders: rows, unknown_members: unknown }
+    HostsReport {
+        renders: rows,
+        unknown_members: unknown,
+    }
 }
 
 fn human(report: &HostsReport) -> String {
@@ -102,9 +114,16 @@ fn human(report: &HostsReport) -> String {
         })
         .collect();
     for u in &report.unknown_members {
-        rows.push(vec![u.host.clone(), "UNKNOWN to afserver".into(), "-".into(), "-".into(), u.pools.join(",")]);
+        rows.push(vec![
+            u.host.clone(),
+            "UNKNOWN to afserver".into(),
+            "-".into(),
+            "-".into(),
+            u.pools.join(","),
+        ]);
     }
-    let mut out = crate::table::render(&["HOST", "STATE", "LOAD", "AF POOL", "AFPOOL POOLS"], &rows);
+    let mut out =
+        crate::table::render(&["HOST", "STATE", "LOAD", "AF POOL", "AFPOOL POOLS"], &rows);
     if !report.unknown_members.is_empty() {
         out.push_str(&format!(
             "{} pool member(s) unknown to afserver: check the spelling (afserver names renders by short hostname)\n",
@@ -120,16 +139,34 @@ mod tests {
 
     #[test]
     fn joins_renders_and_pools_case_insensitively_and_flags_strangers() {
-        let renders = vec![RenderInfo::named("render01"), RenderInfo { online: false, ..RenderInfo::named("gpu.node3") }];
+        let renders = vec![
+            RenderInfo::named("render01"),
+            RenderInfo {
+                online: false,
+                ..RenderInfo::named("gpu.node3")
+            },
+        ];
         let pools = vec![
-            Pool { name: "gpu".into(), hosts: vec!["GPU.node3".into(), "gpu.nod3".into()] },
-            Pool { name: "all".into(), hosts: vec!["render01".into(), "gpu.node3".into()] },
+            Pool {
+                name: "gpu".into(),
+                hosts: vec!["GPU.node3".into(), "gpu.nod3".into()],
+            },
+            Pool {
+                name: "all".into(),
+                hosts: vec!["render01".into(), "gpu.node3".into()],
+            },
         ];
         let r = report(&renders, &pools);
         assert_eq!(r.renders[0].name, "gpu.node3");
         assert_eq!(r.renders[0].pools, ["gpu", "all"]);
         assert_eq!(r.renders[1].pools, ["all"]);
-        assert_eq!(r.unknown_members, [UnknownMember { host: "gpu.nod3".into(), pools: vec!["gpu".into()] }]);
+        assert_eq!(
+            r.unknown_members,
+            [UnknownMember {
+                host: "gpu.nod3".into(),
+                pools: vec!["gpu".into()]
+            }]
+        );
         assert!(human(&r).contains("UNKNOWN to afserver"));
     }
 }

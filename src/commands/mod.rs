@@ -42,6 +42,8 @@ pub fn store_spec(config: &Config) -> anyhow::Result<String> {
 /// Open the store the config names.
 pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
     let spec = store_spec(config)?;
-    let store = store::open(&spec).await.context("cannot open the pool store")?;
+    let store = store::open(&spec)
+        .await
+        .context("cannot open the pool store")?;
     Ok(store)
 }

@@ -13,7 +13,11 @@ use crate::routing::{RendersCache, Router};
 use crate::store::live::LivePools;
 
 /// Run the proxy until `shutdown`.
-pub async fn run(mut config: Config, args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    mut config: Config,
+    args: ServeArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.listen = Some(listen);
     }
@@ -32,13 +36,21 @@ pub async fn run(mut config: Config, args: ServeArgs, shutdown: CancellationToke
     let store = super::open_store(&config).await?;
     tracing::info!(listen = %local, upstream = %upstream.addr, store = %store.describe(), "afpool serving");
     let pools = LivePools::start(store, shutdown.clone()).await;
-    let renders = RendersCache::spawn(upstream.clone(), config.renders_refresh()?, shutdown.clone());
+    let renders = RendersCache::spawn(
+        upstream.clone(),
+        config.renders_refresh()?,
+        shutdown.clone(),
+    );
     let first = tokio::time::timeout(upstream.connect_timeout, renders.wait_refreshes(1)).await;
     if first.is_err() {
         tracing::warn!("afserver at {} did not list its renders yet; routing with pool hosts only until it does", upstream.addr);
     }
     let router = Arc::new(Router::new(config.routing.clone(), pools, renders));
-    let shared = Arc::new(Shared { upstream, router, limits: config.limits()? });
+    let shared = Arc::new(Shared {
+        upstream,
+        router,
+        limits: config.limits()?,
+    });
     proxy::run(listener, shared, shutdown).await;
     Ok(())
 }

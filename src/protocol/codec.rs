@@ -74,8 +74,12 @@ mod tests {
         let reply = b"AFANASY 8 JSON{\"id\":1}";
         let mut builder = tokio_test_reader(reply, b"  ");
         let mut buf = Vec::new();
-        let out = read_message(&mut builder, &mut buf, Side::Reply).await.unwrap();
-        let ReadOutcome::Message(frame) = out else { panic!("{out:?}") };
+        let out = read_message(&mut builder, &mut buf, Side::Reply)
+            .await
+            .unwrap();
+        let ReadOutcome::Message(frame) = out else {
+            panic!("{out:?}")
+        };
         assert_eq!(&buf[..frame.len], reply);
     }
 
@@ -83,7 +87,9 @@ mod tests {
     async fn closed_before_the_end_is_reported() {
         let mut reader: &[u8] = b"AFANASY 80 JSON{\"id\"";
         let mut buf = Vec::new();
-        let out = read_message(&mut reader, &mut buf, Side::Reply).await.unwrap();
+        let out = read_message(&mut reader, &mut buf, Side::Reply)
+            .await
+            .unwrap();
         assert_eq!(out, ReadOutcome::Closed);
         assert_eq!(buf, b"AFANASY 80 JSON{\"id\"");
     }
@@ -92,13 +98,16 @@ mod tests {
     async fn http_reply_without_length_runs_to_close() {
         let mut reader: &[u8] = b"HTTP/1.0 404 Not Found\r\n\r\n";
         let mut buf = Vec::new();
-        let out = read_message(&mut reader, &mut buf, Side::Reply).await.unwrap();
+        let out = read_message(&mut reader, &mut buf, Side::Reply)
+            .await
+            .unwrap();
         assert_eq!((out, buf.len()), (ReadOutcome::Closed, 26));
     }
 
     /// A reader that yields `msg` one byte per read, then `tail` (which must never be consumed).
     fn tokio_test_reader(msg: &[u8], tail: &[u8]) -> impl AsyncRead + Unpin {
-        let mut chunks: std::collections::VecDeque<Vec<u8>> = msg.iter().map(|b| vec![*b]).collect();
+        let mut chunks: std::collections::VecDeque<Vec<u8>> =
+            msg.iter().map(|b| vec![*b]).collect();
         chunks.push_back(tail.to_vec());
         OneByte(chunks)
     }
@@ -112,7 +121,10 @@ mod tests {
             out: &mut tokio::io::ReadBuf<'_>,
         ) -> std::task::Poll<std::io::Result<()>> {
             let next = self.0.pop_front();
-            assert!(next.as_deref() != Some(&b"  "[..]), "read past the end of the message");
+            assert!(
+                next.as_deref() != Some(&b"  "[..]),
+                "read past the end of the message"
+            );
             if let Some(chunk) = next {
                 out.put_slice(&chunk);
             }

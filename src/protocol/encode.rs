@@ -54,9 +54,14 @@ fn http_head(head: &[u8], len: usize, out: &mut Vec<u8>) {
     let end = find(head, b"\r\n\r\n").unwrap_or(head.len());
     for (i, line) in head[..end].split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let name = line.split(|&b| b == b':').next().unwrap_or_default().trim_ascii();
+        let name = line
+            .split(|&b| b == b':')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii();
         let sized = i > 0
-            && (name.eq_ignore_ascii_case(b"afanasy") || name.eq_ignore_ascii_case(b"content-length"));
+            && (name.eq_ignore_ascii_case(b"afanasy")
+                || name.eq_ignore_ascii_case(b"content-length"));
         if sized {
             out.extend_from_slice(name);
             out.extend_from_slice(format!(": {len}").as_bytes());
@@ -90,7 +95,8 @@ mod tests {
 
     #[test]
     fn http_reframe_keeps_other_headers_in_order() {
-        let raw = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nAFANASY: 2\r\nOrigin: o\r\n\r\n{}";
+        let raw =
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nAFANASY: 2\r\nOrigin: o\r\n\r\n{}";
         let frame = parse_request(raw).unwrap();
         let out = reframe(raw, &frame, b"{\"a\":1}");
         assert_eq!(
@@ -106,8 +112,17 @@ mod tests {
         assert_eq!(text, b"AFANASY 8 JSON{\"id\":0}");
         let http = reply(Framing::Http, body);
         let f = parse_reply(&http).unwrap();
-        assert_eq!((f.framing, &http[f.body.clone()]), (Framing::Http, &body[..]));
-        let bin = reply(Framing::Binary { version: 81, mtype: 24 }, body);
+        assert_eq!(
+            (f.framing, &http[f.body.clone()]),
+            (Framing::Http, &body[..])
+        );
+        let bin = reply(
+            Framing::Binary {
+                version: 81,
+                mtype: 24,
+            },
+            body,
+        );
         assert_eq!(&bin[..12], &[0, 0, 0, 81, 0, 0, 0, 24, 0, 0, 0, 8]);
         assert_eq!(parse_reply(&bin).unwrap().len, 20);
     }

@@ -88,15 +88,17 @@ pub fn parse_request(buf: &[u8]) -> Result<Frame, FrameError> {
     } else if buf.starts_with(b"GET") {
         let end = find(buf, b"\r\n\r\n").map(|p| p + 4);
         match end {
-            Some(len) => Ok(Frame { framing: Framing::Get, body: len..len, len }),
+            Some(len) => Ok(Frame {
+                framing: Framing::Get,
+                body: len..len,
+                len,
+            }),
             None if buf.len() > MAX_HEADER => Err(FrameError::Invalid("GET header too long")),
             None => Err(FrameError::Incomplete),
         }
-    } else if buf.len() < 4 && (b"POST".starts_with(buf) || b"GET".starts_with(buf)) {
-        Err(FrameError::Incomplete)
-    } else if buf.len() < 7 && starts_with_ci(b"AFANASY", buf) {
-        Err(FrameError::Incomplete)
     } else {
+        // Shorter than a binary header (12 bytes) is always Incomplete, which also covers a
+        // text or HTTP prefix that has not arrived in full.
         parse_binary(buf)
     }
 }
@@ -108,8 +110,6 @@ pub fn parse_reply(buf: &[u8]) -> Result<Frame, FrameError> {
         parse_http(buf, false)
     } else if starts_with_ci(buf, b"AFANASY") {
         parse_text(buf, false)
-    } else if buf.len() < 7 && (b"HTTP/".starts_with(buf) || starts_with_ci(b"AFANASY", buf)) {
-        Err(FrameError::Incomplete)
     } else {
         parse_binary(buf)
     }
@@ -123,7 +123,11 @@ fn parse_binary(buf: &[u8]) -> Result<Frame, FrameError> {
     let mtype = be_i32(&buf[4..8]);
     let framing = Framing::Binary { version, mtype };
     if mtype < FIRST_DATA_TYPE {
-        return Ok(Frame { framing, body: BINARY_HEADER..BINARY_HEADER, len: BINARY_HEADER });
+        return Ok(Frame {
+            framing,
+            body: BINARY_HEADER..BINARY_HEADER,
+            len: BINARY_HEADER,
+        });
     }
     let n = be_i32(&buf[8..12]);
     let n = usize::try_from(n).map_err(|_| FrameError::Invalid("negative binary length"))?;
@@ -193,7 +197,11 @@ fn complete(framing: Framing, start: usize, n: usize, have: usize) -> Result<Fra
     if have < len {
         return Err(FrameError::Incomplete);
     }
-    Ok(Frame { framing, body: start..len, len })
+    Ok(Frame {
+        framing,
+        body: start..len,
+        len,
+    })
 }
 
 /// The value of the first header line named `name` (case-insensitive), trimmed.
@@ -201,7 +209,9 @@ pub fn header_value<'a>(head: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     head.split(|&b| b == b'\n').skip(1).find_map(|line| {
         let colon = line.iter().position(|&b| b == b':')?;
         let (key, value) = line.split_at(colon);
-        key.trim_ascii().eq_ignore_ascii_case(name).then(|| value[1..].trim_ascii())
+        key.trim_ascii()
+            .eq_ignore_ascii_case(name)
+            .then(|| value[1..].trim_ascii())
     })
 }
 

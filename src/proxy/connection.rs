@@ -59,7 +59,11 @@ async fn relay_message(client: &mut TcpStream, buf: &[u8], frame: Frame, shared:
 
 /// The bytes to forward: the request itself, or for a routed job the rewritten request. `Err` holds
 /// afpool's own reply when the job must not reach afserver.
-fn route_if_job<'a>(request: &'a [u8], frame: &Frame, shared: &Shared) -> Result<Cow<'a, [u8]>, Vec<u8>> {
+fn route_if_job<'a>(
+    request: &'a [u8],
+    frame: &Frame,
+    shared: &Shared,
+) -> Result<Cow<'a, [u8]>, Vec<u8>> {
     let body = &request[frame.body.clone()];
     if !frame.framing.carries_json() || !job::is_job_submission(body) {
         return Ok(Cow::Borrowed(request));
@@ -82,17 +86,26 @@ fn route_if_job<'a>(request: &'a [u8], frame: &Frame, shared: &Shared) -> Result
 
 /// A message over afserver's 64 MiB limit is never forwarded; JSON senders get an error reply.
 async fn too_large(client: &mut TcpStream, buf: &[u8], n: usize) {
-    let text = format!("afpool: message of {n} bytes is over afserver's 64 MiB limit; not forwarded");
+    let text =
+        format!("afpool: message of {n} bytes is over afserver's 64 MiB limit; not forwarded");
     tracing::warn!("{text}");
     let framing = if buf.starts_with(b"POST") {
         Framing::Http
-    } else if buf.get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"AFANASY")) {
+    } else if buf
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"AFANASY"))
+    {
         Framing::Text
     } else {
         let version = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
-        Framing::Binary { version, mtype: TYPE_JSONBIN }
+        Framing::Binary {
+            version,
+            mtype: TYPE_JSONBIN,
+        }
     };
-    let _ = client.write_all(&encode::reply(framing, &job::error_reply_body(&text))).await;
+    let _ = client
+        .write_all(&encode::reply(framing, &job::error_reply_body(&text)))
+        .await;
 }
 
 /// Bytes afpool does not understand go to afserver as they came, and whatever comes back is relayed

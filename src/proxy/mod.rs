@@ -25,7 +25,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_connections: 1024, first_message_timeout: Duration::from_secs(15) }
+        Limits {
+            max_connections: 1024,
+            first_message_timeout: Duration::from_secs(15),
+        }
     }
 }
 
@@ -66,7 +69,10 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: Cancellat
         ));
     }
     tracker.close();
-    tracing::info!(in_flight = tracker.len(), "stopped accepting; finishing in-flight requests");
+    tracing::info!(
+        in_flight = tracker.len(),
+        "stopped accepting; finishing in-flight requests"
+    );
     tracker.wait().await;
 }
 

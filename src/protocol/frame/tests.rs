@@ -9,7 +9,12 @@ fn captures(suffix: &str) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().ends_with(suffix))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     files.sort();
     files
@@ -23,7 +28,10 @@ fn expected_framing(name: &str, bytes: &[u8]) -> Framing {
     } else if name.contains("http") || name.contains("chromium") {
         Framing::Http
     } else {
-        Framing::Binary { version: be_i32(&bytes[0..4]), mtype: be_i32(&bytes[4..8]) }
+        Framing::Binary {
+            version: be_i32(&bytes[0..4]),
+            mtype: be_i32(&bytes[4..8]),
+        }
     }
 }
 
@@ -36,7 +44,10 @@ fn every_captured_request_is_one_whole_message() {
         assert_eq!(frame.len, bytes.len(), "{name}");
         assert_eq!(frame.framing, expected_framing(&name, &bytes), "{name}");
         if frame.framing.carries_json() {
-            assert_eq!(bytes[frame.body.start], b'{', "{name}: body starts at the brace");
+            assert_eq!(
+                bytes[frame.body.start], b'{',
+                "{name}: body starts at the brace"
+            );
         }
     }
 }
@@ -48,7 +59,11 @@ fn every_captured_reply_is_one_whole_message_and_stray_bytes_stay_out() {
         assert_eq!(frame.len, bytes.len(), "{name}");
         let mut with_stray = bytes.clone();
         with_stray.extend_from_slice(b"   ");
-        assert_eq!(parse_reply(&with_stray).unwrap().len, bytes.len(), "{name} + stray spaces");
+        assert_eq!(
+            parse_reply(&with_stray).unwrap().len,
+            bytes.len(),
+            "{name} + stray spaces"
+        );
     }
 }
 
@@ -56,12 +71,20 @@ fn every_captured_reply_is_one_whole_message_and_stray_bytes_stay_out() {
 fn every_prefix_of_every_capture_is_incomplete() {
     for (name, bytes) in captures(".request.bin") {
         for k in 0..bytes.len() {
-            assert_eq!(parse_request(&bytes[..k]), Err(FrameError::Incomplete), "{name}[..{k}]");
+            assert_eq!(
+                parse_request(&bytes[..k]),
+                Err(FrameError::Incomplete),
+                "{name}[..{k}]"
+            );
         }
     }
     for (name, bytes) in captures(".reply.bin") {
         for k in 0..bytes.len() {
-            assert_eq!(parse_reply(&bytes[..k]), Err(FrameError::Incomplete), "{name}[..{k}]");
+            assert_eq!(
+                parse_reply(&bytes[..k]),
+                Err(FrameError::Incomplete),
+                "{name}[..{k}]"
+            );
         }
     }
 }
@@ -73,12 +96,24 @@ fn reply_framing_is_read_from_the_reply_itself() {
     assert_eq!(parse_reply(&reply).unwrap().framing, Framing::Text);
     let header_only = std::fs::read(format!("{CAPTURES}/24-afrender-heartbeat.reply.bin")).unwrap();
     let frame = parse_reply(&header_only).unwrap();
-    assert_eq!((frame.framing, frame.len), (Framing::Binary { version: 81, mtype: 8 }, 12));
+    assert_eq!(
+        (frame.framing, frame.len),
+        (
+            Framing::Binary {
+                version: 81,
+                mtype: 8
+            },
+            12
+        )
+    );
 }
 
 #[test]
 fn header_only_http_reply_needs_its_body() {
-    let head = std::fs::read(format!("{CAPTURES}/40-chromium-get-index.reply-header-only.bin")).unwrap();
+    let head = std::fs::read(format!(
+        "{CAPTURES}/40-chromium-get-index.reply-header-only.bin"
+    ))
+    .unwrap();
     assert_eq!(parse_reply(&head), Err(FrameError::Incomplete));
     let mut whole = head.clone();
     whole.extend(std::iter::repeat_n(b'x', 4954));
@@ -88,14 +123,26 @@ fn header_only_http_reply_needs_its_body() {
 #[test]
 fn odd_inputs() {
     let cases: &[(&[u8], Result<usize, FrameError>)] = &[
-        (b"POST / HTTP/1.1\r\nHost: x\r\n\r\n{}", Err(FrameError::Invalid("POST without an AFANASY header"))),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\n\r\n{}",
+            Err(FrameError::Invalid("POST without an AFANASY header")),
+        ),
         (b"afanasy 2 json{}", Err(FrameError::Incomplete)),
         (b"AFANASY 2 JSON{}", Ok(16)),
         (b"AFANASY 2 JSON\n{}", Ok(17)),
-        (&[0, 0, 0, 81, 0, 0, 0, 24, 0xff, 0, 0, 0], Err(FrameError::Invalid("negative binary length"))),
-        (&[0, 0, 0, 81, 0, 0, 0, 24, 0x05, 0, 0, 0], Err(FrameError::TooLarge(0x0500_0000))),
+        (
+            &[0, 0, 0, 81, 0, 0, 0, 24, 0xff, 0, 0, 0],
+            Err(FrameError::Invalid("negative binary length")),
+        ),
+        (
+            &[0, 0, 0, 81, 0, 0, 0, 24, 0x05, 0, 0, 0],
+            Err(FrameError::TooLarge(0x0500_0000)),
+        ),
         (&[0, 0, 0, 81, 0, 0, 0, 9, 0x7f, 0, 0, 4], Ok(12)),
-        (b"AFANASY 1234567 JUNK-WITHOUT-THE-WORD-THAT-ENDS-THE-HEADER-XXXXX", Err(FrameError::Invalid("AFANASY header without JSON"))),
+        (
+            b"AFANASY 1234567 JUNK-WITHOUT-THE-WORD-THAT-ENDS-THE-HEADER-XXXXX",
+            Err(FrameError::Invalid("AFANASY header without JSON")),
+        ),
     ];
     for (input, want) in cases {
         let got = parse_request(input).map(|f| f.len);
