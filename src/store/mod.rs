@@ -134,7 +134,8 @@ pub async fn open(spec: &str) -> Result<SharedStore, StoreError> {
 
 /// Opens the store named by `spec`:
 /// - `mongodb://...` or `mongodb+srv://...`: MongoDB (the URI goes to the driver unchanged, so
-///   auth, TLS and `replicaSet` options work), database and collection from `options`;
+///   auth, TLS and `replicaSet` options work), database and collection from `options` (a
+///   database in the URI path only selects where to authenticate, as usual for MongoDB);
 /// - `file:PATH` or a bare `PATH`: the embedded JSON file store (`file:` alone means
 ///   [`default_file_path`]).
 ///
