@@ -1,39 +1,28 @@
 //! The job envelope `{"job":{...}}` held as raw JSON text. One pass over the request splits it into
-//! the envelope's keys, the job's keys and one raw text per block; a second pass splits each block
-//! into its keys. Tasks are never parsed: values stay borrowed `&RawValue` text and are written back
-//! verbatim, key order is kept, and a block nobody changed is written back byte for byte.
-
-use std::fmt;
+//! the envelope's keys, the job's keys, and each block's keys; every value (tasks included) stays
+//! borrowed request text and is written back verbatim. Key order is kept, and a block nobody
+//! changed is written back byte for byte.
 
 use indexmap::IndexMap;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::ser::{self, SerializeSeq, Serializer};
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+
+mod de;
+mod write;
 
 /// A JSON value as text: borrowed from the request, or newly written by the router.
 #[derive(Debug)]
 pub(crate) enum Raw<'a> {
     /// Unchanged request text.
-    In(&'a RawValue),
-    /// Text written by the router.
-    New(Box<RawValue>),
+    In(&'a str),
+    /// Text written by the router (always valid JSON).
+    New(String),
 }
 
 impl Raw<'_> {
     fn text(&self) -> &str {
         match self {
-            Raw::In(r) => r.get(),
-            Raw::New(b) => b.get(),
-        }
-    }
-}
-
-impl Serialize for Raw<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Raw::In(r) => r.serialize(s),
-            Raw::New(b) => b.serialize(s),
+            Raw::In(t) => t,
+            Raw::New(t) => t,
         }
     }
 }
@@ -42,8 +31,8 @@ impl Serialize for Raw<'_> {
 pub(crate) trait Fields {
     /// The raw text of `key`, if present.
     fn raw(&self, key: &str) -> Option<&str>;
-    /// Set `key` (in place when present, else appended).
-    fn put(&mut self, key: &str, value: Box<RawValue>);
+    /// Set `key` to JSON text (in place when present, else appended).
+    fn put(&mut self, key: &str, json: String);
     /// Remove `key`, keeping the order of the others; true if it was there.
     fn remove(&mut self, key: &str) -> bool;
 
@@ -57,51 +46,37 @@ pub(crate) trait Fields {
     }
     /// Set `key` to a JSON string.
     fn set_str(&mut self, key: &str, value: &str) {
-        let text = serde_json::to_string(value).expect("a string always serializes");
         self.put(
             key,
-            RawValue::from_string(text).expect("a JSON string is valid JSON"),
+            serde_json::to_string(value).expect("a string always serializes"),
         );
     }
     /// Set `key` to `true` or `false`.
     fn set_bool(&mut self, key: &str, value: bool) {
-        self.put(
-            key,
-            RawValue::from_string(value.to_string()).expect("a bool is valid JSON"),
-        );
+        self.put(key, value.to_string());
     }
 }
 
-/// One block: its raw text, and its keys (`None` when the block is not a JSON object).
+/// One block: its keys (`None` when the block is not a JSON object) and, while unchanged, its
+/// exact request text.
 #[derive(Debug)]
 pub(crate) struct Block<'a> {
-    raw: &'a RawValue,
     /// The block's keys, `None` when the block is not an object.
     pub fields: Option<IndexMap<String, Raw<'a>>>,
-    dirty: bool,
-}
-
-impl<'a> Block<'a> {
-    fn parse(raw: &'a RawValue) -> Self {
-        let fields = serde_json::from_str::<IndexMap<String, &RawValue>>(raw.get())
-            .ok()
-            .map(|m| m.into_iter().map(|(k, v)| (k, Raw::In(v))).collect());
-        Block {
-            raw,
-            fields,
-            dirty: false,
-        }
-    }
+    /// The block's request text; dropped when the block changes.
+    verbatim: Option<&'a str>,
+    /// Addresses of the first value's start and the last value's end while parsing.
+    span: Option<(usize, usize)>,
 }
 
 impl Fields for Block<'_> {
     fn raw(&self, key: &str) -> Option<&str> {
         self.fields.as_ref()?.get(key).map(Raw::text)
     }
-    fn put(&mut self, key: &str, value: Box<RawValue>) {
+    fn put(&mut self, key: &str, json: String) {
         if let Some(f) = self.fields.as_mut() {
-            f.insert(key.to_string(), Raw::New(value));
-            self.dirty = true;
+            f.insert(key.to_string(), Raw::New(json));
+            self.verbatim = None;
         }
     }
     fn remove(&mut self, key: &str) -> bool {
@@ -109,17 +84,10 @@ impl Fields for Block<'_> {
             .fields
             .as_mut()
             .is_some_and(|f| f.shift_remove(key).is_some());
-        self.dirty |= removed;
-        removed
-    }
-}
-
-impl Serialize for Block<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match (&self.fields, self.dirty) {
-            (Some(fields), true) => fields.serialize(s),
-            _ => self.raw.serialize(s),
+        if removed {
+            self.verbatim = None;
         }
+        removed
     }
 }
 
@@ -167,34 +135,12 @@ impl Fields for Job<'_> {
             _ => None,
         }
     }
-    fn put(&mut self, key: &str, value: Box<RawValue>) {
+    fn put(&mut self, key: &str, json: String) {
         self.fields
-            .insert(key.to_string(), JobField::Value(Raw::New(value)));
+            .insert(key.to_string(), JobField::Value(Raw::New(json)));
     }
     fn remove(&mut self, key: &str) -> bool {
         self.fields.shift_remove(key).is_some()
-    }
-}
-
-impl Serialize for JobField<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            JobField::Value(v) => v.serialize(s),
-            JobField::Blocks(blocks) => {
-                let mut seq = s.serialize_seq(Some(blocks.len()))?;
-                for b in blocks {
-                    seq.serialize_element(b)?;
-                }
-                seq.end()
-            }
-            JobField::NotArray(_) => Err(ser::Error::custom("blocks is not an array")),
-        }
-    }
-}
-
-impl Serialize for Job<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.fields.serialize(s)
     }
 }
 
@@ -202,7 +148,7 @@ impl Serialize for Job<'_> {
 #[derive(Debug)]
 pub(crate) enum TopField<'a> {
     /// Any key but `job`.
-    Value(&'a RawValue),
+    Value(&'a str),
     /// `job`, an object.
     Job(Job<'a>),
     /// `job` of another JSON type (named).
@@ -216,12 +162,17 @@ pub(crate) struct Envelope<'a> {
 }
 
 impl<'a> Envelope<'a> {
-    /// Parse a request body; blocks are split into keys, tasks stay raw.
+    /// Parse a request body in one pass; tasks stay raw.
     pub fn parse(body: &'a [u8]) -> serde_json::Result<Self> {
-        let mut env: Envelope<'a> = serde_json::from_slice(body)?;
-        for field in env.fields.values_mut() {
-            if let TopField::Job(job) = field {
-                parse_blocks(job);
+        let text = std::str::from_utf8(body).map_err(|_| {
+            <serde_json::Error as serde::de::Error>::custom("the request is not UTF-8")
+        })?;
+        let mut env: Envelope<'a> = serde_json::from_str(text)?;
+        if let Ok(job) = env.job_mut() {
+            let base = text.as_ptr() as usize;
+            for block in job.blocks_mut() {
+                let span = block.span.take().map(|(s, e)| (s - base, e - base));
+                block.verbatim = span.and_then(|(s, e)| de::enclosing_object(text, s, e));
             }
         }
         Ok(env)
@@ -238,7 +189,7 @@ impl<'a> Envelope<'a> {
 
     /// The envelope as JSON bytes (compact between keys, values verbatim).
     pub fn to_vec(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.fields).expect("a checked job always serializes")
+        write::envelope(self)
     }
 }
 
@@ -261,174 +212,95 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn parse_blocks(job: &mut Job<'_>) {
-    if let Some(JobField::Blocks(blocks)) = job.fields.get_mut("blocks") {
-        for b in blocks.iter_mut() {
-            *b = Block::parse(b.raw);
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(br#"{"job":{"name":"x"}}"#, true)]
+    #[case(br#"{"job":5}"#, true)]
+    #[case(br#"{"get":{"type":"jobs"},"job":{}}"#, false)]
+    #[case(br#"{"job":{},"action":{}}"#, false)]
+    #[case(br#"{"jo\u0062":{}}"#, true)]
+    #[case(br#"{"get":{"type":"renders"}}"#, false)]
+    #[case(br#"{"monitor":{"job":1}}"#, false)]
+    #[case(br#"["job"]"#, false)]
+    #[case(br#"{"job":{"name":"x"}"#, false)]
+    #[case(br#"{"job":{}} trailing"#, false)]
+    #[case(b"", false)]
+    fn recognises_job_submissions(#[case] body: &[u8], #[case] is_job: bool) {
+        assert_eq!(is_job_submission(body), is_job);
     }
-}
 
-impl Serialize for TopField<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            TopField::Value(v) => v.serialize(s),
-            TopField::Job(job) => job.serialize(s),
-            TopField::NotObject(_) => Err(ser::Error::custom("job is not an object")),
-        }
+    const BODY: &str = "{\"z\": 1, \"job\": {\"name\": \"x\", \"blocks\": [ {\"name\": \"a\",  \"tasks\": [ {\"c\": \"\\u00e9\"} ]}, {\"name\": \"b\", \"flags\": 1} ], \"y\": [1, 2]}, \"a\": null}";
+
+    #[test]
+    fn untouched_envelope_keeps_order_and_value_bytes() {
+        let env = Envelope::parse(BODY.as_bytes()).unwrap();
+        let out = String::from_utf8(env.to_vec()).unwrap();
+        assert_eq!(
+            out,
+            "{\"z\":1,\"job\":{\"name\":\"x\",\"blocks\":[{\"name\": \"a\",  \"tasks\": [ {\"c\": \"\\u00e9\"} ]},{\"name\": \"b\", \"flags\": 1}],\"y\":[1, 2]},\"a\":null}"
+        );
     }
-}
 
-/// Generates the `Visitor` methods that accept any JSON value that is not the expected shape,
-/// consuming it and returning its kind.
-macro_rules! other_shapes {
-    ($out:ty, $wrap:path) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$out, E> {
-            Ok($wrap("a boolean"))
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$out, E> {
-            Ok($wrap("a number"))
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<$out, E> {
-            Ok($wrap("a number"))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$out, E> {
-            Ok($wrap("a number"))
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<$out, E> {
-            Ok($wrap("a string"))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<$out, E> {
-            Ok($wrap("null"))
-        }
-    };
-}
-
-/// Deserializes the top-level object, treating the `job` key specially.
-impl<'de> Deserialize<'de> for Envelope<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(KeyedVisitor(Top))
-            .map(|fields| Envelope { fields })
+    #[test]
+    fn changed_block_is_rewritten_and_others_stay_byte_identical() {
+        let mut env = Envelope::parse(BODY.as_bytes()).unwrap();
+        let job = env.job_mut().unwrap();
+        job.blocks_mut()[1].set_str("hosts_mask", "r1.*");
+        job.set_str("name", "y");
+        job.remove("y");
+        let out = String::from_utf8(env.to_vec()).unwrap();
+        assert!(
+            out.contains("{\"name\": \"a\",  \"tasks\": [ {\"c\": \"\\u00e9\"} ]}"),
+            "{out}"
+        );
+        assert!(
+            out.contains("{\"name\":\"b\",\"flags\":1,\"hosts_mask\":\"r1.*\"}"),
+            "{out}"
+        );
+        assert!(
+            out.starts_with("{\"z\":1,\"job\":{\"name\":\"y\",\"blocks\":"),
+            "{out}"
+        );
+        assert!(out.ends_with("}]},\"a\":null}"), "{out}");
     }
-}
 
-/// How one object level reads its values: which key is special and how to read it.
-trait Level<'de>: Copy {
-    type Value;
-    fn read_value<A: MapAccess<'de>>(self, key: &str, map: &mut A)
-        -> Result<Self::Value, A::Error>;
-}
-
-#[derive(Clone, Copy)]
-struct Top;
-#[derive(Clone, Copy)]
-struct JobLevel;
-
-impl<'de> Level<'de> for Top {
-    type Value = TopField<'de>;
-    fn read_value<A: MapAccess<'de>>(
-        self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<TopField<'de>, A::Error> {
-        if key == "job" {
-            map.next_value::<JobSlot<'de>>().map(|s| s.0)
-        } else {
-            map.next_value::<&RawValue>().map(TopField::Value)
-        }
+    #[test]
+    fn reads_typed_fields() {
+        let mut env = Envelope::parse(BODY.as_bytes()).unwrap();
+        let job = env.job_mut().unwrap();
+        assert_eq!(job.str_of("name").as_deref(), Some("x"));
+        assert_eq!(job.str_of("y"), None);
+        let blocks = job.blocks().unwrap().unwrap();
+        assert_eq!(blocks[1].i64_of("flags"), Some(1));
+        assert_eq!(blocks[0].raw("tasks"), Some("[ {\"c\": \"\\u00e9\"} ]"));
     }
-}
 
-impl<'de> Level<'de> for JobLevel {
-    type Value = JobField<'de>;
-    fn read_value<A: MapAccess<'de>>(
-        self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<JobField<'de>, A::Error> {
-        if key == "blocks" {
-            map.next_value::<BlocksSlot<'de>>().map(|s| s.0)
-        } else {
-            map.next_value::<&RawValue>()
-                .map(|r| JobField::Value(Raw::In(r)))
-        }
+    #[rstest]
+    #[case(br#"{"job":[1]}"#, Err("an array"))]
+    #[case(br#"{"job":"x"}"#, Err("a string"))]
+    #[case(br#"{"other":1}"#, Err("missing"))]
+    #[case(br#"{"job":{"blocks":{"a":1}}}"#, Ok(Some(Err("an object"))))]
+    #[case(br#"{"job":{"blocks":null}}"#, Ok(Some(Err("null"))))]
+    #[case(br#"{"job":{}}"#, Ok(None))]
+    fn odd_shapes_are_named(
+        #[case] body: &[u8],
+        #[case] want: Result<Option<Result<usize, &str>>, &str>,
+    ) {
+        let mut env = Envelope::parse(body).unwrap();
+        let got = env.job_mut().map(|j| j.blocks().map(|b| b.map(<[_]>::len)));
+        assert_eq!(got, want);
     }
-}
 
-struct KeyedVisitor<L>(L);
-
-impl<'de, L: Level<'de>> Visitor<'de> for KeyedVisitor<L> {
-    type Value = IndexMap<String, L::Value>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = IndexMap::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value = self.0.read_value(&key, &mut map)?;
-            out.insert(key, value);
-        }
-        Ok(out)
-    }
-}
-
-/// The `job` value: the job when it is an object, else its kind.
-struct JobSlot<'a>(TopField<'a>);
-
-impl<'de> Deserialize<'de> for JobSlot<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JobSlotVisitor).map(JobSlot)
-    }
-}
-
-struct JobSlotVisitor;
-
-impl<'de> Visitor<'de> for JobSlotVisitor {
-    type Value = TopField<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    other_shapes!(TopField<'de>, TopField::NotObject);
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let fields = KeyedVisitor(JobLevel).visit_map(map)?;
-        Ok(TopField::Job(Job { fields }))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(TopField::NotObject("an array"))
-    }
-}
-
-/// The `blocks` value: raw block texts when it is an array, else its kind.
-struct BlocksSlot<'a>(JobField<'a>);
-
-impl<'de> Deserialize<'de> for BlocksSlot<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(BlocksVisitor).map(BlocksSlot)
-    }
-}
-
-struct BlocksVisitor;
-
-impl<'de> Visitor<'de> for BlocksVisitor {
-    type Value = JobField<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    other_shapes!(JobField<'de>, JobField::NotArray);
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut blocks = Vec::new();
-        while let Some(raw) = seq.next_element::<&RawValue>()? {
-            blocks.push(Block {
-                raw,
-                fields: None,
-                dirty: false,
-            });
-        }
-        Ok(JobField::Blocks(blocks))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(JobField::NotArray("an object"))
+    #[test]
+    fn non_object_block_has_no_fields() {
+        let env = Envelope::parse(br#"{"job":{"blocks":[5,{}]}}"#).unwrap();
+        let mut env = env;
+        let blocks = env.job_mut().unwrap().blocks().unwrap().unwrap();
+        assert!(blocks[0].fields.is_none());
+        assert!(blocks[1].fields.is_some());
     }
 }

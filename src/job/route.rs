@@ -185,3 +185,7 @@ fn explanation(
         hosts_excluded: d.routed.as_ref().map_or(0, |m| m.hosts_excluded),
     }
 }
+
+#[cfg(test)]
+#[path = "route_tests.rs"]
+mod tests;
