@@ -410,3 +410,38 @@ async fn shutdown_finishes_in_flight_requests() {
         "no longer accepting"
     );
 }
+
+#[tokio::test]
+async fn a_message_over_64_mib_is_answered_not_forwarded() {
+    let fake = FakeAfserver::start(farm()).await;
+    let proxy = spawn_proxy(fake.addr, vec![], RouteSettings::default()).await;
+    let before = fake.requests().len();
+    let huge = 64 * 1024 * 1024 + 1;
+    let text = format!("AFANASY {huge} JSON{{").into_bytes();
+    let mut binary = vec![0, 0, 0, 81, 0, 0, 0, 24];
+    binary.extend_from_slice(&(huge as i32).to_be_bytes());
+    for request in [text, binary] {
+        let reply = send(proxy.addr, &request).await;
+        let answer = reply_json(&reply);
+        assert!(
+            answer["error"].as_str().unwrap().contains("64 MiB"),
+            "{answer}"
+        );
+    }
+    assert_eq!(fake.requests().len(), before, "nothing forwarded");
+}
+
+#[tokio::test]
+async fn a_silent_client_is_closed_after_the_first_message_timeout() {
+    let fake = FakeAfserver::start(farm()).await;
+    let limits = afpool::proxy::Limits {
+        max_connections: 4,
+        first_message_timeout: Duration::from_millis(200),
+    };
+    let proxy = spawn_proxy_with(fake.addr, vec![], RouteSettings::default(), limits).await;
+    let mut s = TcpStream::connect(proxy.addr).await.unwrap();
+    s.write_all(b"AFANASY 26 JS").await.unwrap();
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+    assert!(matches!(n, Ok(Ok(0))), "closed by the proxy: {n:?}");
+}

@@ -34,7 +34,7 @@ pub async fn run(
         check_no_loop(local, &addrs.collect::<Vec<_>>())?;
     }
     let store = super::open_store(&config).await?;
-    tracing::info!(listen = %local, upstream = %upstream.addr, store = %store.describe(), "afpool serving");
+    let store_name = store.describe();
     let pools = LivePools::start(store, shutdown.clone()).await;
     let renders = RendersCache::spawn(
         upstream.clone(),
@@ -45,7 +45,10 @@ pub async fn run(
     if first.is_err() {
         tracing::warn!("afserver at {} did not list its renders yet; routing with pool hosts only until it does", upstream.addr);
     }
+    let (pool_count, render_count) = (pools.current().len(), renders.current().len());
     let router = Arc::new(Router::new(config.routing.clone(), pools, renders));
+    tracing::info!(listen = %local, upstream = %upstream.addr, store = %store_name,
+        pools = pool_count, renders = render_count, "afpool serving");
     let shared = Arc::new(Shared {
         upstream,
         router,

@@ -206,6 +206,14 @@ impl Refresher {
         match self.store.list().await {
             Ok(pools) => {
                 self.recovered();
+                if *self.live.current() != pools {
+                    let hosts: usize = pools.iter().map(|p| p.hosts.len()).sum();
+                    tracing::info!(
+                        pools = pools.len(),
+                        hosts,
+                        "pools changed; routing with the new pools"
+                    );
+                }
                 self.live.publish(pools);
                 true
             }

@@ -54,6 +54,20 @@ pub async fn spawn_proxy(
     pools: Vec<Pool>,
     settings: RouteSettings,
 ) -> TestProxy {
+    let limits = Limits {
+        max_connections: 512,
+        first_message_timeout: Duration::from_secs(5),
+    };
+    spawn_proxy_with(upstream_addr, pools, settings, limits).await
+}
+
+/// [`spawn_proxy`] with explicit service limits.
+pub async fn spawn_proxy_with(
+    upstream_addr: SocketAddr,
+    pools: Vec<Pool>,
+    settings: RouteSettings,
+    limits: Limits,
+) -> TestProxy {
     let shutdown = CancellationToken::new();
     let up = upstream(upstream_addr);
     let renders = RendersCache::spawn(up.clone(), Duration::from_secs(3600), shutdown.clone());
@@ -63,10 +77,6 @@ pub async fn spawn_proxy(
         Arc::new(FixedPools(Arc::new(pools))),
         renders,
     ));
-    let limits = Limits {
-        max_connections: 512,
-        first_message_timeout: Duration::from_secs(5),
-    };
     let shared = Arc::new(Shared {
         upstream: up,
         router,
