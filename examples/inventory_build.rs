@@ -1,0 +1,64 @@
+//! Times building the routing snapshot ([`afpool::job::Inventory::new`]) for the benchmark's farm:
+//! `--pools P` pools of `--renders R / P` hosts each, R renders. `scripts/bench.sh` reports it,
+//! because the proxy rebuilds the snapshot whenever the pools or the render list change.
+//! Prints `{"build_ms":..,"rss_growth_kb":..}`.
+
+use std::time::Instant;
+
+use afpool::job::Inventory;
+use afpool::renders::RenderInfo;
+use afpool::store::Pool;
+use anyhow::{bail, Context};
+
+fn rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("VmRSS: 0 kB");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() -> anyhow::Result<()> {
+    let (mut pools, mut renders, mut runs) = (200usize, 5000usize, 3usize);
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value: usize = it
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?
+            .parse()?;
+        match flag.as_str() {
+            "--pools" => pools = value,
+            "--renders" => renders = value,
+            "--runs" => runs = value,
+            other => bail!("unknown argument {other}; usage: inventory_build [--pools P] [--renders R] [--runs N]"),
+        }
+    }
+    let per = renders / pools.max(1);
+    let list: Vec<RenderInfo> = (1..=renders)
+        .map(|i| RenderInfo::named(&format!("render{i:05}")))
+        .collect();
+    let pool_list: Vec<Pool> = (0..pools)
+        .map(|p| Pool {
+            name: format!("pool{p}"),
+            hosts: (0..per)
+                .map(|i| format!("render{:05}", p * per + i + 1))
+                .collect(),
+        })
+        .collect();
+    let before = rss_kb();
+    let mut best = f64::MAX;
+    let mut keep = Vec::new();
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        let inv = Inventory::new(pool_list.clone(), list.clone());
+        best = best.min(start.elapsed().as_secs_f64() * 1000.0);
+        keep.push(inv);
+    }
+    let growth = (rss_kb() - before) / keep.len() as u64;
+    println!(r#"{{"build_ms":{best:.1},"rss_growth_kb":{growth}}}"#);
+    Ok(())
+}

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Benchmarks (issue #5): afpool serve against the fake afserver, side by side in one run, on
+# 127.0.0.1 only, bounded in count and time (a few minutes on 2 cores). Prints one line per figure,
+# a summary line, and writes the results into docs/benchmarks.md. Not part of the test command.
+#
+#   scripts/bench.sh    # QUICK=1: a shorter, noisier run; SKIP_BUILD=1: use the binaries as built
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=${QUICK:-0}
+POOLS=200
+RENDERS=5000
+BIG_TASKS=100000
+CAPTURES=fixtures/captures
+HEARTBEAT=$CAPTURES/24-afrender-heartbeat
+RLIST=$CAPTURES/10-afcmd-rlist
+DOC=docs/benchmarks.md
+if [[ $QUICK == 1 ]]; then SCALE=4; else SCALE=1; fi
+
+for v in $(compgen -e | grep '^AFPOOL_' || true); do unset "$v"; done
+export AFPOOL_LOG=warn # afpool logs every routed job at info level
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --- tools ------------------------------------------------------------------------------------
+need() { command -v "$1" >/dev/null || { echo "bench: $1 is required" >&2; exit 1; }; }
+need python3
+need awk
+if ! command -v socat >/dev/null; then
+  echo "bench: installing socat (the plain byte relay the proxy is compared with)" >&2
+  apt-get update -qq >/dev/null && apt-get install -y -qq socat >/dev/null
+fi
+
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then cargo build --release --examples --bins; fi
+TARGET=${CARGO_TARGET_DIR:-target}/release
+AFPOOL=$TARGET/afpool
+LOADGEN=$TARGET/examples/loadgen
+FAKE=$TARGET/examples/fake_afserver
+COLDSTART=$TARGET/examples/coldstart
+
+# --- helpers ----------------------------------------------------------------------------------
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# json FIELD < one-line JSON → the number
+json() { grep -o "\"$1\":[-0-9.]*" | head -1 | cut -d: -f2; }
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+kb_of() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
+# CPU clock ticks used by a process and its reaped children (socat forks one per connection)
+cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+# wait until ADDR answers the heartbeat (at most ~20 s)
+wait_serving() {
+  local i
+  for i in $(seq 400); do
+    if "$LOADGEN" --target "$1" --file "$HEARTBEAT.request.bin" --requests 1 2>/dev/null |
+      grep -q '"errors":0,"ok":1'; then return 0; fi
+    sleep 0.05
+  done
+  echo "bench: $1 never answered" >&2
+  exit 1
+}
+
+start_fake() { # → FAKE_ADDR, FAKE_PID
+  "$FAKE" --renders "$RENDERS" --threads 2 --capture "$HEARTBEAT" --capture "$RLIST" \
+    >"$WORK/fake.addr" &
+  FAKE_PID=$!
+  PIDS+=("$FAKE_PID")
+  local i
+  for i in $(seq 200); do [[ -s $WORK/fake.addr ]] && break; sleep 0.05; done
+  FAKE_ADDR=$(head -1 "$WORK/fake.addr")
+  [[ -n $FAKE_ADDR ]] || { echo "bench: the fake afserver did not start" >&2; exit 1; }
+}
+
+start_proxy() { # → PROXY_ADDR, PROXY_PID (the afpool process itself)
+  local port
+  port=$(free_port)
+  "$AFPOOL" --store "file:$WORK/pools.json" serve --listen "127.0.0.1:$port" \
+    --upstream "$FAKE_ADDR" 2>>"$WORK/afpool.log" &
+  PROXY_PID=$!
+  PIDS+=("$PROXY_PID")
+  PROXY_ADDR=127.0.0.1:$port
+  wait_serving "$PROXY_ADDR"
+}
+
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# pools.json in the file store's format: pool0..pool199, 25 renders each (all 5,000 renders)
+write_pools() {
+  python3 - "$WORK/pools.json" "$POOLS" "$RENDERS" <<'EOF'
+import json, sys
+path, pools, renders = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+per = renders // pools
+doc = {"pools": [{"name": f"pool{p}", "clients": [
+    {"hostname": f"render{p * per + i + 1:05}", "engine": "", "ip": "", "port": ""}
+    for i in range(per)]} for p in range(pools)]}
+json.dump(doc, open(path, "w"), indent=1)
+EOF
+}
+
+# load TARGET NAME [loadgen args...] → runs the load generator, keeps its JSON in $WORK/NAME.json
+load() {
+  local target=$1 name=$2
+  shift 2
+  "$LOADGEN" --target "$target" --threads 2 "$@" >"$WORK/$name.json"
+  local errors
+  errors=$(json errors <"$WORK/$name.json")
+  if [[ $errors != 0 ]]; then echo "bench: $name: $errors errors" >&2; fi
+}
+get() { json "$2" <"$WORK/$1.json"; }
+
+PASSED=0
+MISSED=0
+ROWS=()
+# figure NAME VALUE UNIT TARGET_TEXT VERDICT(PASS|MISS|-)
+figure() {
+  local tail
+  case $5 in
+    PASS) PASSED=$((PASSED + 1)); tail="target $4, PASS" ;;
+    MISS) MISSED=$((MISSED + 1)); tail="target $4, MISS" ;;
+    *) tail=$4 ;;
+  esac
+  echo "$1: $2 $3 ($tail)"
+  ROWS+=("| $1 | $2 $3 | $4 | $5 |")
+}
+verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
+
+# --- setup ------------------------------------------------------------------------------------
+write_pools
+start_fake
+start_proxy
+IDLE_BASE_KB=$(kb_of "$PROXY_PID" VmRSS)
+
+echo "bench: fake afserver $FAKE_ADDR ($RENDERS renders), afpool serve $PROXY_ADDR ($POOLS pools, file store)"
+
+# warm-up: every pool routed once and then some, on both paths
+load "$PROXY_ADDR" warm-proxy --jobs "$POOLS" --concurrency 16 --requests $((2000 / SCALE)) --expect '"id"'
+load "$FAKE_ADDR" warm-direct --jobs "$POOLS" --concurrency 16 --requests $((2000 / SCALE)) --expect '"id"'
+IDLE_KB=$(kb_of "$PROXY_PID" VmRSS)
+
+# --- 0. the fake on its own -------------------------------------------------------------------
+t0=$(cpu_ticks "$FAKE_PID")
+load "$FAKE_ADDR" fake-alone --jobs "$POOLS" --concurrency 64 --requests $((20000 / SCALE)) --duration 10 --expect '"id"'
+fake_cpu_us=$(calc "($(cpu_ticks "$FAKE_PID") - $t0) * $TICK_US / $(get fake-alone ok)" 1)
+figure fake_alone_jobs_rps "$(get fake-alone rps)" req/s "fake afserver alone, 64 submitters" -
+figure fake_cpu_per_job "$fake_cpu_us" us "fake afserver CPU per job" -
+
+# --- 1. job submissions -----------------------------------------------------------------------
+for c in 1 16 64; do
+  n=$(( (c == 1 ? 3000 : 20000) / SCALE ))
+  # interleaved, twice each; the better run of each path counts (less noise from the shared cores)
+  for round in 1 2; do
+    f0=$(cpu_ticks "$FAKE_PID")
+    load "$FAKE_ADDR" "direct-$c-$round" --jobs "$POOLS" --concurrency "$c" --requests "$n" --duration 10 --expect '"id"'
+    echo "$(( $(cpu_ticks "$FAKE_PID") - f0 )) $(get "direct-$c-$round" ok)" >"$WORK/fcpu-direct-$c-$round"
+    t0=$(cpu_ticks "$PROXY_PID")
+    f0=$(cpu_ticks "$FAKE_PID")
+    load "$PROXY_ADDR" "proxy-$c-$round" --jobs "$POOLS" --concurrency "$c" --requests "$n" --duration 10 --expect '"id"'
+    echo "$(( $(cpu_ticks "$PROXY_PID") - t0 )) $(get "proxy-$c-$round" ok)" >"$WORK/cpu-$c-$round"
+    echo "$(( $(cpu_ticks "$FAKE_PID") - f0 )) $(get "proxy-$c-$round" ok)" >"$WORK/fcpu-proxy-$c-$round"
+  done
+  best() { if awk "BEGIN { exit !($(get "$1-$c-1" rps) >= $(get "$1-$c-2" rps)) }"; then echo "$1-$c-1"; else echo "$1-$c-2"; fi; }
+  d=$(best direct)
+  p=$(best proxy)
+  read -r ticks ok <"$WORK/cpu-$c-${p##*-}"
+  figure "jobs_c${c}_direct_rps" "$(get "$d" rps)" req/s "direct, p50 $(get "$d" p50_us) us, p99 $(get "$d" p99_us) us" -
+  figure "jobs_c${c}_proxy_rps" "$(get "$p" rps)" req/s "proxy, p50 $(get "$p" p50_us) us, p99 $(get "$p" p99_us) us" -
+  figure "jobs_c${c}_proxy_cpu_per_job" "$(calc "$ticks * $TICK_US / $ok" 1)" us "afpool CPU per routed job" -
+  read -r fd okd <"$WORK/fcpu-direct-$c-${d##*-}"
+  read -r fp okp <"$WORK/fcpu-proxy-$c-${p##*-}"
+  figure "jobs_c${c}_fake_cpu_per_job" "$(calc "$fd * $TICK_US / $okd" 1) / $(calc "$fp * $TICK_US / $okp" 1)" us \
+    "fake afserver CPU per job, direct / through the proxy (rewritten jobs are larger)" -
+  ratio=$(calc "$(get "$p" rps) / $(get "$d" rps)" 3)
+  if [[ $c == 64 ]]; then
+    figure "jobs_c${c}_throughput_ratio" "$ratio" "proxy/direct" ">= 0.95" "$(verdict "$ratio >= 0.95")"
+  else
+    figure "jobs_c${c}_throughput_ratio" "$ratio" "proxy/direct" "target only at 64 submitters" -
+  fi
+  added=$(calc "($(get "$p" p99_us) - $(get "$d" p99_us)) / 1000" 3)
+  figure "jobs_c${c}_added_p99" "$added" ms "<= 1 ms" "$(verdict "$added <= 1")"
+done
+
+# --- 2. binary passthrough --------------------------------------------------------------------
+SOCAT_PORT=$(free_port)
+socat "TCP-LISTEN:$SOCAT_PORT,bind=127.0.0.1,fork,reuseaddr" "TCP:$FAKE_ADDR" &
+SOCAT_PID=$!
+PIDS+=("$SOCAT_PID")
+SOCAT_ADDR=127.0.0.1:$SOCAT_PORT
+wait_serving "$SOCAT_ADDR"
+for capture in "$HEARTBEAT" "$RLIST"; do
+  what=$(basename "$capture" | cut -d- -f2-)
+  expected=$(wc -c <"$capture.reply.bin")
+  for path in direct proxy socat; do
+    case $path in direct) addr=$FAKE_ADDR ;; proxy) addr=$PROXY_ADDR ;; socat) addr=$SOCAT_ADDR ;; esac
+    load "$addr" "pass-$what-$path" --file "$capture.request.bin" --concurrency 16 \
+      --requests $((10000 / SCALE)) --duration 8 --warmup 200
+  done
+  for path in direct proxy socat; do
+    r=pass-$what-$path
+    figure "${what}_${path}_rps" "$(get "$r" rps)" req/s "p50 $(get "$r" p50_us) us, p99 $(get "$r" p99_us) us, reply $expected bytes" -
+  done
+  r_direct=$(calc "$(get "pass-$what-proxy" rps) / $(get "pass-$what-direct" rps)" 3)
+  r_socat=$(calc "$(get "pass-$what-proxy" rps) / $(get "pass-$what-socat" rps)" 3)
+  figure "${what}_proxy_vs_direct" "$r_direct" ratio "throughput, 16 clients" -
+  figure "${what}_proxy_vs_socat" "$r_socat" ratio ">= 1.0 (at least as fast as socat)" "$(verdict "$r_socat >= 1.0")"
+done
+stop "$SOCAT_PID"
+
+# --- 4a. idle RSS (the main proxy after start and warm-up) -------------------------------------
+figure idle_rss "$(calc "$IDLE_KB / 1024" 1)" MB "<= 20 MB (after start: $(calc "$IDLE_BASE_KB / 1024" 1) MB)" "$(verdict "$IDLE_KB <= 20 * 1024")"
+stop "$PROXY_PID"
+
+# --- 3. a 100k-task job -----------------------------------------------------------------------
+stop "$FAKE_PID" # the fake keeps every job it accepted: start afresh for the big ones
+start_fake
+start_proxy # a fresh process, so its high-water mark is this test's
+load "$PROXY_ADDR" big-warm --jobs "$POOLS" --concurrency 4 --requests 400 --expect '"id"'
+sleep 0.5
+BIG_IDLE_KB=$(kb_of "$PROXY_PID" VmRSS)
+runs=$((QUICK == 1 ? 3 : 5))
+load "$FAKE_ADDR" big-direct --big-job "$BIG_TASKS" --requests "$runs" --warmup 1 --expect '"id"'
+load "$PROXY_ADDR" big-proxy --big-job "$BIG_TASKS" --requests "$runs" --warmup 1 --expect '"id"'
+BIG_HWM_KB=$(kb_of "$PROXY_PID" VmHWM)
+big_bytes=$(get big-proxy request_bytes)
+big_added=$(calc "($(get big-proxy p50_us) - $(get big-direct p50_us)) / 1000" 1)
+figure big_job_size "$(calc "$big_bytes / 1048576" 2)" MiB "$BIG_TASKS tasks, one block" -
+figure big_job_direct_p50 "$(calc "$(get big-direct p50_us) / 1000" 1)" ms "direct round trip, median of $runs" -
+figure big_job_proxy_p50 "$(calc "$(get big-proxy p50_us) / 1000" 1)" ms "proxy round trip, median of $runs" -
+figure big_job_added "$big_added" ms "<= 30 ms" "$(verdict "$big_added <= 30")"
+peak_ratio=$(calc "($BIG_HWM_KB - $BIG_IDLE_KB) * 1024 / $big_bytes" 2)
+figure big_job_peak_rss "$(calc "($BIG_HWM_KB - $BIG_IDLE_KB) / 1024" 1)" MB "VmHWM - idle VmRSS ($(calc "$BIG_IDLE_KB / 1024" 1) MB)" -
+figure big_job_peak_ratio "$peak_ratio" "x message" "<= 3x" "$(verdict "$peak_ratio <= 3")"
+stop "$PROXY_PID"
+
+# --- 4b. cold start ---------------------------------------------------------------------------
+port=$(free_port)
+"$COLDSTART" --addr "127.0.0.1:$port" --file "$HEARTBEAT.request.bin" --runs 5 -- \
+  "$AFPOOL" --store "file:$WORK/pools.json" serve --listen "127.0.0.1:$port" --upstream "$FAKE_ADDR" \
+  >"$WORK/coldstart.json" 2>>"$WORK/afpool.log"
+figure cold_start "$(get coldstart median_ms)" ms "exec until the first reply, median of 5 (runs: $(grep -o '\[.*\]' "$WORK/coldstart.json"))" -
+
+# --- 5. what the proxy rebuilds when pools or renders change ----------------------------------
+"$TARGET/examples/inventory_build" --pools "$POOLS" --renders "$RENDERS" --runs 2 >"$WORK/inventory.json"
+figure inventory_build "$(get inventory build_ms)" ms "Inventory::new, $POOLS pools x $RENDERS renders; rebuilt on every change" -
+figure inventory_size "$(calc "$(get inventory rss_growth_kb) / 1024" 1)" MB "RSS growth per Inventory" -
+
+if grep -qi 'error\|panic' "$WORK/afpool.log"; then
+  echo "bench: afpool logged errors:" >&2
+  head -5 "$WORK/afpool.log" >&2
+fi
+
+# --- summary and docs -------------------------------------------------------------------------
+echo "bench: $PASSED passed, $MISSED missed"
+
+machine() {
+  echo "- nproc: $(nproc)"
+  echo "- CPU: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+  echo "- memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "- kernel: $(uname -sr)"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- git commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "- run: scripts/bench.sh$([[ $QUICK == 1 ]] && echo ' (QUICK=1)')"
+}
+{
+  echo "<!-- bench:begin (written by scripts/bench.sh; edit outside these markers) -->"
+  echo "Summary: **$PASSED passed, $MISSED missed**."
+  echo
+  echo "| figure | value | target / details | verdict |"
+  echo "|---|---|---|---|"
+  printf '%s\n' "${ROWS[@]}"
+  echo
+  echo "Machine:"
+  echo
+  machine
+  echo "<!-- bench:end -->"
+} >"$WORK/results.md"
+if [[ -f $DOC ]] && grep -q '<!-- bench:begin' "$DOC" && grep -q '<!-- bench:end -->' "$DOC"; then
+  awk -v res="$WORK/results.md" '
+    /<!-- bench:begin/ { while ((getline line < res) > 0) print line; skip = 1; next }
+    /<!-- bench:end -->/ { skip = 0; next }
+    !skip { print }' "$DOC" >"$WORK/doc.md"
+  cp "$WORK/doc.md" "$DOC"
+else
+  { echo "# Benchmarks"; echo; echo "## Last run"; echo; cat "$WORK/results.md"; } >"$DOC"
+fi
+echo "bench: results written to $DOC"
