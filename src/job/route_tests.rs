@@ -400,3 +400,21 @@ fn big_job_routes_fast() {
     assert!(took < std::time::Duration::from_millis(30), "{took:?}");
     eprintln!("routed {} bytes in {took:?}", body.len());
 }
+
+/// A typical job routes in microseconds; run like [`big_job_routes_fast`].
+#[test]
+#[ignore = "timing; meaningful in release builds only"]
+fn typical_job_routes_in_microseconds() {
+    let body = include_str!("../../fixtures/jobs/05-afcmd-force-send/input.json");
+    let (inv, settings) = (inv(), RouteSettings::default());
+    let start = std::time::Instant::now();
+    for _ in 0..1000 {
+        assert_eq!(
+            route(body.as_bytes(), &settings, &inv).unwrap().verdict,
+            Verdict::Routed
+        );
+    }
+    let each = start.elapsed() / 1000;
+    eprintln!("routed a typical job in {each:?}");
+    assert!(each < std::time::Duration::from_micros(200), "{each:?}");
+}
