@@ -18,6 +18,10 @@ use crate::upstream::Upstream;
 pub trait PoolSource: Send + Sync {
     /// The pools as of now.
     fn current(&self) -> Arc<Vec<Pool>>;
+    /// A receiver that changes whenever the pools may have changed (`None`: they never change).
+    fn changes(&self) -> Option<watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// A fixed set of pools (one-shot commands, tests).
@@ -33,6 +37,9 @@ impl PoolSource for crate::store::live::LivePools {
     fn current(&self) -> Arc<Vec<Pool>> {
         crate::store::live::LivePools::current(self)
     }
+    fn changes(&self) -> Option<watch::Receiver<u64>> {
+        Some(self.subscribe())
+    }
 }
 
 struct Built {
@@ -41,16 +48,19 @@ struct Built {
     inventory: Arc<Inventory>,
 }
 
-/// Routes job submissions against the latest pools and renders.
+/// Routes job submissions against the latest pools and renders. The inventory is built once up
+/// front and rebuilt in the background when pools or renders change (see [`Router::spawn_rebuilds`]);
+/// requests never build it.
 pub struct Router {
     settings: RouteSettings,
     pools: Arc<dyn PoolSource>,
     renders: Arc<RendersCache>,
     built: ArcSwap<Built>,
+    rebuilt: watch::Sender<u64>,
 }
 
 impl Router {
-    /// A router over these sources.
+    /// A router over these sources, with the inventory built now.
     pub fn new(
         settings: RouteSettings,
         pools: Arc<dyn PoolSource>,
@@ -62,6 +72,7 @@ impl Router {
             pools,
             renders,
             built: ArcSwap::from_pointee(built),
+            rebuilt: watch::channel(0).0,
         }
     }
 
@@ -70,23 +81,69 @@ impl Router {
         &self.settings
     }
 
-    /// The inventory as of now (rebuilt if pools or renders changed since the last call).
+    /// The inventory as of the last build.
     pub fn inventory(&self) -> Arc<Inventory> {
-        let pools = self.pools.current();
-        let renders = self.renders.current();
-        let built = self.built.load();
-        if Arc::ptr_eq(&built.pools, &pools) && Arc::ptr_eq(&built.renders, &renders) {
-            return built.inventory.clone();
-        }
-        let fresh = Arc::new(build(pools, renders));
-        self.built.store(fresh.clone());
-        fresh.inventory.clone()
+        self.built.load().inventory.clone()
     }
 
     /// Route one job submission body.
     pub fn route(&self, body: &[u8]) -> Result<Outcome, Rejection> {
         job::route(body, &self.settings, &self.inventory())
     }
+
+    /// Wait until the inventory has been rebuilt at least `n` times since start.
+    pub async fn wait_rebuilds(&self, n: u64) {
+        let _ = self.rebuilt.subscribe().wait_for(|g| *g >= n).await;
+    }
+
+    /// Rebuild the inventory off the request path whenever pools or renders change, until
+    /// `shutdown`.
+    pub fn spawn_rebuilds(self: &Arc<Self>, shutdown: CancellationToken) {
+        let router = self.clone();
+        tokio::spawn(async move {
+            let mut pools_rx = router.pools.changes();
+            let mut renders_rx = router.renders.generation.subscribe();
+            loop {
+                tokio::select! {
+                    _ = changed(&mut pools_rx) => {}
+                    r = renders_rx.changed() => if r.is_err() { return },
+                    _ = shutdown.cancelled() => return,
+                }
+                router.rebuild_if_changed().await;
+            }
+        });
+    }
+
+    async fn rebuild_if_changed(&self) {
+        let (pools, renders) = (self.pools.current(), self.renders.current());
+        let built = self.built.load();
+        if Arc::ptr_eq(&built.pools, &pools) && Arc::ptr_eq(&built.renders, &renders) {
+            return;
+        }
+        let started = Instant::now();
+        let (n_pools, n_renders) = (pools.len(), renders.len());
+        let Ok(fresh) = tokio::task::spawn_blocking(move || build(pools, renders)).await else {
+            return tracing::error!("building the routing inventory failed; keeping the last one");
+        };
+        self.built.store(Arc::new(fresh));
+        self.rebuilt.send_modify(|g| *g += 1);
+        tracing::info!(
+            pools = n_pools,
+            renders = n_renders,
+            ms = started.elapsed().as_millis() as u64,
+            "routing inventory rebuilt"
+        );
+    }
+}
+
+/// Resolves when `rx` changes; never, when there is nothing to watch or its sender is gone.
+async fn changed(rx: &mut Option<watch::Receiver<u64>>) {
+    if let Some(r) = rx {
+        if r.changed().await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending().await
 }
 
 fn build(pools: Arc<Vec<Pool>>, renders: Arc<Vec<RenderInfo>>) -> Built {
@@ -161,7 +218,9 @@ impl RendersCache {
                         tracing::info!(renders = list.len(), "render list available again");
                     }
                     failing = false;
-                    self.list.store(Arc::new(list));
+                    if **self.list.load() != list {
+                        self.list.store(Arc::new(list));
+                    }
                     *self.fetched_at.lock().unwrap() = Some(Instant::now());
                     self.generation.send_modify(|g| *g += 1);
                 }

@@ -94,11 +94,11 @@ async fn serve_routes_with_the_file_store_and_follows_pool_edits() {
         "{mask}"
     );
 
-    // Edit the pool while the proxy runs; the proxy's log says when it has the new pools.
+    // Edit the pool while the proxy runs; the proxy's log says when it routes with the new pools.
     pool_cmd(&store, &["add", "gpu", "render01"]).await;
     tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(line) = log.next_line().await.unwrap() {
-            if line.contains("pools changed") {
+            if line.contains("routing inventory rebuilt") {
                 return;
             }
         }

@@ -47,6 +47,7 @@ pub async fn run(
     }
     let (pool_count, render_count) = (pools.current().len(), renders.current().len());
     let router = Arc::new(Router::new(config.routing.clone(), pools, renders));
+    router.spawn_rebuilds(shutdown.clone());
     tracing::info!(listen = %local, upstream = %upstream.addr, store = %store_name,
         pools = pool_count, renders = render_count, "afpool serving");
     let shared = Arc::new(Shared {

@@ -242,7 +242,9 @@ fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Ve
         return None;
     }
     let id = st.next_id.fetch_add(1, Ordering::SeqCst);
-    st.jobs.lock().unwrap().push(job.clone());
+    if !cfg.quiet {
+        st.jobs.lock().unwrap().push(job.clone());
+    }
     Some(format!("{{\n\"id\":{id},\n\"serial\":{id}\n}}").into_bytes())
 }
 
