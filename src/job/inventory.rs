@@ -99,13 +99,17 @@ impl Inventory {
 /// Lowercase → spellings, and every spelling sorted (the order masks are written in).
 fn known_hosts(pools: &[Pool], renders: &[RenderInfo]) -> (Spellings, Vec<String>) {
     let mut map: Spellings = HashMap::new();
-    for r in renders {
+    for r in renders.iter().filter(|r| !r.name.is_empty()) {
         let names = map.entry(r.name.to_lowercase()).or_default();
         if !names.contains(&r.name) {
             names.push(r.name.clone());
         }
     }
-    for host in pools.iter().flat_map(|p| &p.hosts) {
+    for host in pools
+        .iter()
+        .flat_map(|p| &p.hosts)
+        .filter(|h| !h.is_empty())
+    {
         map.entry(host.to_lowercase())
             .or_insert_with(|| vec![host.clone()]);
     }
@@ -125,7 +129,9 @@ fn plan_pool(
     let mut hosts: Vec<String> = pool
         .hosts
         .iter()
-        .flat_map(|h| spellings[&h.to_lowercase()].iter().cloned())
+        .filter_map(|h| spellings.get(&h.to_lowercase()))
+        .flatten()
+        .cloned()
         .collect();
     hosts.sort();
     hosts.dedup();
