@@ -37,7 +37,7 @@ fn answers(addr: SocketAddr, probe: &[u8]) -> bool {
     loop {
         match parse_reply(&buf) {
             Ok(_) => return true,
-            Err(FrameError::Incomplete) => {}
+            Err(FrameError::Incomplete | FrameError::Partial(_)) => {}
             Err(_) => return false,
         }
         match s.read(&mut chunk) {

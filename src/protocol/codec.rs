@@ -46,13 +46,27 @@ pub async fn read_message<R: AsyncRead + Unpin>(
             Err(FrameError::TooLarge(n)) => return Ok(ReadOutcome::TooLarge(n)),
             Err(FrameError::UntilClose) => return read_to_close(reader, buf).await,
             Err(FrameError::Incomplete) => {
-                buf.reserve(CHUNK);
-                if reader.read_buf(buf).await? == 0 {
+                if read_more(reader, buf, CHUNK).await? == 0 {
+                    return Ok(ReadOutcome::Closed);
+                }
+            }
+            Err(FrameError::Partial(total)) => {
+                // The size is known: allocate once, exactly.
+                if read_more(reader, buf, total - buf.len()).await? == 0 {
                     return Ok(ReadOutcome::Closed);
                 }
             }
         }
     }
+}
+
+async fn read_more<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    want: usize,
+) -> std::io::Result<usize> {
+    buf.reserve_exact(want.max(1));
+    reader.read_buf(buf).await
 }
 
 /// An HTTP reply without Content-Length ends when the server closes.

@@ -68,6 +68,9 @@ pub enum FrameError {
     /// More bytes are needed.
     #[error("incomplete message")]
     Incomplete,
+    /// The header is complete: the whole message is this many bytes long, and more are needed.
+    #[error("incomplete message of {0} bytes")]
+    Partial(usize),
     /// The declared size is over afserver's 64 MiB cap.
     #[error("message of {0} bytes is over afserver's 64 MiB limit")]
     TooLarge(usize),
@@ -195,7 +198,7 @@ fn complete(framing: Framing, start: usize, n: usize, have: usize) -> Result<Fra
     }
     let len = start + n;
     if have < len {
-        return Err(FrameError::Incomplete);
+        return Err(FrameError::Partial(len));
     }
     Ok(Frame {
         framing,
