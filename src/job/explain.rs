@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Serialize, Serializer};
 
 use super::envelope::{Fields, Job};
-use super::inventory::HostState;
+use super::inventory::{HostList, HostState};
 use super::poolref::PoolChoice;
 
 /// What happened to the job.
@@ -96,7 +96,7 @@ pub struct Explanation {
     /// Known renders the job may run on.
     pub can_run: Shared<Vec<HostState>>,
     /// Known renders the job is kept off.
-    pub cannot_run: Shared<Vec<HostState>>,
+    pub cannot_run: HostList,
     /// Masks as submitted.
     pub masks_before: Masks,
     /// Masks as forwarded.
@@ -182,7 +182,7 @@ mod tests {
             pool: None,
             pool_hosts: Shared::default(),
             can_run: Shared::default(),
-            cannot_run: Shared::default(),
+            cannot_run: HostList::default(),
             masks_before: Masks::default(),
             masks_after: Masks::default(),
             verdict: Verdict::Routed,

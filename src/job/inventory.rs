@@ -4,16 +4,16 @@
 //! pool's; two renders differing only in case are both kept).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 use super::mask;
 use crate::renders::RenderInfo;
 use crate::store::Pool;
 
 /// A render host as the explanation shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HostState {
     /// Name as afserver spells it.
     pub name: String,
@@ -21,7 +21,58 @@ pub struct HostState {
     pub online: bool,
 }
 
-/// One pool, ready to route to.
+/// Known renders, optionally leaving out a set of names, plus a few extra ones. Listed on demand,
+/// so a pool's outsiders (most of the farm) are never copied per pool or per job.
+#[derive(Debug, Clone, Default)]
+pub struct HostList {
+    all: Arc<Vec<HostState>>,
+    /// Lowercase names left out of `all`.
+    except: Option<Arc<HashSet<String>>>,
+    /// Listed after the rest of `all`.
+    extra: Arc<Vec<HostState>>,
+}
+
+impl HostList {
+    /// Every host of the list, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &HostState> {
+        let except = self.except.as_deref();
+        self.all
+            .iter()
+            .filter(move |h| except.is_none_or(|e| !e.contains(&h.name.to_lowercase())))
+            .chain(self.extra.iter())
+    }
+    /// The list as a vector.
+    pub fn to_vec(&self) -> Vec<HostState> {
+        self.iter().cloned().collect()
+    }
+    /// How many hosts are listed.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+    /// True when nothing is listed.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+    /// The same list with `extra` hosts appended.
+    pub(crate) fn with_extra(&self, extra: Vec<HostState>) -> HostList {
+        HostList {
+            extra: Arc::new(extra),
+            ..self.clone()
+        }
+    }
+}
+
+impl Serialize for HostList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for h in self.iter() {
+            seq.serialize_element(h)?;
+        }
+        seq.end()
+    }
+}
+
+/// One pool, ready to route to. Its masks are written on first use, then kept for the snapshot.
 #[derive(Debug)]
 pub(crate) struct PoolPlan {
     /// Members as afserver spells them (pool spelling for never-seen hosts), sorted.
@@ -29,19 +80,40 @@ pub(crate) struct PoolPlan {
     /// Known renders in the pool.
     pub can_run: Arc<Vec<HostState>>,
     /// Known renders outside the pool.
-    pub cannot_run: Arc<Vec<HostState>>,
-    /// Exact alternation of the pool's hosts.
-    pub include: String,
-    /// Exact alternation of every known host outside the pool (`""` when none).
-    pub exclude: String,
-    /// How many known hosts `exclude` names.
+    pub cannot_run: HostList,
+    /// How many known hosts the exclude mask names.
     pub excluded: usize,
-    /// `Err` when an emitted alternation failed validation (never expected; blocks routing).
+    /// `Err` when a known host name cannot be written as a mask (never expected; blocks routing).
     pub valid: Result<(), String>,
+    /// Lowercase member names.
+    members: Arc<HashSet<String>>,
+    /// Every known spelling, sorted (shared by all pools of the snapshot).
+    order: Arc<Vec<String>>,
+    include: OnceLock<String>,
+    exclude: OnceLock<String>,
+}
+
+impl PoolPlan {
+    /// Exact alternation of the pool's hosts.
+    pub fn include(&self) -> &str {
+        self.include
+            .get_or_init(|| mask::alternation(self.hosts.iter().map(String::as_str)))
+    }
+
+    /// Exact alternation of every known host outside the pool (`""` when none).
+    pub fn exclude(&self) -> &str {
+        self.exclude.get_or_init(|| {
+            let outside = self
+                .order
+                .iter()
+                .filter(|h| !self.members.contains(&h.to_lowercase()));
+            mask::alternation(outside.map(String::as_str))
+        })
+    }
 }
 
 /// Precomputed once per pools/renders snapshot: pools by exact name, known hosts, and each pool's
-/// masks. Cheap to share behind an `Arc`.
+/// plan. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct Inventory {
     pools: Vec<Pool>,
@@ -61,10 +133,24 @@ impl Inventory {
             .iter()
             .map(|r| (r.name.as_str(), r.online))
             .collect();
+        let all: Vec<HostState> = order
+            .iter()
+            .filter_map(|h| {
+                online.get(h.as_str()).map(|&online| HostState {
+                    name: h.clone(),
+                    online,
+                })
+            })
+            .collect();
+        let shared = Shared {
+            all: Arc::new(all),
+            order: Arc::new(order),
+            valid: validate(&spellings),
+        };
         let mut plans = HashMap::new();
         for pool in &pools {
             if !plans.contains_key(&pool.name) {
-                let plan = plan_pool(pool, &spellings, &order, &online);
+                let plan = plan_pool(pool, &spellings, &shared);
                 plans.insert(pool.name.clone(), Arc::new(plan));
             }
         }
@@ -72,7 +158,7 @@ impl Inventory {
             pools,
             renders,
             plans,
-            known: order.len(),
+            known: shared.order.len(),
         }
     }
 
@@ -94,6 +180,22 @@ impl Inventory {
     pub(crate) fn plan(&self, name: &str) -> Option<&Arc<PoolPlan>> {
         self.plans.get(name)
     }
+}
+
+/// What every pool of a snapshot shares.
+struct Shared {
+    all: Arc<Vec<HostState>>,
+    order: Arc<Vec<String>>,
+    valid: Result<(), String>,
+}
+
+/// Every known name, escaped, must be a valid regex (checked once per name, not per mask).
+fn validate(spellings: &Spellings) -> Result<(), String> {
+    for name in spellings.values().flatten() {
+        let escaped = mask::alternation([name.as_str()]);
+        mask::check_regex(&escaped).map_err(|e| format!("host '{name}': {e}"))?;
+    }
+    Ok(())
 }
 
 /// Lowercase → spellings, and every spelling sorted (the order masks are written in).
@@ -118,48 +220,37 @@ fn known_hosts(pools: &[Pool], renders: &[RenderInfo]) -> (Spellings, Vec<String
     (map, order)
 }
 
-fn plan_pool(
-    pool: &Pool,
-    spellings: &Spellings,
-    order: &[String],
-    online: &HashMap<&str, bool>,
-) -> PoolPlan {
+fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &Shared) -> PoolPlan {
     let members: HashSet<String> = pool.hosts.iter().map(|h| h.to_lowercase()).collect();
-    let member = |name: &str| members.contains(&name.to_lowercase());
-    let mut hosts: Vec<String> = pool
-        .hosts
+    let mut hosts: Vec<String> = members
         .iter()
-        .filter_map(|h| spellings.get(&h.to_lowercase()))
+        .filter_map(|h| spellings.get(h))
         .flatten()
         .cloned()
         .collect();
     hosts.sort();
-    hosts.dedup();
-    let outside: Vec<&str> = order
+    let in_pool = |h: &&HostState| members.contains(&h.name.to_lowercase());
+    let can_run: Vec<HostState> = shared.all.iter().filter(in_pool).cloned().collect();
+    let member_spellings: usize = members
         .iter()
-        .map(String::as_str)
-        .filter(|h| !member(h))
-        .collect();
-    let state = |h: &str| {
-        online.get(h).map(|&online| HostState {
-            name: h.to_string(),
-            online,
-        })
-    };
-    let can_run = Arc::new(hosts.iter().filter_map(|h| state(h)).collect());
-    let cannot_run = Arc::new(outside.iter().filter_map(|h| state(h)).collect());
-    let exclude = mask::alternation(outside.iter().copied());
-    let include = mask::alternation(hosts.iter().map(String::as_str));
-    let valid = mask::check_regex(&exclude).and(mask::check_regex(&include));
-    let hosts = Arc::new(hosts);
+        .filter_map(|h| spellings.get(h))
+        .map(Vec::len)
+        .sum();
+    let members = Arc::new(members);
     PoolPlan {
-        hosts,
-        can_run,
-        cannot_run,
-        include,
-        excluded: outside.len(),
-        exclude,
-        valid,
+        hosts: Arc::new(hosts),
+        can_run: Arc::new(can_run),
+        cannot_run: HostList {
+            all: shared.all.clone(),
+            except: Some(members.clone()),
+            extra: Arc::default(),
+        },
+        excluded: shared.order.len() - member_spellings,
+        valid: shared.valid.clone(),
+        members,
+        order: shared.order.clone(),
+        include: OnceLock::new(),
+        exclude: OnceLock::new(),
     }
 }
 
@@ -196,14 +287,14 @@ mod tests {
         let inv = inventory();
         let cpu = inv.plan("cpu").unwrap();
         assert_eq!(*cpu.hosts, ["r1", "render01", "spare9"]);
-        assert_eq!(cpu.include, "r1|render01|spare9");
-        assert_eq!(cpu.exclude, "gpu[.]node3|r10");
+        assert_eq!(cpu.include(), "r1|render01|spare9");
+        assert_eq!(cpu.exclude(), "gpu[.]node3|r10");
         assert_eq!(cpu.excluded, 2);
         assert!(cpu.valid.is_ok());
         let names: Vec<&str> = cpu.can_run.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, ["r1", "render01"]);
         assert_eq!(
-            cpu.cannot_run[1],
+            cpu.cannot_run.to_vec()[1],
             HostState {
                 name: "r10".into(),
                 online: false
@@ -216,8 +307,8 @@ mod tests {
         let inv = inventory();
         assert_eq!(inv.known_hosts(), 5);
         let gpu = inv.plan("gpu").unwrap();
-        assert_eq!(gpu.exclude, "r1|r10|render01|spare9");
-        let re = mask::full_match(&gpu.exclude).unwrap();
+        assert_eq!(gpu.exclude(), "r1|r10|render01|spare9");
+        let re = mask::full_match(gpu.exclude()).unwrap();
         assert!(re.is_match("r1") && re.is_match("r10") && !re.is_match("gpu.node3"));
     }
 
@@ -240,6 +331,6 @@ mod tests {
         let inv = Inventory::new(vec![pool("p", &["RENDER01"])], renders);
         let p = inv.plan("p").unwrap();
         assert_eq!(*p.hosts, ["Render01", "render01"]);
-        assert_eq!(p.exclude, "x");
+        assert_eq!(p.exclude(), "x");
     }
 }

@@ -21,7 +21,7 @@ mod shield;
 
 pub use envelope::is_job_submission;
 pub use explain::{BlockMasks, Explanation, Masks, Outcome, Shared, Verdict};
-pub use inventory::{HostState, Inventory};
+pub use inventory::{HostList, HostState, Inventory};
 pub use poolref::{PoolChoice, PoolSource, NO_POOL_SENTINEL};
 pub use rejection::{error_reply_body, Rejection, ShieldRule};
 pub use route::route;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::envelope::{Fields, Job};
-use super::inventory::{HostState, Inventory, PoolPlan};
+use super::inventory::{HostList, HostState, Inventory, PoolPlan};
 use super::mask;
 use super::rejection::{Rejection, ShieldRule};
 use super::settings::{MaskMode, MaskType, RouteSettings};
@@ -29,7 +29,7 @@ pub(crate) struct MaskPlan {
     /// Known renders the job may run on after the rewrite.
     pub can_run: Arc<Vec<HostState>>,
     /// Known renders the job is kept off.
-    pub cannot_run: Arc<Vec<HostState>>,
+    pub cannot_run: HostList,
     /// Known hosts the job is kept off.
     pub hosts_excluded: usize,
 }
@@ -73,10 +73,10 @@ pub(crate) fn plan(
         cannot_run: pool.cannot_run.clone(),
         hosts_excluded: 0,
     };
-    if settings.mask_mode != MaskMode::Include && !pool.exclude.is_empty() {
+    if settings.mask_mode != MaskMode::Include && !pool.exclude().is_empty() {
         hosts_mask_exclude = Some(mask::merge(
             hosts_mask_exclude.as_deref().unwrap_or(""),
-            &pool.exclude,
+            pool.exclude(),
         ));
         plan.hosts_excluded = pool.excluded;
     }
@@ -104,7 +104,7 @@ fn include(
 ) -> Result<String, PlanError> {
     if user_mask.is_empty() {
         plan.hosts_excluded = inv.known_hosts() - pool.hosts.len();
-        return Ok(pool.include.clone());
+        return Ok(pool.include().to_string());
     }
     let re = mask::full_match(user_mask).map_err(|e| internal(label, user_mask, e))?;
     let allowed: Vec<&str> = pool
@@ -122,7 +122,7 @@ fn include(
         .cloned()
         .partition(|h| allowed.contains(&h.name.as_str()));
     plan.can_run = Arc::new(can);
-    plan.cannot_run = Arc::new(pool.cannot_run.iter().cloned().chain(cannot).collect());
+    plan.cannot_run = pool.cannot_run.with_extra(cannot);
     plan.hosts_excluded = inv.known_hosts() - allowed.len();
     Ok(mask::alternation(allowed))
 }

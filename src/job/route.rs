@@ -167,7 +167,7 @@ fn explanation(
         (Some(p), Some(m)) => (
             Shared(p.hosts.clone()),
             Shared(m.can_run.clone()),
-            Shared(m.cannot_run.clone()),
+            m.cannot_run.clone(),
         ),
         _ => Default::default(),
     };

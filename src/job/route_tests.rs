@@ -140,10 +140,10 @@ fn exclude_is_exact_dots_case_and_prefix_safe() {
         |hs: &[crate::job::HostState]| hs.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
     assert_eq!(names(&outcome.explain.can_run.0), ["r1"]);
     assert_eq!(
-        names(&outcome.explain.cannot_run.0),
+        names(&outcome.explain.cannot_run.to_vec()),
         ["gpu.node3", "r10", "render01", "render02"]
     );
-    assert!(!outcome.explain.cannot_run.0[1].online);
+    assert!(!outcome.explain.cannot_run.to_vec()[1].online);
 }
 
 #[test]

@@ -97,7 +97,7 @@ pub fn human(file: &str, e: &Explained) -> String {
     row("pool", pool_text(x));
     row("pool hosts", list_or(&x.pool_hosts.0, "none"));
     row("can run on", hosts_text(&x.can_run.0));
-    row("cannot run on", hosts_text(&x.cannot_run.0));
+    row("cannot run on", hosts_text(&x.cannot_run.to_vec()));
     row("masks before", masks_text(&x.masks_before));
     row("masks after", masks_text(&x.masks_after));
     row("hosts excluded", x.hosts_excluded.to_string());
