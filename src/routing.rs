@@ -91,6 +91,11 @@ impl Router {
         job::route(body, &self.settings, &self.inventory())
     }
 
+    /// Route `body` if it is a job submission (`None`: relay it as it is); parses it once.
+    pub fn route_submission(&self, body: &[u8]) -> Option<Result<Outcome, Rejection>> {
+        job::route_submission(body, &self.settings, &self.inventory())
+    }
+
     /// Wait until the inventory has been rebuilt at least `n` times since start.
     pub async fn wait_rebuilds(&self, n: u64) {
         let _ = self.rebuilt.subscribe().wait_for(|g| *g >= n).await;

@@ -60,9 +60,15 @@ impl Upstream {
     /// Send one request and return the reply bytes, cut at the end of the framed reply. If afserver
     /// closes without a whole reply, whatever it sent (possibly nothing) is returned.
     pub async fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, UpstreamError> {
+        self.exchange_parts(&[request]).await
+    }
+
+    /// [`Upstream::exchange`] for a request given in parts (e.g. a header and a body), written
+    /// with vectored writes so the header and the start of the body leave in one segment.
+    pub async fn exchange_parts(&self, parts: &[&[u8]]) -> Result<Vec<u8>, UpstreamError> {
         let mut stream = self.connect().await?;
         let io = |e| UpstreamError::Io(self.addr.clone(), e);
-        stream.write_all(request).await.map_err(io)?;
+        write_all_vectored(&mut stream, parts).await.map_err(io)?;
         let mut reply = Vec::new();
         let outcome = timeout(
             self.reply_timeout,
@@ -76,4 +82,22 @@ impl Upstream {
         }
         Ok(reply)
     }
+}
+
+/// Write every part, in order, with as few `writev` calls as the socket allows.
+async fn write_all_vectored(stream: &mut TcpStream, parts: &[&[u8]]) -> std::io::Result<()> {
+    let mut slices: Vec<std::io::IoSlice<'_>> = parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| std::io::IoSlice::new(p))
+        .collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = stream.write_vectored(rest).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        std::io::IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
 }

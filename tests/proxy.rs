@@ -416,10 +416,10 @@ async fn a_message_over_64_mib_is_answered_not_forwarded() {
     let fake = FakeAfserver::start(farm()).await;
     let proxy = spawn_proxy(fake.addr, vec![], RouteSettings::default()).await;
     let before = fake.requests().len();
-    let huge = 64 * 1024 * 1024 + 1;
+    let huge: i32 = 64 * 1024 * 1024 + 1;
     let text = format!("AFANASY {huge} JSON{{").into_bytes();
     let mut binary = vec![0, 0, 0, 81, 0, 0, 0, 24];
-    binary.extend_from_slice(&(huge as i32).to_be_bytes());
+    binary.extend_from_slice(&huge.to_be_bytes());
     for request in [text, binary] {
         let reply = send(proxy.addr, &request).await;
         let answer = reply_json(&reply);

@@ -187,6 +187,13 @@ impl<'a> Envelope<'a> {
         }
     }
 
+    /// True when afserver reads this body as a job submission: a `job` key and neither `get` nor
+    /// `action` (afserver checks those first).
+    pub fn is_submission(&self) -> bool {
+        let has = |k| self.fields.contains_key(k);
+        has("job") && !has("get") && !has("action")
+    }
+
     /// The envelope as JSON bytes (compact between keys, values verbatim).
     pub fn to_vec(&self) -> Vec<u8> {
         write::envelope(self)
@@ -197,7 +204,7 @@ impl<'a> Envelope<'a> {
 /// `job`, ..., so it is one iff it is a JSON object with a `job` key and neither `get` nor `action`.
 /// Bodies without the text `"job"` (and no `\u` escape that could spell it) are refused unparsed.
 pub fn is_job_submission(body: &[u8]) -> bool {
-    if !contains(body, b"\"job\"") && !contains(body, b"\\u") {
+    if !might_be_submission(body) {
         return false;
     }
     match serde_json::from_slice::<IndexMap<String, &RawValue>>(body) {
@@ -208,8 +215,10 @@ pub fn is_job_submission(body: &[u8]) -> bool {
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+/// Cheap pre-check: only a body holding the text `"job"` (or a `\u` escape that could spell it)
+/// can be a job submission.
+pub(crate) fn might_be_submission(body: &[u8]) -> bool {
+    memchr::memmem::find(body, b"\"job\"").is_some() || memchr::memmem::find(body, b"\\u").is_some()
 }
 
 #[cfg(test)]

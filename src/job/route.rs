@@ -23,8 +23,30 @@ struct Decision {
 
 /// Route one job submission body (the whole `{"job":{...}}` envelope bytes).
 pub fn route(body: &[u8], settings: &RouteSettings, inv: &Inventory) -> Result<Outcome, Rejection> {
-    let mut env = Envelope::parse(body)
+    let env = Envelope::parse(body)
         .map_err(|e| malformed(format!("the request is not valid JSON ({e})")))?;
+    route_envelope(env, settings, inv)
+}
+
+/// Route `body` if afserver would read it as a job submission, parsing it once: `None` when it is
+/// not one (not JSON, not an object, or a `get`/`action` request), to be relayed as it is.
+pub fn route_submission(
+    body: &[u8],
+    settings: &RouteSettings,
+    inv: &Inventory,
+) -> Option<Result<Outcome, Rejection>> {
+    if !super::envelope::might_be_submission(body) {
+        return None;
+    }
+    let env = Envelope::parse(body).ok().filter(Envelope::is_submission)?;
+    Some(route_envelope(env, settings, inv))
+}
+
+fn route_envelope(
+    mut env: Envelope<'_>,
+    settings: &RouteSettings,
+    inv: &Inventory,
+) -> Result<Outcome, Rejection> {
     let job = env
         .job_mut()
         .map_err(|kind| malformed(format!("the request's 'job' is {kind}, not a job object")))?;

@@ -6,14 +6,20 @@ use super::frame::{find, Frame, Framing, TYPE_JSONBIN};
 /// The request in `raw` (described by `frame`) with its body replaced by `body`, in the same framing
 /// and with every length field updated to the new byte count.
 pub fn reframe(raw: &[u8], frame: &Frame, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 64);
+    let mut out = reframe_head(raw, frame, body.len());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Just the header that [`reframe`] puts before a body of `body_len` bytes.
+pub fn reframe_head(raw: &[u8], frame: &Frame, body_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(frame.body.start + 16);
     match frame.framing {
-        Framing::Text => out.extend_from_slice(format!("AFANASY {} JSON", body.len()).as_bytes()),
-        Framing::Http => http_head(&raw[..frame.body.start], body.len(), &mut out),
-        Framing::Binary { version, mtype } => binary_head(version, mtype, body.len(), &mut out),
+        Framing::Text => out.extend_from_slice(format!("AFANASY {body_len} JSON").as_bytes()),
+        Framing::Http => http_head(&raw[..frame.body.start], body_len, &mut out),
+        Framing::Binary { version, mtype } => binary_head(version, mtype, body_len, &mut out),
         Framing::Get => out.extend_from_slice(&raw[..frame.len]),
     }
-    out.extend_from_slice(body);
     out
 }
 

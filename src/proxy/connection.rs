@@ -2,8 +2,6 @@
 //! afserver in one write, relay exactly one reply back, close. Everything that is not a job goes
 //! through byte for byte.
 
-use std::borrow::Cow;
-
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -46,7 +44,11 @@ async fn relay_message(client: &mut TcpStream, buf: &[u8], frame: Frame, shared:
             return;
         }
     };
-    match shared.upstream.exchange(&forward).await {
+    let sent = match &forward {
+        Forward::Same => shared.upstream.exchange(request).await,
+        Forward::Rewritten { head, body } => shared.upstream.exchange_parts(&[head, body]).await,
+    };
+    match sent {
         Ok(reply) if reply.is_empty() => tracing::debug!("afserver closed without a reply"),
         Ok(reply) => {
             if let Err(e) = client.write_all(&reply).await {
@@ -57,26 +59,32 @@ async fn relay_message(client: &mut TcpStream, buf: &[u8], frame: Frame, shared:
     }
 }
 
-/// The bytes to forward: the request itself, or for a routed job the rewritten request. `Err` holds
-/// afpool's own reply when the job must not reach afserver.
-fn route_if_job<'a>(
-    request: &'a [u8],
-    frame: &Frame,
-    shared: &Shared,
-) -> Result<Cow<'a, [u8]>, Vec<u8>> {
-    let body = &request[frame.body.clone()];
-    if !frame.framing.carries_json() || !job::is_job_submission(body) {
-        return Ok(Cow::Borrowed(request));
+/// What goes to afserver.
+enum Forward {
+    /// The request as it came.
+    Same,
+    /// A routed job: the request's header re-framed for the new body, and the body.
+    Rewritten { head: Vec<u8>, body: Vec<u8> },
+}
+
+/// What to forward; `Err` holds afpool's own reply when the job must not reach afserver.
+fn route_if_job(request: &[u8], frame: &Frame, shared: &Shared) -> Result<Forward, Vec<u8>> {
+    if !frame.framing.carries_json() {
+        return Ok(Forward::Same);
     }
-    match shared.router.route(body) {
-        Ok(outcome) => {
+    match shared.router.route_submission(&request[frame.body.clone()]) {
+        None => Ok(Forward::Same),
+        Some(Ok(outcome)) => {
             tracing::info!("{}", outcome.summary());
             Ok(match outcome.body {
-                Some(new_body) => Cow::Owned(encode::reframe(request, frame, &new_body)),
-                None => Cow::Borrowed(request),
+                Some(body) => {
+                    let head = encode::reframe_head(request, frame, body.len());
+                    Forward::Rewritten { head, body }
+                }
+                None => Forward::Same,
             })
         }
-        Err(rejection) => {
+        Some(Err(rejection)) => {
             let text = rejection.to_string();
             tracing::warn!("job rejected: {text}");
             Err(encode::reply(frame.framing, &job::error_reply_body(&text)))
