@@ -24,5 +24,5 @@ pub use explain::{BlockMasks, Explanation, Masks, Outcome, Shared, Verdict};
 pub use inventory::{HostList, HostState, Inventory};
 pub use poolref::{PoolChoice, PoolSource, NO_POOL_SENTINEL};
 pub use rejection::{error_reply_body, Rejection, ShieldRule};
-pub use route::{route, route_submission};
+pub use route::{route, route_submission, ROUTED_KEY};
 pub use settings::{MaskMode, MaskType, Policy, RouteSettings};

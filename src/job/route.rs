@@ -55,8 +55,21 @@ fn route_envelope(
         shield::check_regex_masks(job)?;
     }
     let masks_before = Masks::of(job);
+    if let Some(pool) = job.str_of(ROUTED_KEY) {
+        let decision = no_pool(&format!("already routed by afpool (pool '{pool}')"));
+        let explain = explanation(job, None, masks_before, &decision);
+        return Ok(Outcome {
+            verdict: Verdict::NoPool,
+            pool: None,
+            body: None,
+            explain,
+        });
+    }
     let found = poolref::take(job, settings)?;
     let decision = decide(job, found.choice.as_ref(), settings, inv)?;
+    if let (Some(choice), true) = (&found.choice, decision.verdict != Verdict::NoPool) {
+        job.set_str(ROUTED_KEY, &choice.name);
+    }
     let changed = found.stripped || decision.changed;
     let explain = explanation(job, found.choice.clone(), masks_before, &decision);
     let body = changed.then(|| env.to_vec());
@@ -67,6 +80,10 @@ fn route_envelope(
         explain,
     })
 }
+
+/// The job key afpool leaves on every job it routed, held or passed (afserver ignores unknown keys),
+/// so a job that passes afpool twice (afsubmit into a proxy, two proxies) is routed only once.
+pub const ROUTED_KEY: &str = "afpool_routed";
 
 fn malformed(message: String) -> Rejection {
     Rejection::shield(ShieldRule::Malformed, message)

@@ -347,7 +347,8 @@ fn key_order_is_kept_and_new_keys_appended() {
             "hosts_mask_exclude",
             "folders",
             "blocks",
-            "hosts_mask_type"
+            "hosts_mask_type",
+            "afpool_routed"
         ]
     );
     assert_eq!(job["annotation"], "[pool: r] mine", "no double prefix");
@@ -417,4 +418,27 @@ fn typical_job_routes_in_microseconds() {
     let each = start.elapsed() / 1000;
     eprintln!("routed a typical job in {each:?}");
     assert!(each < std::time::Duration::from_micros(200), "{each:?}");
+}
+
+#[test]
+fn a_job_afpool_already_routed_is_not_routed_again() {
+    let (first, job1) = routed(&job(r#""pool":"gpu","#), &RouteSettings::default());
+    assert_eq!(job1[ROUTED_KEY], "gpu");
+    // A second afpool with a default pool (afsubmit into a proxy, or two proxies) leaves it alone.
+    let again = with(|s| s.default_pool = Some("cpu".into()));
+    let second = route(first.body.as_ref().unwrap(), &again, &inv()).unwrap();
+    assert_eq!(second.verdict, Verdict::NoPool);
+    assert!(second.body.is_none(), "forwarded byte for byte");
+    assert!(
+        second.explain.reason.contains("already routed"),
+        "{}",
+        second.explain.reason
+    );
+    // Held jobs carry the mark too; a job without a pool does not.
+    let (_, held) = routed(&job(r#""pool":"nope","#), &RouteSettings::default());
+    assert_eq!(held[ROUTED_KEY], "nope");
+    assert!(run(&job(""), &RouteSettings::default())
+        .unwrap()
+        .body
+        .is_none());
 }
