@@ -15,6 +15,17 @@ use crate::job::{MaskMode, MaskType, Policy};
 #[derive(Debug, Parser)]
 #[command(name = "afpool", version, about, long_about)]
 pub struct Cli {
+    /// Config file and pool store.
+    #[command(flatten)]
+    pub globals: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where settings and pools come from; shared by `afpool` (global flags) and `afsubmit`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct GlobalArgs {
     /// TOML config file (flags and AFPOOL_* variables override it).
     #[arg(long, global = true, env = "AFPOOL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -25,9 +36,23 @@ pub struct Cli {
     /// Read the MongoDB address from the old Python tool's poolmanager/config.json.
     #[arg(long, global = true, env = "AFPOOL_LEGACY_CONFIG", value_name = "PATH")]
     pub legacy_config: Option<PathBuf>,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
+}
+
+impl GlobalArgs {
+    /// The config file (if any) with these flags applied over it.
+    pub fn load_config(&self) -> anyhow::Result<crate::config::Config> {
+        let mut config = match &self.config {
+            Some(path) => crate::config::Config::load(path)?,
+            None => crate::config::Config::default(),
+        };
+        if let Some(spec) = &self.store {
+            config.store = Some(spec.clone());
+        }
+        if let Some(path) = &self.legacy_config {
+            config.legacy_config = Some(path.display().to_string());
+        }
+        Ok(config)
+    }
 }
 
 /// Subcommands.

@@ -17,7 +17,7 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = commands::load_config(&cli)?;
+    let config = cli.globals.load_config()?;
     match cli.command {
         Command::Serve(args) => {
             let shutdown = afpool::shutdown::on_signals();

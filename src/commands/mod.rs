@@ -8,24 +8,8 @@ pub mod serve;
 
 use anyhow::Context;
 
-use crate::cli::Cli;
 use crate::config::Config;
 use crate::store::{self, SharedStore};
-
-/// The config file (if any) with the global flags applied over it.
-pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
-    let mut config = match &cli.config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
-    if let Some(spec) = &cli.store {
-        config.store = Some(spec.clone());
-    }
-    if let Some(path) = &cli.legacy_config {
-        config.legacy_config = Some(path.display().to_string());
-    }
-    Ok(config)
-}
 
 /// The store spec the config names: `--store`, else the legacy config file's MongoDB, else the
 /// embedded file store at its default path.

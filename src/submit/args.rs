@@ -2,13 +2,10 @@
 //! (see [`super::server`]), the routing settings (config file, then the shared routing flags), and
 //! the mode.
 
-use std::path::PathBuf;
-
 use clap::Parser;
 
 use super::{server, Options};
-use crate::cli::RoutingArgs;
-use crate::config::Config;
+use crate::cli::{GlobalArgs, RoutingArgs};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -45,15 +42,9 @@ pub struct SubmitArgs {
     /// afserver address (or the proxy's, with --via-proxy) [default: from CGRU's settings].
     #[arg(long, value_name = "HOST:PORT")]
     pub server: Option<String>,
-    /// Pool store: `file:PATH` or a `mongodb://...` URI [default: the embedded file store].
-    #[arg(long, env = "AFPOOL_STORE", value_name = "SPEC")]
-    pub store: Option<String>,
-    /// afpool TOML config file (routing settings, store, timeouts).
-    #[arg(long, env = "AFPOOL_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Read the MongoDB address from the old Python tool's poolmanager/config.json.
-    #[arg(long, env = "AFPOOL_LEGACY_CONFIG", value_name = "PATH")]
-    pub legacy_config: Option<PathBuf>,
+    /// Config file and pool store (as for `afpool`).
+    #[command(flatten)]
+    pub globals: GlobalArgs,
     /// --server is an `afpool serve` proxy: only set the pool and send; the proxy routes.
     #[arg(long)]
     pub via_proxy: bool,
@@ -71,16 +62,7 @@ pub struct SubmitArgs {
 impl SubmitArgs {
     /// Validated options: config file, then flags; afserver found as CGRU finds it.
     pub fn options(&self) -> anyhow::Result<Options> {
-        let mut config = match &self.config {
-            Some(path) => Config::load(path)?,
-            None => Config::default(),
-        };
-        if let Some(spec) = &self.store {
-            config.store = Some(spec.clone());
-        }
-        if let Some(path) = &self.legacy_config {
-            config.legacy_config = Some(path.display().to_string());
-        }
+        let config = self.globals.load_config()?;
         let server = server::from_environment(self.server.as_deref());
         let mut opts = Options::new(config, &server, &self.routing)?;
         opts.pool = self.pool.clone();
