@@ -70,17 +70,19 @@ impl Upstream {
         let io = |e| UpstreamError::Io(self.addr.clone(), e);
         write_all_vectored(&mut stream, parts).await.map_err(io)?;
         let mut reply = Vec::new();
-        let outcome = timeout(
-            self.reply_timeout,
-            read_message(&mut stream, &mut reply, Side::Reply),
-        )
-        .await
-        .map_err(|_| UpstreamError::ReplyTimeout(self.addr.clone(), self.reply_timeout))?
-        .map_err(io)?;
-        if let ReadOutcome::Message(frame) = outcome {
-            reply.truncate(frame.len);
+        let read = read_message(&mut stream, &mut reply, Side::Reply);
+        match timeout(self.reply_timeout, read).await {
+            Ok(outcome) => {
+                if let ReadOutcome::Message(frame) = outcome.map_err(io)? {
+                    reply.truncate(frame.len);
+                }
+                Ok(reply)
+            }
+            // A reply whose end only the close would tell (HTTP without Content-Length) from a
+            // server that keeps the socket open: relay what came rather than nothing.
+            Err(_) if !reply.is_empty() => Ok(reply),
+            Err(_) => Err(UpstreamError::ReplyTimeout(self.addr.clone(), self.reply_timeout)),
         }
-        Ok(reply)
     }
 }
 
