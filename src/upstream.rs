@@ -81,7 +81,10 @@ impl Upstream {
             // A reply whose end only the close would tell (HTTP without Content-Length) from a
             // server that keeps the socket open: relay what came rather than nothing.
             Err(_) if !reply.is_empty() => Ok(reply),
-            Err(_) => Err(UpstreamError::ReplyTimeout(self.addr.clone(), self.reply_timeout)),
+            Err(_) => Err(UpstreamError::ReplyTimeout(
+                self.addr.clone(),
+                self.reply_timeout,
+            )),
         }
     }
 }

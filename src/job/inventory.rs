@@ -4,6 +4,7 @@
 //! pool's; two renders differing only in case are both kept).
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use serde::ser::{Serialize, SerializeSeq, Serializer};
@@ -85,12 +86,56 @@ pub(crate) struct PoolPlan {
     pub excluded: usize,
     /// `Err` when a known host name cannot be written as a mask (never expected; blocks routing).
     pub valid: Result<(), String>,
-    /// Lowercase member names.
-    members: Arc<HashSet<String>>,
-    /// Every known spelling, sorted (shared by all pools of the snapshot).
-    order: Arc<Vec<String>>,
+    /// Every known host as one alternation (shared by all pools of the snapshot).
+    known: Arc<KnownAlternation>,
+    /// Positions in `known` of the pool's members, ascending.
+    member_spans: Vec<usize>,
     include: OnceLock<String>,
-    exclude: OnceLock<String>,
+}
+
+/// Every known host, escaped and joined with `|` in sorted order, and where each name lies in it.
+/// A pool's exclude mask is this text with the pool's members cut out, so no pool keeps a copy.
+#[derive(Debug, Default)]
+struct KnownAlternation {
+    text: String,
+    spans: Vec<Range<usize>>,
+}
+
+impl KnownAlternation {
+    fn new(order: &[String]) -> Self {
+        let mut known = KnownAlternation::default();
+        for name in order {
+            if !known.text.is_empty() {
+                known.text.push('|');
+            }
+            let start = known.text.len();
+            known.text.push_str(&mask::alternation([name.as_str()]));
+            known.spans.push(start..known.text.len());
+        }
+        known
+    }
+
+    /// The alternation without the names at `skip` (ascending positions).
+    fn without(&self, skip: &[usize]) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        let mut push = |run: &str| {
+            if !run.is_empty() {
+                if !out.is_empty() {
+                    out.push('|');
+                }
+                out.push_str(run);
+            }
+        };
+        let mut from = 0;
+        for span in skip.iter().map(|&i| &self.spans[i]) {
+            if span.start > from {
+                push(&self.text[from..span.start - 1]); // up to the '|' before the name
+            }
+            from = span.end + 1; // past the '|' after it
+        }
+        push(self.text.get(from..).unwrap_or(""));
+        out
+    }
 }
 
 impl PoolPlan {
@@ -100,15 +145,10 @@ impl PoolPlan {
             .get_or_init(|| mask::alternation(self.hosts.iter().map(String::as_str)))
     }
 
-    /// Exact alternation of every known host outside the pool (`""` when none).
-    pub fn exclude(&self) -> &str {
-        self.exclude.get_or_init(|| {
-            let outside = self
-                .order
-                .iter()
-                .filter(|h| !self.members.contains(&h.to_lowercase()));
-            mask::alternation(outside.map(String::as_str))
-        })
+    /// Exact alternation of every known host outside the pool (`""` when none), written anew for
+    /// each call from the snapshot's one alternation of all known hosts.
+    pub fn exclude(&self) -> String {
+        self.known.without(&self.member_spans)
     }
 }
 
@@ -142,9 +182,14 @@ impl Inventory {
                 })
             })
             .collect();
+        let mut positions: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, name) in order.iter().enumerate() {
+            positions.entry(name.to_lowercase()).or_default().push(i);
+        }
         let shared = Shared {
             all: Arc::new(all),
-            order: Arc::new(order),
+            known: Arc::new(KnownAlternation::new(&order)),
+            positions,
             valid: validate(&spellings),
         };
         let mut plans = HashMap::new();
@@ -158,7 +203,7 @@ impl Inventory {
             pools,
             renders,
             plans,
-            known: shared.order.len(),
+            known: shared.known.spans.len(),
         }
     }
 
@@ -185,7 +230,9 @@ impl Inventory {
 /// What every pool of a snapshot shares.
 struct Shared {
     all: Arc<Vec<HostState>>,
-    order: Arc<Vec<String>>,
+    known: Arc<KnownAlternation>,
+    /// Lowercase name → positions of its spellings in `known`.
+    positions: HashMap<String, Vec<usize>>,
     valid: Result<(), String>,
 }
 
@@ -231,11 +278,13 @@ fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &Shared) -> PoolPlan {
     hosts.sort();
     let in_pool = |h: &&HostState| members.contains(&h.name.to_lowercase());
     let can_run: Vec<HostState> = shared.all.iter().filter(in_pool).cloned().collect();
-    let member_spellings: usize = members
+    let mut member_spans: Vec<usize> = members
         .iter()
-        .filter_map(|h| spellings.get(h))
-        .map(Vec::len)
-        .sum();
+        .filter_map(|h| shared.positions.get(h))
+        .flatten()
+        .copied()
+        .collect();
+    member_spans.sort_unstable();
     let members = Arc::new(members);
     PoolPlan {
         hosts: Arc::new(hosts),
@@ -245,18 +294,38 @@ fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &Shared) -> PoolPlan {
             except: Some(members.clone()),
             extra: Arc::default(),
         },
-        excluded: shared.order.len() - member_spellings,
+        excluded: shared.known.spans.len() - member_spans.len(),
         valid: shared.valid.clone(),
-        members,
-        order: shared.order.clone(),
+        known: shared.known.clone(),
+        member_spans,
         include: OnceLock::new(),
-        exclude: OnceLock::new(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cutting_names_out_of_the_known_alternation_equals_writing_the_rest() {
+        let order: Vec<String> = ["a.1", "b", "c", "d.4", "e"].map(String::from).to_vec();
+        let known = KnownAlternation::new(&order);
+        let subsets: &[&[usize]] = &[
+            &[],
+            &[0],
+            &[4],
+            &[1, 2],
+            &[0, 1],
+            &[3, 4],
+            &[0, 2, 4],
+            &[0, 1, 2, 3, 4],
+        ];
+        for skip in subsets {
+            let rest = order.iter().enumerate().filter(|(i, _)| !skip.contains(i));
+            let want = mask::alternation(rest.map(|(_, n)| n.as_str()));
+            assert_eq!(known.without(skip), want, "without {skip:?}");
+        }
+    }
 
     fn pool(name: &str, hosts: &[&str]) -> Pool {
         Pool {
@@ -308,7 +377,7 @@ mod tests {
         assert_eq!(inv.known_hosts(), 5);
         let gpu = inv.plan("gpu").unwrap();
         assert_eq!(gpu.exclude(), "r1|r10|render01|spare9");
-        let re = mask::full_match(gpu.exclude()).unwrap();
+        let re = mask::full_match(&gpu.exclude()).unwrap();
         assert!(re.is_match("r1") && re.is_match("r10") && !re.is_match("gpu.node3"));
     }
 

@@ -91,9 +91,9 @@ pub(crate) fn find_to_regex(mask: &str) -> String {
 }
 
 /// Merges two alternatives as `(old)|(new)`; an empty side is left out.
-pub(crate) fn merge(old: &str, new: &str) -> String {
+pub(crate) fn merge(old: &str, new: String) -> String {
     match (old.is_empty(), new.is_empty()) {
-        (true, _) => new.to_string(),
+        (true, _) => new,
         (false, true) => old.to_string(),
         (false, false) => format!("({old})|({new})"),
     }
@@ -221,7 +221,7 @@ mod tests {
     #[case("a", "", "a")]
     #[case("a|x", "b", "(a|x)|(b)")]
     fn merges(#[case] old: &str, #[case] new: &str, #[case] want: &str) {
-        assert_eq!(merge(old, new), want);
+        assert_eq!(merge(old, new.to_string()), want);
     }
 
     #[rstest]

@@ -73,10 +73,11 @@ pub(crate) fn plan(
         cannot_run: pool.cannot_run.clone(),
         hosts_excluded: 0,
     };
-    if settings.mask_mode != MaskMode::Include && !pool.exclude().is_empty() {
+    let exclude = pool.exclude();
+    if settings.mask_mode != MaskMode::Include && !exclude.is_empty() {
         hosts_mask_exclude = Some(mask::merge(
             hosts_mask_exclude.as_deref().unwrap_or(""),
-            pool.exclude(),
+            exclude,
         ));
         plan.hosts_excluded = pool.excluded;
     }
