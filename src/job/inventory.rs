@@ -7,73 +7,13 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-use serde::ser::{Serialize, SerializeSeq, Serializer};
-
+pub use super::hosts::{HostList, HostState};
 use super::mask;
 use crate::renders::RenderInfo;
 use crate::store::Pool;
 
-/// A render host as the explanation shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct HostState {
-    /// Name as afserver spells it.
-    pub name: String,
-    /// Online in afserver's render list.
-    pub online: bool,
-}
-
-/// Known renders, optionally leaving out a set of names, plus a few extra ones. Listed on demand,
-/// so a pool's outsiders (most of the farm) are never copied per pool or per job.
-#[derive(Debug, Clone, Default)]
-pub struct HostList {
-    all: Arc<Vec<HostState>>,
-    /// Lowercase names left out of `all`.
-    except: Option<Arc<HashSet<String>>>,
-    /// Listed after the rest of `all`.
-    extra: Arc<Vec<HostState>>,
-}
-
-impl HostList {
-    /// Every host of the list, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &HostState> {
-        let except = self.except.as_deref();
-        self.all
-            .iter()
-            .filter(move |h| except.is_none_or(|e| !e.contains(&h.name.to_lowercase())))
-            .chain(self.extra.iter())
-    }
-    /// The list as a vector.
-    pub fn to_vec(&self) -> Vec<HostState> {
-        self.iter().cloned().collect()
-    }
-    /// How many hosts are listed.
-    pub fn len(&self) -> usize {
-        self.iter().count()
-    }
-    /// True when nothing is listed.
-    pub fn is_empty(&self) -> bool {
-        self.iter().next().is_none()
-    }
-    /// The same list with `extra` hosts appended.
-    pub(crate) fn with_extra(&self, extra: Vec<HostState>) -> HostList {
-        HostList {
-            extra: Arc::new(extra),
-            ..self.clone()
-        }
-    }
-}
-
-impl Serialize for HostList {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(None)?;
-        for h in self.iter() {
-            seq.serialize_element(h)?;
-        }
-        seq.end()
-    }
-}
-
-/// One pool, ready to route to. Its masks are written on first use, then kept for the snapshot.
+/// One pool, ready to route to. Its include mask is written on first use and kept for the
+/// snapshot; its exclude mask is cut from the snapshot's shared alternation per use.
 #[derive(Debug)]
 pub(crate) struct PoolPlan {
     /// Members as afserver spells them (pool spelling for never-seen hosts), sorted.
@@ -289,11 +229,7 @@ fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &Shared) -> PoolPlan {
     PoolPlan {
         hosts: Arc::new(hosts),
         can_run: Arc::new(can_run),
-        cannot_run: HostList {
-            all: shared.all.clone(),
-            except: Some(members.clone()),
-            extra: Arc::default(),
-        },
+        cannot_run: HostList::except(shared.all.clone(), members.clone()),
         excluded: shared.known.spans.len() - member_spans.len(),
         valid: shared.valid.clone(),
         known: shared.known.clone(),

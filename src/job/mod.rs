@@ -5,11 +5,13 @@
 //!
 //! Files: `settings` (policies and modes), `envelope` (raw-JSON job, [`is_job_submission`]),
 //! `poolref` (pool reference), `shield` (rules every job must pass), `mask` (find/regex masks and
-//! escaping), `inventory` (per-snapshot pool plans), `rewrite` (mask rewrite, hold/pass edits),
-//! `route` ([`route`]), `explain` ([`Outcome`], [`Explanation`]), `rejection` ([`Rejection`]).
+//! escaping), `inventory` (per-snapshot pool plans), `hosts` (host lists for explanations),
+//! `rewrite` (mask rewrite, hold/pass edits), `route` ([`route`]), `explain` ([`Outcome`],
+//! [`Explanation`]), `rejection` ([`Rejection`]).
 
 mod envelope;
 mod explain;
+mod hosts;
 mod inventory;
 mod mask;
 mod poolref;

@@ -1,0 +1,71 @@
+//! Table tests for [`super::super::route`]: policies for unusable pools and the shield's texts.
+
+use rstest::rstest;
+
+use super::*;
+
+#[rstest]
+#[case("nope", "unknown pool 'nope'")]
+#[case("empty", "pool 'empty' has no hosts")]
+fn policies(#[case] pool: &str, #[case] problem: &str) {
+    let body = job(&format!(
+        r#""pool":"{pool}","annotation":"mine","hosts_mask":"r1","#
+    ));
+    let set = |p: Policy| with(|s| (s.on_unknown_pool, s.on_empty_pool) = (p, p));
+    let (held, job) = routed(&body, &set(Policy::Hold));
+    assert_eq!(held.verdict, Verdict::Held);
+    assert_eq!(job["offline"], true);
+    assert_eq!(job["annotation"], format!("[afpool: held: {problem}] mine"));
+    assert_eq!(
+        (job["hosts_mask"].as_str(), job.get("hosts_mask_type")),
+        (Some("r1"), None)
+    );
+    let (passed, job) = routed(&body, &set(Policy::Pass));
+    assert_eq!(passed.verdict, Verdict::Passed);
+    assert!(job.get("offline").is_none() && job.get("pool").is_none());
+    assert_eq!(
+        job["annotation"],
+        format!("[afpool: passed: {problem}] mine")
+    );
+    let err = run(&body, &set(Policy::Reject)).unwrap_err();
+    assert!(matches!(&err, Rejection::Policy { pool: p, .. } if p == pool));
+    assert_eq!(
+        err.to_string(),
+        format!("afpool: job 'j' not accepted: {problem}")
+    );
+}
+
+#[rstest]
+#[case(
+    r#"{"job":{"name":"x","user_name":"u","blocks":[]}}"#,
+    "afpool: job 'x' has no blocks (afserver 3.4.1 crashes on such a job)"
+)]
+#[case(
+    r#"{"job":{"name":"x","blocks":[{"tasks":[1]}]}}"#,
+    "afpool: job 'x' has no user_name (afserver 3.4.1 crashes on such a job)"
+)]
+#[case(
+    r#"{"job":[]}"#,
+    "afpool: the request's 'job' is an array, not a job object"
+)]
+fn shield_texts(#[case] body: &str, #[case] text: &str) {
+    assert_eq!(
+        run(body, &RouteSettings::default())
+            .unwrap_err()
+            .to_string(),
+        text
+    );
+}
+
+#[test]
+fn shield_applies_without_a_pool() {
+    let capture = include_str!("../../fixtures/jobs/02-afpy-tasklist/input.json");
+    let err = run(capture, &RouteSettings::default()).unwrap_err();
+    assert_eq!(err.rule(), Some(ShieldRule::Backslash));
+    let bad = job(r#""hosts_mask_type":"regex","hosts_mask":"render(","#);
+    assert_eq!(
+        run(&bad, &RouteSettings::default()).unwrap_err().rule(),
+        Some(ShieldRule::InvalidRegex)
+    );
+    assert!(run("{\"job\":", &RouteSettings::default()).is_err());
+}
