@@ -11,7 +11,7 @@ async fn main() {
     afpool::logging::init();
     let args = SubmitArgs::parse();
     let result = match args.options() {
-        Ok(opts) => submit::run(&opts, &args.files).await,
+        Ok(opts) => submit::run(&opts, &args.job.files).await,
         Err(e) => Err(e),
     };
     if let Err(e) = result {

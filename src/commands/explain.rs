@@ -3,9 +3,8 @@
 
 use clap::Args;
 
-use crate::cli::RoutingArgs;
 use crate::config::Config;
-use crate::submit::{self, server, Options};
+use crate::submit::{self, args::JobArgs};
 
 /// `afpool explain` flags.
 #[derive(Debug, Args)]
@@ -13,29 +12,14 @@ use crate::submit::{self, server, Options};
     after_help = "Examples:\n  afpool explain --pool gpu shot010.json\n  afpool explain --json *.json"
 )]
 pub struct ExplainArgs {
-    /// Job files (af.py JSON: {"job":{...}} or a bare job object; `-` reads standard input).
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<String>,
-    /// Explain as if the job named this pool (as `afsubmit --pool`).
-    #[arg(long, value_name = "NAME")]
-    pub pool: Option<String>,
-    /// afserver address, for its render list [default: from CGRU's settings, as afsubmit].
-    #[arg(long, value_name = "HOST:PORT")]
-    pub server: Option<String>,
-    /// Print one JSON object per file and line.
-    #[arg(long)]
-    pub json: bool,
-    /// Routing options (as for `afpool serve`).
+    /// Job files, pool, server and routing (as for `afsubmit`).
     #[command(flatten)]
-    pub routing: RoutingArgs,
+    pub job: JobArgs,
 }
 
 /// Run `afpool explain`.
 pub async fn run(config: Config, args: ExplainArgs) -> anyhow::Result<()> {
-    let server = server::from_environment(args.server.as_deref());
-    let mut opts = Options::new(config, &server, &args.routing)?;
-    opts.pool = args.pool;
+    let mut opts = args.job.options(config)?;
     opts.dry_run = true;
-    opts.json = args.json;
-    submit::run(&opts, &args.files).await
+    submit::run(&opts, &args.job.files).await
 }

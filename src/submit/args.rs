@@ -2,7 +2,7 @@
 //! (see [`super::server`]), the routing settings (config file, then the shared routing flags), and
 //! the mode.
 
-use clap::Parser;
+use clap::{Args, Parser};
 
 use super::{server, Options};
 use crate::cli::{GlobalArgs, RoutingArgs};
@@ -33,15 +33,9 @@ was unavailable for all of them.";
 #[derive(Debug, Parser)]
 #[command(name = "afsubmit", version, about, long_about, after_help = EXAMPLES)]
 pub struct SubmitArgs {
-    /// Job files (`-` reads standard input).
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<String>,
-    /// Route into this pool (sets or overrides the job's top-level "pool" key).
-    #[arg(long, value_name = "NAME")]
-    pub pool: Option<String>,
-    /// afserver address (or the proxy's, with --via-proxy) [default: from CGRU's settings].
-    #[arg(long, value_name = "HOST:PORT")]
-    pub server: Option<String>,
+    /// Job files, pool, server and routing.
+    #[command(flatten)]
+    pub job: JobArgs,
     /// Config file and pool store (as for `afpool`).
     #[command(flatten)]
     pub globals: GlobalArgs,
@@ -51,6 +45,20 @@ pub struct SubmitArgs {
     /// Send nothing; explain where each job would run and print the rewritten job.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// What `afsubmit` and `afpool explain` share: the job files and how to route them.
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// Job files (af.py JSON: {"job":{...}} or a bare job object; `-` reads standard input).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Route into this pool (sets or overrides the job's top-level "pool" key).
+    #[arg(long, value_name = "NAME")]
+    pub pool: Option<String>,
+    /// afserver address (or the proxy's, with --via-proxy) [default: from CGRU's settings].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub server: Option<String>,
     /// One JSON object per file and line, for scripts.
     #[arg(long)]
     pub json: bool,
@@ -59,16 +67,23 @@ pub struct SubmitArgs {
     pub routing: RoutingArgs,
 }
 
-impl SubmitArgs {
-    /// Validated options: config file, then flags; afserver found as CGRU finds it.
-    pub fn options(&self) -> anyhow::Result<Options> {
-        let config = self.globals.load_config()?;
+impl JobArgs {
+    /// Options over `config`: afserver found as CGRU finds it, then these flags.
+    pub fn options(&self, config: crate::config::Config) -> anyhow::Result<Options> {
         let server = server::from_environment(self.server.as_deref());
         let mut opts = Options::new(config, &server, &self.routing)?;
         opts.pool = self.pool.clone();
+        opts.json = self.json;
+        Ok(opts)
+    }
+}
+
+impl SubmitArgs {
+    /// Validated options: config file, then flags.
+    pub fn options(&self) -> anyhow::Result<Options> {
+        let mut opts = self.job.options(self.globals.load_config()?)?;
         opts.via_proxy = self.via_proxy;
         opts.dry_run = self.dry_run;
-        opts.json = self.json;
         Ok(opts)
     }
 }
@@ -96,10 +111,13 @@ mod tests {
             "-",
         ])
         .unwrap();
-        assert_eq!(a.files, ["a.json", "-"]);
-        assert_eq!(a.pool.as_deref(), Some("gpu"));
-        assert!(a.dry_run && !a.via_proxy && !a.json);
-        assert_eq!(a.routing.on_unknown_pool, Some(crate::job::Policy::Reject));
+        assert_eq!(a.job.files, ["a.json", "-"]);
+        assert_eq!(a.job.pool.as_deref(), Some("gpu"));
+        assert!(a.dry_run && !a.via_proxy && !a.job.json);
+        assert_eq!(
+            a.job.routing.on_unknown_pool,
+            Some(crate::job::Policy::Reject)
+        );
         assert!(
             SubmitArgs::try_parse_from(["afsubmit"]).is_err(),
             "a file is required"
