@@ -96,6 +96,23 @@ impl Router {
         job::route_submission(body, &self.settings, &self.inventory())
     }
 
+    /// Before the first job: if afserver's render list has never been read, ask for it now and
+    /// wait for it (at most `limit`), then route with it. Without the list, exclude masks could
+    /// only name pool members, and a pool job could run on a render no pool names.
+    pub async fn ensure_render_list(&self, limit: Duration) {
+        if self.renders.has_list() {
+            return;
+        }
+        self.renders.wake.notify_one();
+        let waited = tokio::time::timeout(limit, self.renders.wait_refreshes(1)).await;
+        if waited.is_err() {
+            tracing::warn!(
+                "routing without afserver's render list: only pool members are known hosts"
+            );
+        }
+        self.rebuild_if_changed().await;
+    }
+
     /// Wait until the inventory has been rebuilt at least `n` times since start.
     pub async fn wait_rebuilds(&self, n: u64) {
         let _ = self.rebuilt.subscribe().wait_for(|g| *g >= n).await;
@@ -200,12 +217,19 @@ impl RendersCache {
     pub fn current(&self) -> Arc<Vec<RenderInfo>> {
         let stale = match *self.fetched_at.lock().unwrap() {
             Some(at) => at.elapsed() > self.interval.saturating_mul(2),
-            None => self.interval != Duration::MAX,
+            // Never read: the loop retries every interval, and the first job asks on demand
+            // (`Router::ensure_render_list`).
+            None => false,
         };
         if stale {
             self.wake.notify_one();
         }
         self.list.load_full()
+    }
+
+    /// True once a render list has been read from afserver (or the cache is fixed).
+    pub fn has_list(&self) -> bool {
+        self.interval == Duration::MAX || *self.generation.borrow() > 0
     }
 
     /// Wait until at least `n` refreshes have succeeded.

@@ -217,7 +217,7 @@ pub fn is_job_submission(body: &[u8]) -> bool {
 
 /// Cheap pre-check: only a body holding the text `"job"` (or a `\u` escape that could spell it)
 /// can be a job submission.
-pub(crate) fn might_be_submission(body: &[u8]) -> bool {
+pub fn might_be_submission(body: &[u8]) -> bool {
     memchr::memmem::find(body, b"\"job\"").is_some() || memchr::memmem::find(body, b"\\u").is_some()
 }
 

@@ -21,7 +21,7 @@ mod route;
 pub mod settings;
 mod shield;
 
-pub use envelope::is_job_submission;
+pub use envelope::{is_job_submission, might_be_submission};
 pub use explain::{BlockMasks, Explanation, Masks, Outcome, Shared, Verdict};
 pub use inventory::{HostList, HostState, Inventory};
 pub use poolref::{PoolChoice, PoolSource, NO_POOL_SENTINEL};
