@@ -477,3 +477,35 @@ async fn the_first_job_waits_for_the_render_list_when_afserver_starts_late() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_web_gui_job_with_non_ascii_text_is_reframed_with_byte_lengths() {
+    let fake = FakeAfserver::start(farm()).await;
+    let proxy = spawn_proxy(
+        fake.addr,
+        vec![pool("gpu", &["gpu.node3"])],
+        RouteSettings::default(),
+    )
+    .await;
+    let body = envelope(&job(Some("gpu"), "plan_séquence_été"));
+    let body = String::from_utf8(body).unwrap();
+    // The browser's AFANASY header counts UTF-16 units; Content-Length counts bytes.
+    let js_length = body.encode_utf16().count();
+    assert!(js_length < body.len());
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nAFANASY: {js_length}\r\n\r\n",
+        body.len()
+    );
+    let reply = send(proxy.addr, &[head.as_bytes(), body.as_bytes()].concat()).await;
+    assert!(reply_json(&reply)["id"].as_i64().unwrap() > 0);
+    assert_eq!(fake.jobs()[0]["name"], "plan_séquence_été");
+    let sent = fake.requests().last().unwrap().clone();
+    let text = String::from_utf8_lossy(&sent);
+    let frame = afpool::protocol::frame::parse_request(&sent).unwrap();
+    let n = frame.body.len();
+    assert!(
+        text.contains(&format!("AFANASY: {n}\r\n"))
+            && text.contains(&format!("Content-Length: {n}\r\n")),
+        "{text}"
+    );
+}
