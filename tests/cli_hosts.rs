@@ -58,10 +58,7 @@ async fn hosts_joins_renders_and_pools_and_flags_unknown_members() {
     );
 
     drop(fake);
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let free = free_addr();
     let down = afpool(&store, &["hosts", "--upstream", &free.to_string()]).await;
     assert_eq!(
         down.status.code(),

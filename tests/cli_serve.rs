@@ -134,10 +134,7 @@ async fn serve_routes_with_the_file_store_and_follows_pool_edits() {
 async fn serve_refuses_to_proxy_to_itself() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("file:{}", dir.path().join("pools.json").display());
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let free = free_addr();
     let out = afpool(&store)
         .args([
             "serve",

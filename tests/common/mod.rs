@@ -140,3 +140,20 @@ pub fn pool(name: &str, hosts: &[&str]) -> Pool {
         hosts: hosts.iter().map(|h| h.to_string()).collect(),
     }
 }
+
+/// A loopback address where nothing listens (bound on port 0, then released).
+pub fn free_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// Assert that the peer closes `s` without sending anything, within 5 s.
+pub async fn assert_closed_without_reply(mut s: TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(n, Ok(Ok(0))),
+        "closed without a reply: {n:?} {rest:?}"
+    );
+}
