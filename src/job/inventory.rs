@@ -4,16 +4,15 @@
 //! pool's; two renders differing only in case are both kept).
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 pub use super::hosts::{HostList, HostState};
-use super::mask;
+use super::{compact, mask};
 use crate::renders::RenderInfo;
 use crate::store::Pool;
 
-/// One pool, ready to route to. Its include mask is written on first use and kept for the
-/// snapshot; its exclude mask is cut from the snapshot's shared alternation per use.
+/// One pool, ready to route to. Its include and exclude masks are written on first use (most
+/// pools of a snapshot never see a job) and kept for the snapshot, so a job only copies them.
 #[derive(Debug)]
 pub(crate) struct PoolPlan {
     /// Members as afserver spells them (pool spelling for never-seen hosts), sorted.
@@ -26,69 +25,34 @@ pub(crate) struct PoolPlan {
     pub excluded: usize,
     /// `Err` when a known host name cannot be written as a mask (never expected; blocks routing).
     pub valid: Result<(), String>,
-    /// Every known host as one alternation (shared by all pools of the snapshot).
-    known: Arc<KnownAlternation>,
+    /// Every known host, sorted (shared by all pools of the snapshot).
+    known: Arc<Vec<String>>,
     /// Positions in `known` of the pool's members, ascending.
     member_spans: Vec<usize>,
     include: OnceLock<String>,
-}
-
-/// Every known host, escaped and joined with `|` in sorted order, and where each name lies in it.
-/// A pool's exclude mask is this text with the pool's members cut out, so no pool keeps a copy.
-#[derive(Debug, Default)]
-struct KnownAlternation {
-    text: String,
-    spans: Vec<Range<usize>>,
-}
-
-impl KnownAlternation {
-    fn new(order: &[String]) -> Self {
-        let mut known = KnownAlternation::default();
-        for name in order {
-            if !known.text.is_empty() {
-                known.text.push('|');
-            }
-            let start = known.text.len();
-            known.text.push_str(&mask::alternation([name.as_str()]));
-            known.spans.push(start..known.text.len());
-        }
-        known
-    }
-
-    /// The alternation without the names at `skip` (ascending positions).
-    fn without(&self, skip: &[usize]) -> String {
-        let mut out = String::with_capacity(self.text.len());
-        let mut push = |run: &str| {
-            if !run.is_empty() {
-                if !out.is_empty() {
-                    out.push('|');
-                }
-                out.push_str(run);
-            }
-        };
-        let mut from = 0;
-        for span in skip.iter().map(|&i| &self.spans[i]) {
-            if span.start > from {
-                push(&self.text[from..span.start - 1]); // up to the '|' before the name
-            }
-            from = span.end + 1; // past the '|' after it
-        }
-        push(self.text.get(from..).unwrap_or(""));
-        out
-    }
+    exclude: OnceLock<String>,
 }
 
 impl PoolPlan {
     /// Exact alternation of the pool's hosts.
     pub fn include(&self) -> &str {
         self.include
-            .get_or_init(|| mask::alternation(self.hosts.iter().map(String::as_str)))
+            .get_or_init(|| compact::alternation(self.hosts.iter().map(String::as_str)))
     }
 
-    /// Exact alternation of every known host outside the pool (`""` when none), written anew for
-    /// each call from the snapshot's one alternation of all known hosts.
-    pub fn exclude(&self) -> String {
-        self.known.without(&self.member_spans)
+    /// Exact alternation of every known host outside the pool (`""` when none).
+    pub fn exclude(&self) -> &str {
+        self.exclude.get_or_init(|| {
+            let mut skip = self.member_spans.iter().copied().peekable();
+            let outside = self.known.iter().enumerate().filter_map(move |(i, name)| {
+                if skip.next_if_eq(&i).is_some() {
+                    None
+                } else {
+                    Some(name.as_str())
+                }
+            });
+            compact::alternation(outside)
+        })
     }
 }
 
@@ -128,7 +92,7 @@ impl Inventory {
         }
         let shared = Shared {
             all: Arc::new(all),
-            known: Arc::new(KnownAlternation::new(&order)),
+            known: Arc::new(order),
             positions,
             valid: validate(&spellings),
         };
@@ -143,7 +107,7 @@ impl Inventory {
             pools,
             renders,
             plans,
-            known: shared.known.spans.len(),
+            known: shared.known.len(),
         }
     }
 
@@ -170,7 +134,7 @@ impl Inventory {
 /// What every pool of a snapshot shares.
 struct Shared {
     all: Arc<Vec<HostState>>,
-    known: Arc<KnownAlternation>,
+    known: Arc<Vec<String>>,
     /// Lowercase name → positions of its spellings in `known`.
     positions: HashMap<String, Vec<usize>>,
     valid: Result<(), String>,
@@ -230,38 +194,18 @@ fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &Shared) -> PoolPlan {
         hosts: Arc::new(hosts),
         can_run: Arc::new(can_run),
         cannot_run: HostList::except(shared.all.clone(), members.clone()),
-        excluded: shared.known.spans.len() - member_spans.len(),
+        excluded: shared.known.len() - member_spans.len(),
         valid: shared.valid.clone(),
         known: shared.known.clone(),
         member_spans,
         include: OnceLock::new(),
+        exclude: OnceLock::new(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cutting_names_out_of_the_known_alternation_equals_writing_the_rest() {
-        let order: Vec<String> = ["a.1", "b", "c", "d.4", "e"].map(String::from).to_vec();
-        let known = KnownAlternation::new(&order);
-        let subsets: &[&[usize]] = &[
-            &[],
-            &[0],
-            &[4],
-            &[1, 2],
-            &[0, 1],
-            &[3, 4],
-            &[0, 2, 4],
-            &[0, 1, 2, 3, 4],
-        ];
-        for skip in subsets {
-            let rest = order.iter().enumerate().filter(|(i, _)| !skip.contains(i));
-            let want = mask::alternation(rest.map(|(_, n)| n.as_str()));
-            assert_eq!(known.without(skip), want, "without {skip:?}");
-        }
-    }
 
     fn pool(name: &str, hosts: &[&str]) -> Pool {
         Pool {

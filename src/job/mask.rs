@@ -20,7 +20,7 @@ pub(crate) const SEPARATORS: [char; 5] = ['|', ';', ',', ':', ' '];
 pub(crate) const MATCH_NOTHING: &str = "a^";
 
 /// Writes `c` as a regex literal; false when it cannot be written without a backslash.
-fn push_literal(c: char, out: &mut String) -> bool {
+pub(crate) fn push_literal(c: char, out: &mut String) -> bool {
     match c {
         '[' | ']' | '^' | '\\' => false,
         '-' | '_' => {
@@ -91,9 +91,9 @@ pub(crate) fn find_to_regex(mask: &str) -> String {
 }
 
 /// Merges two alternatives as `(old)|(new)`; an empty side is left out.
-pub(crate) fn merge(old: &str, new: String) -> String {
+pub(crate) fn merge(old: &str, new: &str) -> String {
     match (old.is_empty(), new.is_empty()) {
-        (true, _) => new,
+        (true, _) => new.to_string(),
         (false, true) => old.to_string(),
         (false, false) => format!("({old})|({new})"),
     }
@@ -221,7 +221,7 @@ mod tests {
     #[case("a", "", "a")]
     #[case("a|x", "b", "(a|x)|(b)")]
     fn merges(#[case] old: &str, #[case] new: &str, #[case] want: &str) {
-        assert_eq!(merge(old, new.to_string()), want);
+        assert_eq!(merge(old, new), want);
     }
 
     #[rstest]

@@ -9,6 +9,7 @@
 //! `rewrite` (mask rewrite, hold/pass edits), `route` ([`route`]), `explain` ([`Outcome`],
 //! [`Explanation`]), `rejection` ([`Rejection`]).
 
+mod compact;
 mod envelope;
 mod explain;
 mod hosts;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use super::envelope::{Fields, Job};
 use super::inventory::{HostList, HostState, Inventory, PoolPlan};
-use super::mask;
 use super::rejection::{Rejection, ShieldRule};
 use super::settings::{MaskMode, MaskType, RouteSettings};
 use super::shield::{job_label, JOB_MASKS};
+use super::{compact, mask};
 
 /// Does afserver read this job's masks as regexes? A job's own `hosts_mask_type` decides; without
 /// one, the settings' assumption about the user's mode does.
@@ -125,7 +125,7 @@ fn include(
     plan.can_run = Arc::new(can);
     plan.cannot_run = pool.cannot_run.with_extra(cannot);
     plan.hosts_excluded = inv.known_hosts() - allowed.len();
-    Ok(mask::alternation(allowed))
+    Ok(compact::alternation(allowed.iter().copied()))
 }
 
 fn internal(label: &str, mask: &str, err: String) -> PlanError {

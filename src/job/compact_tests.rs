@@ -1,0 +1,102 @@
+//! Tests of [`super`]: table cases, and exactness over every short name of a small alphabet.
+
+use super::*;
+use regex::RegexBuilder;
+use rstest::rstest;
+use std::collections::HashSet;
+
+#[rstest]
+#[case(&["a"], "a")]
+#[case(&["a", "b"], "[ab]")]
+#[case(&["r1", "r10"], "r10?")]
+#[case(&["r1", "r10", "r11"], "r1[01]?")]
+#[case(&["r1", "r12", "r13"], "r1[23]?")]
+#[case(&["gpu.n1", "gpu.n2"], "gpu[.]n[12]")]
+#[case(&["a-1", "a_1", "a.1"], "a[._-]1")]
+#[case(&["r1", "r2", "r3", "r5"], "r[1-35]")]
+#[case(&["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"], "r[0-9]")]
+#[case(&["ab1", "ab2", "cd1", "cd2"], "ab[12]|cd[12]")]
+#[case(&["x1", "y1", "z2"], "[xy]1|z2")]
+#[case(&["x[1", "x]1", "x^1"], "x.1")]
+#[case(&["b", "a", "b", ""], "[ab]")]
+fn writes_trees(#[case] names: &[&str], #[case] want: &str) {
+    assert_eq!(tree(names.iter().copied()), want);
+}
+
+fn is_exact(pattern: &str, names: &HashSet<String>, universe: &[String]) {
+    assert!(!pattern.contains('\\'), "{pattern}");
+    mask::check_regex(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    let exact = mask::full_match(pattern).unwrap();
+    let icase = RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .case_insensitive(true)
+        .build()
+        .unwrap();
+    let folded: HashSet<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    for s in universe {
+        assert_eq!(exact.is_match(s), names.contains(s), "{pattern} on {s}");
+        let want = folded.contains(&s.to_lowercase());
+        assert_eq!(
+            icase.is_match(s),
+            want,
+            "{pattern} on {s}, case-insensitive"
+        );
+    }
+}
+
+/// Every string of 1 to 4 characters over `alphabet`.
+fn universe(alphabet: &[char]) -> Vec<String> {
+    let mut all = vec![String::new()];
+    let mut level = vec![String::new()];
+    for _ in 0..4 {
+        level = level
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        all.extend(level.iter().cloned());
+    }
+    all
+}
+
+#[test]
+fn trees_match_exactly_their_names() {
+    let all = universe(&['a', 'B', '1', '2', '.', '-']);
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..300 {
+        let size = 1 + (next() % [3, 20, 200][round % 3]) as usize;
+        let names: HashSet<String> = (0..size)
+            .map(|_| all[1 + (next() as usize) % (all.len() - 1)].clone())
+            .collect();
+        let pattern = tree(names.iter().map(String::as_str));
+        is_exact(&pattern, &names, &all);
+    }
+}
+
+fn farm(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
+    range.map(|i| format!("render{i:05}")).collect()
+}
+
+#[test]
+fn a_numbered_farm_outside_one_pool_is_a_few_classes() {
+    let outside: Vec<String> = farm(26..=5000);
+    let pattern = alternation(outside.iter().map(String::as_str));
+    assert!(pattern.len() < 120, "{} bytes: {pattern}", pattern.len());
+    let names: HashSet<String> = outside.iter().cloned().collect();
+    let mut universe = farm(0..=5100);
+    universe.extend(["render0", "render000010", "Render00030", "render0003"].map(String::from));
+    is_exact(&pattern, &names, &universe);
+}
+
+#[test]
+fn short_lists_stay_plain_and_in_order() {
+    assert_eq!(alternation(["r2", "r1", "gpu.n3"]), "r2|r1|gpu[.]n3");
+    assert_eq!(alternation([]), "");
+    let long = farm(1..=100);
+    let pattern = alternation(long.iter().map(String::as_str));
+    assert_eq!(pattern, "render00(0(0[1-9]|[1-9][0-9])|100)");
+}
