@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(inv.known_hosts(), 5);
         let gpu = inv.plan("gpu").unwrap();
         assert_eq!(gpu.exclude(), "r1|r10|render01|spare9");
-        let re = mask::full_match(&gpu.exclude()).unwrap();
+        let re = mask::full_match(gpu.exclude()).unwrap();
         assert!(re.is_match("r1") && re.is_match("r10") && !re.is_match("gpu.node3"));
     }
 
