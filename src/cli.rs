@@ -101,7 +101,8 @@ pub struct RoutingArgs {
     /// Policy for a job naming a pool that does not exist [default: hold].
     #[arg(long, env = "AFPOOL_ON_UNKNOWN_POOL", value_enum)]
     pub on_unknown_pool: Option<Policy>,
-    /// Policy for a job whose pool has no hosts [default: hold].
+    /// Policy for a job whose pool has no usable hosts (none, none its own mask allows, or too
+    /// many to write as a mask afserver accepts) [default: hold].
     #[arg(long, env = "AFPOOL_ON_EMPTY_POOL", value_enum)]
     pub on_empty_pool: Option<Policy>,
     /// Do not prefix the job annotation with `[pool: NAME]`.

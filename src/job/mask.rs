@@ -99,6 +99,59 @@ pub(crate) fn merge(old: &str, new: &str) -> String {
     }
 }
 
+/// libstdc++'s `std::regex` (afserver 3.4 on Linux) refuses a pattern of more than this many NFA
+/// states, and afserver then treats the mask as matching nothing.
+pub(crate) const AFSERVER_STATE_LIMIT: usize = 100_000;
+
+/// How many NFA states libstdc++ builds for `pattern`: 1 per literal, `.`, escape or class, 3 per
+/// `|` and per group, 2 per `?`/`*`/`+`/`{..}`, and 4 in all. Measured with g++ 12 on patterns of
+/// each kind (see the tests); a counted repetition `{n}` copies its operand in libstdc++ but counts
+/// once here, so patterns that use one are underestimated (afpool writes none).
+pub(crate) fn afserver_states(pattern: &str) -> usize {
+    let bytes = pattern.as_bytes();
+    let (mut states, mut i) = (4, 0);
+    while i < bytes.len() {
+        let (cost, len) = match bytes[i] {
+            b'\\' => (1, 2),
+            b'[' => (1, class_len(&bytes[i..])),
+            b'(' if bytes[i + 1..].starts_with(b"?:") => (3, 3),
+            b'(' | b'|' => (3, 1),
+            b')' => (0, 1),
+            b'?' | b'*' | b'+' => (2, 1 + usize::from(bytes.get(i + 1) == Some(&b'?'))),
+            b'{' => (
+                2,
+                bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'}')
+                    .map_or(1, |p| p + 1),
+            ),
+            _ => (1, 1),
+        };
+        states += cost;
+        i += len;
+    }
+    states
+}
+
+/// Length of the class starting `bytes` (`[` to its `]`, a leading `]` or `^]` included).
+fn class_len(bytes: &[u8]) -> usize {
+    let mut i = 1;
+    if bytes.get(i) == Some(&b'^') {
+        i += 1;
+    }
+    if bytes.get(i) == Some(&b']') {
+        i += 1;
+    }
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b']' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
 /// Rust-only syntax that ECMAScript reads differently or refuses.
 fn dialect_problem(pattern: &str) -> Option<&'static str> {
     let bytes = pattern.as_bytes();
@@ -238,6 +291,44 @@ mod tests {
         if let Err(text) = got {
             assert!(!text.contains('\n'), "{text}");
         }
+    }
+
+    /// Largest `n` that g++ 12's libstdc++ still compiled, measured for each pattern shape (the
+    /// next `n` raised "Number of NFA states exceeds limit").
+    #[rstest]
+    #[case("a", "|", 24_999)]
+    #[case("ab", "|", 19_999)]
+    #[case("[ab]", "|", 24_999)]
+    #[case("[.]", "|", 24_999)]
+    #[case(".", "|", 24_999)]
+    #[case("(a)", "|", 14_285)]
+    #[case("(a)?", "|", 11_111)]
+    #[case("a?", "|", 16_666)]
+    #[case("(a)", "", 24_999)]
+    fn counts_states_as_libstdcxx(#[case] unit: &str, #[case] sep: &str, #[case] largest: usize) {
+        let fits = vec![unit; largest].join(sep);
+        let over = vec![unit; largest + 1].join(sep);
+        assert!(
+            afserver_states(&fits) <= AFSERVER_STATE_LIMIT,
+            "{unit}{sep} x {largest}"
+        );
+        assert!(
+            afserver_states(&over) > AFSERVER_STATE_LIMIT,
+            "{unit}{sep} x {}",
+            largest + 1
+        );
+    }
+
+    #[rstest]
+    #[case("", 4)]
+    #[case("a", 5)]
+    #[case("(?:ab)|c", 4 + 3 + 2 + 3 + 1)]
+    #[case("[]a]b", 4 + 1 + 1)]
+    #[case("a\\.b*?", 4 + 3 + 2)]
+    #[case("x{2,3}", 4 + 1 + 2)]
+    #[case("[ab", 5)]
+    fn counts_each_construct(#[case] pattern: &str, #[case] states: usize) {
+        assert_eq!(afserver_states(pattern), states);
     }
 
     #[test]

@@ -41,6 +41,13 @@ pub(crate) enum PlanError {
     NoHostLeft,
     /// A mask could not be evaluated.
     Rejected(Rejection),
+    /// A mask afserver's `std::regex` would refuse as too large (and then ignore).
+    TooLarge {
+        /// `hosts_mask` or `hosts_mask_exclude`.
+        key: &'static str,
+        /// Estimated NFA states.
+        states: usize,
+    },
 }
 
 /// Plans the masks for `pool` without touching the job.
@@ -89,6 +96,15 @@ pub(crate) fn plan(
             inv,
             &label,
         )?);
+    }
+    for (key, value) in JOB_MASKS
+        .into_iter()
+        .zip([&hosts_mask, &hosts_mask_exclude])
+    {
+        let states = value.as_deref().map_or(0, mask::afserver_states);
+        if states > mask::AFSERVER_STATE_LIMIT {
+            return Err(PlanError::TooLarge { key, states });
+        }
     }
     plan.hosts_mask = hosts_mask;
     plan.hosts_mask_exclude = hosts_mask_exclude;

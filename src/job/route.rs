@@ -10,7 +10,7 @@ use super::poolref::{self, PoolChoice};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
-use super::shield;
+use super::{mask, shield};
 
 /// What routing settled on, before the explanation is written.
 struct Decision {
@@ -135,6 +135,15 @@ fn decide(
         }
         Err(PlanError::NoHostLeft) => {
             let reason = format!("no host of pool '{name}' matches the job's hosts_mask");
+            policy(job, settings.on_empty_pool, name, reason)
+        }
+        Err(PlanError::TooLarge { key, states }) => {
+            let reason = format!(
+                "pool '{name}' needs a {key} of about {states} regex states, more than \
+                 afserver's std::regex accepts ({}), and afserver would ignore it; use \
+                 mask_mode = \"include\" or a smaller pool",
+                mask::AFSERVER_STATE_LIMIT
+            );
             policy(job, settings.on_empty_pool, name, reason)
         }
         Err(PlanError::Rejected(r)) => Err(r),

@@ -69,3 +69,42 @@ fn shield_applies_without_a_pool() {
     );
     assert!(run("{\"job\":", &RouteSettings::default()).is_err());
 }
+
+/// 8,000 renders whose names share nothing past their first letters, as a farm of hand-named
+/// workstations might: even as a prefix tree the exclude mask is past afserver's regex limit.
+fn unshareable_farm() -> Inventory {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let names: Vec<String> = (0..8000)
+        .map(|_| {
+            (0..14)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    char::from(b'a' + (seed % 26) as u8)
+                })
+                .collect()
+        })
+        .collect();
+    let pools = vec![Pool {
+        name: "one".into(),
+        hosts: vec![names[0].clone()],
+    }];
+    Inventory::new(pools, names.iter().map(|n| RenderInfo::named(n)).collect())
+}
+
+#[test]
+fn a_mask_too_large_for_afserver_follows_the_empty_pool_policy() {
+    let inv = unshareable_farm();
+    let body = job(r#""pool":"one","#);
+    let out = route(body.as_bytes(), &RouteSettings::default(), &inv).unwrap();
+    assert_eq!(out.verdict, Verdict::Held);
+    let job: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
+    let note = job["job"]["annotation"].as_str().unwrap();
+    assert!(note.contains("hosts_mask_exclude of about"), "{note}");
+    assert!(note.contains("mask_mode = \"include\""), "{note}");
+    assert!(job["job"].get("hosts_mask_exclude").is_none());
+    let include = with(|s| s.mask_mode = MaskMode::Include);
+    let out = route(body.as_bytes(), &include, &inv).unwrap();
+    assert_eq!(out.verdict, Verdict::Routed);
+}

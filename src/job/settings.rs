@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What to do with a job whose pool cannot be used (unknown pool, pool with no hosts).
+/// What to do with a job whose pool cannot be used (unknown pool, pool with no hosts, masks too
+/// large for afserver).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
@@ -55,7 +56,8 @@ pub struct RouteSettings {
     pub annotate: bool,
     /// Policy when the named pool does not exist.
     pub on_unknown_pool: Policy,
-    /// Policy when the pool has no hosts.
+    /// Policy when the pool has no hosts (none the job's own mask allows, or masks too large for
+    /// afserver to accept).
     pub on_empty_pool: Policy,
 }
 

@@ -1,0 +1,190 @@
+//! The masks afpool writes, read by the regex engine afserver 3.4 uses on Linux: libstdc++'s
+//! `std::regex` (ECMAScript, `regex_match`), through a small C++ harness compiled with the
+//! machine's C++ compiler (`$CXX`, else `c++`). Each mask must compile (libstdc++ refuses more than
+//! 100,000 NFA states, and afserver then ignores the mask) and keep off exactly the hosts outside
+//! the pool, case-sensitively and, as afserver 3.3 read masks, case-insensitively.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use afpool::job::{route, Inventory, MaskMode, RouteSettings, Verdict};
+use afpool::renders::RenderInfo;
+use afpool::store::Pool;
+use serde_json::Value;
+
+/// The harness binary, compiled once per test run.
+fn harness() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/std_regex/harness.cpp");
+        let bin = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("std_regex_harness");
+        let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+        let status = Command::new(&cxx)
+            .args(["-std=c++17", "-O1", "-o"])
+            .arg(&bin)
+            .arg(src)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run the C++ compiler '{cxx}' ({e}); install g++"));
+        assert!(status.success(), "{cxx} failed on {src}");
+        bin
+    })
+}
+
+/// For each name, whether libstdc++ matches the whole name; `Err` when it refuses the pattern.
+fn std_regex(pattern: &str, names: &[String], icase: bool) -> Result<Vec<bool>, String> {
+    let mut child = Command::new(harness())
+        .args(icase.then_some("icase"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("harness runs");
+    let mut input = format!("{pattern}\n");
+    for n in names {
+        input.push_str(n);
+        input.push('\n');
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "harness crashed on a {} byte pattern",
+        pattern.len()
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    if let Some(err) = text.strip_prefix("ERROR ") {
+        return Err(err.trim().to_string());
+    }
+    Ok(text.lines().map(|l| l == "1").collect())
+}
+
+/// Routes a job for `pool` in the farm and returns the job mask afpool wrote under `key`.
+fn written_mask(farm: &[String], pool: &[String], settings: &RouteSettings, key: &str) -> String {
+    let pools = vec![Pool {
+        name: "p".into(),
+        hosts: pool.to_vec(),
+    }];
+    let renders = farm.iter().map(|n| RenderInfo::named(n)).collect();
+    let inv = Inventory::new(pools, renders);
+    let body =
+        br#"{"job":{"name":"j","user_name":"u","pool":"p","blocks":[{"tasks":[{"name":"t"}]}]}}"#;
+    let out = route(body, settings, &inv).expect("routes");
+    assert_eq!(out.verdict, Verdict::Routed, "{}", out.explain.reason);
+    let job: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
+    job["job"][key].as_str().unwrap().to_string()
+}
+
+/// The mask must compile in libstdc++ and match exactly `hit` among `names`, in both cases modes.
+fn check(pattern: &str, names: &[String], hit: &HashSet<String>) {
+    let exact = std_regex(pattern, names, false)
+        .unwrap_or_else(|e| panic!("std::regex refuses the {} byte mask: {e}", pattern.len()));
+    let icase = std_regex(pattern, names, true).unwrap();
+    let folded: HashSet<String> = hit.iter().map(|h| h.to_lowercase()).collect();
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(exact[i], hit.contains(name), "{name}");
+        assert_eq!(
+            icase[i],
+            folded.contains(&name.to_lowercase()),
+            "{name} (icase)"
+        );
+    }
+}
+
+/// `farm` plus near misses: every name upper-cased, cut short by one and extended by one.
+fn with_near_misses(farm: &[String]) -> Vec<String> {
+    let mut names = farm.to_vec();
+    for n in farm.iter().step_by(7) {
+        names.push(n.to_uppercase());
+        names.push(n[..n.len() - 1].to_string());
+        names.push(format!("{n}0"));
+    }
+    names
+}
+
+fn check_exclude(farm: Vec<String>, pool: Vec<String>) -> String {
+    let mask = written_mask(
+        &farm,
+        &pool,
+        &RouteSettings::default(),
+        "hosts_mask_exclude",
+    );
+    let members: HashSet<&String> = pool.iter().collect();
+    let outside: HashSet<String> = farm
+        .iter()
+        .filter(|n| !members.contains(n))
+        .cloned()
+        .collect();
+    check(&mask, &with_near_misses(&farm), &outside);
+    mask
+}
+
+#[test]
+fn numbered_farm_exclude_mask() {
+    let farm: Vec<String> = (1..=5000).map(|i| format!("render{i:05}")).collect();
+    let pool = farm[2000..2025].to_vec();
+    let mask = check_exclude(farm, pool);
+    assert!(mask.len() < 200, "{mask}");
+}
+
+#[test]
+fn farm_larger_than_a_plain_alternation_can_be() {
+    // 12,000 names of 26 characters: a plain alternation would need ~350,000 states.
+    let farm: Vec<String> = (0..300)
+        .flat_map(|rack| (0..40).map(move |n| format!("node-{rack:03}-{n:02}.farm.example")))
+        .collect();
+    let pool = farm[400..520].to_vec();
+    check_exclude(farm, pool);
+}
+
+#[test]
+fn irregular_names_exclude_mask() {
+    let mut seed: u64 = 0x1234_5678_9abc_def1;
+    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789-._";
+    let farm: Vec<String> = (0..3000)
+        .map(|i| {
+            let len = 3 + i % 10;
+            (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    char::from(alphabet[(seed % alphabet.len() as u64) as usize])
+                })
+                .collect::<String>()
+        })
+        .collect::<HashSet<String>>()
+        .into_iter()
+        .collect();
+    let pool = farm.iter().step_by(30).cloned().collect();
+    check_exclude(farm, pool);
+}
+
+#[test]
+fn include_mask_for_a_large_pool() {
+    let farm: Vec<String> = (1..=3000).map(|i| format!("gpu{i:04}.render")).collect();
+    let pool: Vec<String> = farm[100..1700].to_vec();
+    let include = RouteSettings {
+        mask_mode: MaskMode::Include,
+        ..RouteSettings::default()
+    };
+    let mask = written_mask(&farm, &pool, &include, "hosts_mask");
+    let hit: HashSet<String> = pool.iter().cloned().collect();
+    check(&mask, &with_near_misses(&farm), &hit);
+}
+
+#[test]
+fn plain_alternations_past_the_limit_are_what_afserver_refuses() {
+    // Why masks are written as trees: the plain alternation of 8,000 numbered renders is refused.
+    let farm: Vec<String> = (1..=8000).map(|i| format!("render{i:05}")).collect();
+    let err = std_regex(&farm.join("|"), &farm[..1], false).unwrap_err();
+    assert!(err.contains("NFA states"), "{err}");
+    let small: Vec<String> = farm[..5000].to_vec();
+    assert_eq!(
+        std_regex(&small.join("|"), &small[..1], false),
+        Ok(vec![true])
+    );
+}
