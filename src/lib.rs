@@ -9,6 +9,7 @@
 //! - [`renders`], [`upstream`]: what afserver knows about render hosts, and how afpool asks it.
 //! - [`submit`]: `afsubmit` and `afpool explain`: submit or explain job files with the same routing.
 //! - [`cli`], [`config`], [`commands`]: the command line, settings, and one file per subcommand.
+//! - [`logging`], [`memory`], [`shutdown`]: process set-up.
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod commands;
 pub mod config;
 pub mod job;
 pub mod logging;
+pub mod memory;
 pub mod protocol;
 pub mod proxy;
 pub mod renders;

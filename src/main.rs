@@ -6,11 +6,22 @@ use clap::Parser;
 use afpool::cli::{Cli, Command};
 use afpool::commands;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    afpool::memory::one_arena();
     afpool::logging::init();
     let cli = Cli::parse();
-    if let Err(e) = run(cli).await {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("afpool: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    // As with #[tokio::main], an error exits with the runtime still running.
+    if let Err(e) = runtime.block_on(run(cli)) {
         eprintln!("afpool: {e:#}");
         std::process::exit(afpool::exit_code(&e));
     }
