@@ -5,6 +5,9 @@
 //! The request is a file (`--file REQUEST.bin`, e.g. a capture) or generated: af.py-style
 //! text-framed jobs naming `pool0`…`pool{P-1}` in turn (`--jobs P`), or one big job with a
 //! task-list block of T tasks (`--big-job T`). `--warmup W` requests run first and are not counted.
+//! With `--rate R` the submitters are paced: request i is sent i/R seconds after the start (tokio's
+//! timer wakes up to ~1 ms late, so it is timed from when it is sent), to measure latency below
+//! saturation; without it each submitter sends its next request as soon as the last is answered.
 //! The run stops after `--requests M` or `--duration S` seconds, whichever comes first, and prints
 //! `{"rps":..,"p50_us":..,"p99_us":..,"errors":..}` (plus a few more fields) on stdout.
 
@@ -29,6 +32,8 @@ struct Args {
     requests_from: Source,
     expect: Option<String>,
     save: Option<String>,
+    /// Requests per second in all, paced; `None` = as fast as answers come.
+    rate: Option<f64>,
 }
 
 /// Where request bytes come from.
@@ -41,7 +46,7 @@ enum Source {
 const USAGE: &str =
     "usage: loadgen --target ADDR (--file REQUEST.bin | --jobs POOLS | --big-job TASKS) \
      [--concurrency N] [--requests M] [--warmup W] [--duration SECS] [--threads T] \
-     [--expect SUBSTRING] [--save PATH]";
+     [--rate PER_SEC] [--expect SUBSTRING] [--save PATH]";
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut a = Args {
@@ -54,6 +59,7 @@ fn parse_args() -> anyhow::Result<Args> {
         requests_from: Source::Jobs(1),
         expect: None,
         save: None,
+        rate: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -75,6 +81,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--big-job" => a.requests_from = Source::BigJob(value()?.parse().context("--big-job")?),
             "--expect" => a.expect = Some(value()?),
             "--save" => a.save = Some(value()?),
+            "--rate" => a.rate = Some(value()?.parse().context("--rate")?),
             other => bail!("unknown argument {other}\n{USAGE}"),
         }
     }
@@ -170,15 +177,20 @@ async fn phase(args: &Args, reqs: Arc<Vec<Vec<u8>>>, total: usize, deadline: Ins
     let next = Arc::new(AtomicUsize::new(0));
     let tally = Arc::new(Mutex::new(Tally::default()));
     let mut workers = Vec::new();
+    let begin = Instant::now();
     for _ in 0..args.concurrency {
         let (next, tally, reqs) = (next.clone(), tally.clone(), reqs.clone());
-        let (target, expect) = (args.target.clone(), args.expect.clone());
+        let (target, expect, rate) = (args.target.clone(), args.expect.clone(), args.rate);
         workers.push(tokio::spawn(async move {
             let mut mine = Tally::default();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= total || Instant::now() >= deadline {
                     break;
+                }
+                if let Some(r) = rate {
+                    let due = begin + Duration::from_secs_f64(i as f64 / r);
+                    tokio::time::sleep_until(due.into()).await;
                 }
                 match one(&target, &reqs[i % reqs.len()], expect.as_deref()).await {
                     Result1::Ok(us) => mine.latencies.push(us),
