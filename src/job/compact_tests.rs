@@ -100,3 +100,12 @@ fn short_lists_stay_plain_and_in_order() {
     let pattern = alternation(long.iter().map(String::as_str));
     assert_eq!(pattern, "render00(0(0[1-9]|[1-9][0-9])|100)");
 }
+
+#[test]
+fn the_readme_example() {
+    let names: Vec<String> = (26..=500).map(|i| format!("render{i:04}")).collect();
+    assert_eq!(
+        alternation(names.iter().map(String::as_str)),
+        "render0(0(2[6-9]|[3-9][0-9])|[1-4][0-9][0-9]|500)"
+    );
+}
