@@ -66,7 +66,7 @@ impl Router {
         pools: Arc<dyn PoolSource>,
         renders: Arc<RendersCache>,
     ) -> Self {
-        let built = build(pools.current(), renders.current());
+        let built = build(pools.current(), renders.current(), None);
         Router {
             settings,
             pools,
@@ -144,7 +144,9 @@ impl Router {
         }
         let started = Instant::now();
         let (n_pools, n_renders) = (pools.len(), renders.len());
-        let Ok(fresh) = tokio::task::spawn_blocking(move || build(pools, renders)).await else {
+        let previous = built.inventory.clone();
+        let work = move || build(pools, renders, Some(&previous));
+        let Ok(fresh) = tokio::task::spawn_blocking(work).await else {
             return tracing::error!("building the routing inventory failed; keeping the last one");
         };
         self.built.store(Arc::new(fresh));
@@ -168,11 +170,16 @@ async fn changed(rx: &mut Option<watch::Receiver<u64>>) {
     std::future::pending().await
 }
 
-fn build(pools: Arc<Vec<Pool>>, renders: Arc<Vec<RenderInfo>>) -> Built {
-    let inventory = Arc::new(Inventory::new(
-        pools.as_ref().clone(),
-        renders.as_ref().clone(),
-    ));
+fn build(
+    pools: Arc<Vec<Pool>>,
+    renders: Arc<Vec<RenderInfo>>,
+    previous: Option<&Inventory>,
+) -> Built {
+    let (pool_list, render_list) = (pools.as_ref().clone(), renders.as_ref().clone());
+    let inventory = Arc::new(match previous {
+        Some(prev) => Inventory::after(prev, pool_list, render_list),
+        None => Inventory::new(pool_list, render_list),
+    });
     Built {
         pools,
         renders,

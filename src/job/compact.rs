@@ -26,11 +26,28 @@ enum Atom {
 /// The names as an exact alternation: plain (`a|b|gpu[.]n3`, in the order given) when that is
 /// short, else as a prefix tree (sorted, duplicates merged).
 pub(crate) fn alternation<'a>(names: impl IntoIterator<Item = &'a str> + Clone) -> String {
-    let plain = mask::alternation(names.clone());
+    let mut plain = String::new();
+    let mut iter = names.clone().into_iter();
+    for name in iter.by_ref() {
+        if !plain.is_empty() {
+            plain.push('|');
+        }
+        plain.push_str(&mask::escape_host(name));
+        if plain.len() > PLAIN_UP_TO {
+            break;
+        }
+    }
     if plain.len() <= PLAIN_UP_TO {
         return plain;
     }
     let tree = tree(names);
+    if tree.len() < plain.len() {
+        return tree; // shorter than a part of the plain list already
+    }
+    for name in iter {
+        plain.push('|');
+        plain.push_str(&mask::escape_host(name));
+    }
     if tree.len() < plain.len() {
         tree
     } else {
@@ -98,6 +115,19 @@ fn below(words: &[&[Atom]], depth: usize) -> String {
     if longer.is_empty() {
         return String::new();
     }
+    if !ends_here {
+        // Sorted: what the first and the last word share, every word shares. Written at once,
+        // so a long unshared tail costs its length, not its length squared.
+        let (first, last) = (&words[0][depth..], &words[words.len() - 1][depth..]);
+        let run = first.iter().zip(last).take_while(|(a, b)| a == b).count();
+        if run > 0 {
+            let rest = below(words, depth + run);
+            let mut out = String::with_capacity(run * 3 + rest.len());
+            first[..run].iter().for_each(|a| push_atom(*a, &mut out));
+            out.push_str(&rest);
+            return out;
+        }
+    }
     let branches = branches(longer, depth);
     if let [(head, rest)] = branches.as_slice() {
         if !ends_here {
@@ -110,6 +140,15 @@ fn below(words: &[&[Atom]], depth: usize) -> String {
     let alts: Vec<String> = branches.iter().map(|(h, r)| format!("{h}{r}")).collect();
     let optional = if ends_here { "?" } else { "" };
     format!("({}){optional}", alts.join("|"))
+}
+
+fn push_atom(atom: Atom, out: &mut String) {
+    match atom {
+        Atom::Lit(c) => {
+            mask::push_literal(c, out);
+        }
+        Atom::Any => out.push('.'),
+    }
 }
 
 /// One atom, or a class of several literal characters (digit runs as ranges, `-` last).
@@ -126,7 +165,7 @@ fn head(atoms: &[Atom]) -> String {
     }
     let mut out = String::new();
     if let [c] = chars.as_slice() {
-        mask::push_literal(*c, &mut out);
+        push_atom(Atom::Lit(*c), &mut out);
         return out;
     }
     chars.sort_unstable();

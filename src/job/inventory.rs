@@ -63,7 +63,7 @@ pub struct Inventory {
     pools: Vec<Pool>,
     renders: Vec<RenderInfo>,
     plans: HashMap<String, Arc<PoolPlan>>,
-    known: usize,
+    known: Arc<Vec<String>>,
 }
 
 /// Lowercase name → every spelling seen (renders first), in insertion order.
@@ -107,8 +107,37 @@ impl Inventory {
             pools,
             renders,
             plans,
-            known: shared.known.len(),
+            known: shared.known,
         }
+    }
+
+    /// Builds the snapshot after `previous`: every mask `previous` had written is carried over
+    /// when the hosts it names are unchanged, else written now. The render list changes often
+    /// (online and busy flags) while names rarely do, and masks take milliseconds to write for
+    /// thousands of hosts: this keeps that work off the request path.
+    pub fn after(previous: &Inventory, pools: Vec<Pool>, renders: Vec<RenderInfo>) -> Self {
+        let inv = Inventory::new(pools, renders);
+        let same_known = inv.known == previous.known;
+        for (name, plan) in &inv.plans {
+            let Some(old) = previous.plans.get(name) else {
+                continue;
+            };
+            if let Some(mask) = old.include.get() {
+                if old.hosts == plan.hosts {
+                    let _ = plan.include.set(mask.clone());
+                } else {
+                    plan.include();
+                }
+            }
+            if let Some(mask) = old.exclude.get() {
+                if same_known && old.member_spans == plan.member_spans {
+                    let _ = plan.exclude.set(mask.clone());
+                } else {
+                    plan.exclude();
+                }
+            }
+        }
+        inv
     }
 
     /// The pools of this snapshot.
@@ -123,7 +152,7 @@ impl Inventory {
 
     /// How many distinct host names (render names and pool members, by spelling) are known.
     pub fn known_hosts(&self) -> usize {
-        self.known
+        self.known.len()
     }
 
     pub(crate) fn plan(&self, name: &str) -> Option<&Arc<PoolPlan>> {
@@ -259,6 +288,31 @@ mod tests {
         assert_eq!(gpu.exclude(), "r1|r10|render01|spare9");
         let re = mask::full_match(gpu.exclude()).unwrap();
         assert!(re.is_match("r1") && re.is_match("r10") && !re.is_match("gpu.node3"));
+    }
+
+    #[test]
+    fn masks_written_before_are_carried_or_rewritten_never_dropped() {
+        let first = inventory();
+        let cpu_exclude = first.plan("cpu").unwrap().exclude().to_string();
+        let gpu_include = first.plan("gpu").unwrap().include().to_string();
+        let mut renders = first.renders().to_vec();
+        renders[0].online = false; // a flag changed: same names
+        let second = Inventory::after(&first, first.pools().to_vec(), renders.clone());
+        let (cpu, gpu) = (second.plan("cpu").unwrap(), second.plan("gpu").unwrap());
+        assert_eq!(cpu.exclude.get(), Some(&cpu_exclude));
+        assert_eq!(gpu.include.get(), Some(&gpu_include));
+        assert!(
+            cpu.include.get().is_none() && gpu.exclude.get().is_none(),
+            "never asked for"
+        );
+        renders.push(RenderInfo::named("new9")); // a new render: cpu's exclude must name it
+        let third = Inventory::after(&second, first.pools().to_vec(), renders);
+        let cpu = third.plan("cpu").unwrap();
+        assert_eq!(
+            cpu.exclude.get().map(String::as_str),
+            Some("gpu[.]node3|new9|r10")
+        );
+        assert_eq!(third.plan("gpu").unwrap().include.get(), Some(&gpu_include));
     }
 
     #[test]
