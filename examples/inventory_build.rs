@@ -1,11 +1,13 @@
 //! Times building the routing snapshot ([`afpool::job::Inventory::new`]) for the benchmark's farm:
 //! `--pools P` pools of `--renders R / P` hosts each, R renders. `scripts/bench.sh` reports it,
-//! because the proxy rebuilds the snapshot whenever the pools or the render list change.
-//! Prints `{"build_ms":..,"rss_growth_kb":..}`.
+//! because the proxy rebuilds the snapshot whenever the pools or the render list change. Also
+//! times routing one job into `pool0`: the first job writes the pool's exclude mask (once per pool
+//! and set of names), later ones copy it. Prints
+//! `{"build_ms":..,"rss_growth_kb":..,"first_job_us":..,"next_job_us":..}`.
 
 use std::time::Instant;
 
-use afpool::job::Inventory;
+use afpool::job::{route, Inventory, RouteSettings, Verdict};
 use afpool::renders::RenderInfo;
 use afpool::store::Pool;
 use anyhow::{bail, Context};
@@ -59,6 +61,19 @@ fn main() -> anyhow::Result<()> {
         keep.push(inv);
     }
     let growth = (rss_kb() - before) / keep.len() as u64;
-    println!(r#"{{"build_ms":{best:.1},"rss_growth_kb":{growth}}}"#);
+    let body = br#"{"job":{"name":"j","user_name":"u","pool":"pool0","blocks":[{"tasks":[{"name":"t"}]}]}}"#;
+    let mut job_us = [0.0; 2];
+    for us in &mut job_us {
+        let start = Instant::now();
+        let out = route(body, &RouteSettings::default(), &keep[0])?;
+        *us = start.elapsed().as_secs_f64() * 1e6;
+        if out.verdict != Verdict::Routed {
+            bail!("the job was not routed: {}", out.explain.reason);
+        }
+    }
+    println!(
+        r#"{{"build_ms":{best:.1},"rss_growth_kb":{growth},"first_job_us":{:.0},"next_job_us":{:.0}}}"#,
+        job_us[0], job_us[1]
+    );
     Ok(())
 }

@@ -305,6 +305,8 @@ figure cold_start "$(get coldstart median_ms)" ms "exec until the first reply, m
 "$TARGET/examples/inventory_build" --pools "$POOLS" --renders "$RENDERS" --runs 2 >"$WORK/inventory.json"
 figure inventory_build "$(get inventory build_ms)" ms "Inventory::new, $POOLS pools x $RENDERS renders; rebuilt on every change" -
 figure inventory_size "$(calc "$(get inventory rss_growth_kb) / 1024" 1)" MB "RSS growth per Inventory" -
+figure mask_first_job "$(get inventory first_job_us)" us "routing the first job of a pool: writes its exclude mask ($RENDERS known hosts), once per pool until names change" -
+figure mask_next_job "$(get inventory next_job_us)" us "routing the next job of that pool: the mask is copied" -
 
 if grep -qi 'error\|panic' "$WORK/afpool.log"; then
   echo "bench: afpool logged errors:" >&2
