@@ -86,8 +86,7 @@ fn a_numbered_farm_outside_one_pool_is_a_few_classes() {
     let outside: Vec<String> = farm(26..=5000);
     let pattern = alternation(outside.iter().map(String::as_str));
     assert_eq!(
-        pattern,
-        "render0(0(0(2[6-9]|[3-9][0-9])|[1-9][0-9][0-9])|[1-4][0-9][0-9][0-9]|5000)",
+        pattern, "render0(0(0(2[6-9]|[3-9][0-9])|[1-9][0-9][0-9])|[1-4][0-9][0-9][0-9]|5000)",
         "as docs/internals.md shows it"
     );
     let names: HashSet<String> = outside.iter().cloned().collect();

@@ -138,10 +138,14 @@ fn decide(
             policy(job, settings.on_empty_pool, name, reason)
         }
         Err(PlanError::TooLarge { key, states }) => {
+            let advice = if key == "hosts_mask" {
+                "split the pool"
+            } else {
+                "use mask_mode = \"include\""
+            };
             let reason = format!(
                 "pool '{name}' needs a {key} of about {states} regex states, more than \
-                 afserver's std::regex accepts ({}), and afserver would ignore it; use \
-                 mask_mode = \"include\" or a smaller pool",
+                 afserver's std::regex accepts ({}), and afserver would ignore it; {advice}",
                 mask::AFSERVER_STATE_LIMIT
             );
             policy(job, settings.on_empty_pool, name, reason)

@@ -86,10 +86,16 @@ fn unshareable_farm() -> Inventory {
                 .collect()
         })
         .collect();
-    let pools = vec![Pool {
-        name: "one".into(),
-        hosts: vec![names[0].clone()],
-    }];
+    let pools = vec![
+        Pool {
+            name: "one".into(),
+            hosts: vec![names[0].clone()],
+        },
+        Pool {
+            name: "all".into(),
+            hosts: names.clone(),
+        },
+    ];
     Inventory::new(pools, names.iter().map(|n| RenderInfo::named(n)).collect())
 }
 
@@ -99,12 +105,25 @@ fn a_mask_too_large_for_afserver_follows_the_empty_pool_policy() {
     let body = job(r#""pool":"one","#);
     let out = route(body.as_bytes(), &RouteSettings::default(), &inv).unwrap();
     assert_eq!(out.verdict, Verdict::Held);
-    let job: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
-    let note = job["job"]["annotation"].as_str().unwrap();
+    let held: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
+    let note = held["job"]["annotation"].as_str().unwrap();
     assert!(note.contains("hosts_mask_exclude of about"), "{note}");
     assert!(note.contains("mask_mode = \"include\""), "{note}");
-    assert!(job["job"].get("hosts_mask_exclude").is_none());
+    assert!(held["job"].get("hosts_mask_exclude").is_none());
     let include = with(|s| s.mask_mode = MaskMode::Include);
     let out = route(body.as_bytes(), &include, &inv).unwrap();
     assert_eq!(out.verdict, Verdict::Routed);
+    let body = job(r#""pool":"all","#);
+    let out = route(body.as_bytes(), &include, &inv).unwrap();
+    assert_eq!(out.verdict, Verdict::Held);
+    assert!(
+        out.explain.reason.contains("hosts_mask of about"),
+        "{}",
+        out.explain.reason
+    );
+    assert!(
+        out.explain.reason.ends_with("split the pool"),
+        "{}",
+        out.explain.reason
+    );
 }
