@@ -158,3 +158,32 @@ async fn keeps_pools_while_mongodb_is_down_and_recovers() {
     shutdown.cancel();
     server.stop().await;
 }
+
+/// A MongoDB without change streams (a standalone `mongod`, the common studio set-up): the
+/// refresher falls back to polling and still follows changes.
+#[tokio::test]
+async fn polls_a_mongodb_without_change_streams() {
+    let Some(binary) = common_store::secantusd("polls_a_mongodb_without_change_streams") else {
+        return;
+    };
+    let mut server = Secantus::start_with(binary, &["--standalone"]).await;
+    let store: SharedStore = Arc::new(
+        MongoStore::connect(&server.uri(), "afp", "pools")
+            .await
+            .unwrap(),
+    );
+    store.create("p", &hosts(&["h1"])).await.unwrap();
+    let feed = store.changes().await.unwrap();
+    assert!(
+        matches!(feed, ChangeFeed::Poll(_)),
+        "a standalone server has no change streams: {feed:?}"
+    );
+    drop(feed);
+    let shutdown = CancellationToken::new();
+    let live = LivePools::start(store.clone(), shutdown.clone()).await;
+    assert!(has_host(&live.current(), "p", "h1"));
+    store.add_hosts("p", &hosts(&["h2"])).await.unwrap();
+    wait_for_host(&live, "p", "h2").await;
+    shutdown.cancel();
+    server.stop().await;
+}

@@ -136,11 +136,18 @@ pub struct Secantus {
     pub port: u16,
     data: tempfile::TempDir,
     child: Option<Child>,
+    extra: Vec<String>,
 }
 
 impl Secantus {
     /// Starts a server on a free loopback port with a fresh data dir and waits until it listens.
     pub async fn start(binary: PathBuf) -> Secantus {
+        Secantus::start_with(binary, &[]).await
+    }
+
+    /// [`Secantus::start`] with extra server flags (e.g. `--standalone`: no replica set, so no
+    /// change streams, like a plain `mongod`).
+    pub async fn start_with(binary: PathBuf, extra: &[&str]) -> Secantus {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -152,6 +159,7 @@ impl Secantus {
             port,
             data,
             child: None,
+            extra: extra.iter().map(|a| a.to_string()).collect(),
         };
         server.restart().await;
         server
@@ -174,6 +182,7 @@ impl Secantus {
             ])
             .arg(self.data.path().join("db"))
             .args(["--log-level", "WARNING"])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
