@@ -2,7 +2,10 @@
 //! `std::regex` (ECMAScript, `regex_match`), through a small C++ harness compiled with the
 //! machine's C++ compiler (`$CXX`, else `c++`). Each mask must compile (libstdc++ refuses more than
 //! 100,000 NFA states, and afserver then ignores the mask) and keep off exactly the hosts outside
-//! the pool, case-sensitively and, as afserver 3.3 read masks, case-insensitively.
+//! the pool, case-sensitively and, as afserver 3.3 read masks, case-insensitively. The last test
+//! goes through the proxy to the fake afserver and reads the mask the fake received.
+
+mod common;
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -11,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use afpool::job::{route, Inventory, MaskMode, RouteSettings, Verdict};
+use afpool::protocol::encode;
 use afpool::renders::RenderInfo;
 use afpool::store::Pool;
 use serde_json::Value;
@@ -187,4 +191,31 @@ fn plain_alternations_past_the_limit_are_what_afserver_refuses() {
         std_regex(&small.join("|"), &small[..1], false),
         Ok(vec![true])
     );
+}
+
+#[tokio::test]
+async fn through_the_proxy_a_farm_too_large_for_a_plain_mask() {
+    // 9,000 renders: a plain exclude mask would need ~117,000 states and afserver would ignore it.
+    let farm: Vec<String> = (1..=9000).map(|i| format!("render{i:04}")).collect();
+    let fake = common::FakeAfserver::start(common::FakeConfig {
+        renders: farm.iter().map(|n| (n.clone(), true)).collect(),
+        ..common::FakeConfig::default()
+    })
+    .await;
+    let members = &farm[99..199];
+    let pool = common::pool("p", &members.iter().map(String::as_str).collect::<Vec<_>>());
+    let proxy = common::spawn_proxy(fake.addr, vec![pool], RouteSettings::default()).await;
+    let body = br#"{"job": {"name": "j", "user_name": "u", "pool": "p", "blocks": [{"tasks": [{"name": "t"}]}]}}"#;
+    let reply = common::send(proxy.addr, &encode::text_request(body)).await;
+    assert!(common::reply_json(&reply)["id"].as_i64().unwrap() > 0);
+    let jobs = fake.jobs();
+    let mask = jobs[0]["hosts_mask_exclude"].as_str().unwrap();
+    assert!(mask.len() < 200, "{mask}");
+    let members: HashSet<&String> = members.iter().collect();
+    let outside: HashSet<String> = farm
+        .iter()
+        .filter(|n| !members.contains(n))
+        .cloned()
+        .collect();
+    check(mask, &with_near_misses(&farm), &outside);
 }
