@@ -44,11 +44,9 @@ fn main() -> anyhow::Result<()> {
         .map(|i| RenderInfo::named(&format!("render{i:05}")))
         .collect();
     let pool_list: Vec<Pool> = (0..pools)
-        .map(|p| Pool {
-            name: format!("pool{p}"),
-            hosts: (0..per)
-                .map(|i| format!("render{:05}", p * per + i + 1))
-                .collect(),
+        .map(|p| {
+            let hosts = (0..per).map(|i| format!("render{:05}", p * per + i + 1));
+            Pool::new(format!("pool{p}"), hosts)
         })
         .collect();
     let before = rss_kb();

@@ -118,6 +118,8 @@ load() {
   if [[ $errors != 0 ]]; then echo "bench: $name: $errors errors" >&2; fi
 }
 get() { json "$2" <"$WORK/$1.json"; }
+# better STEM FIELD OP → STEM-1 or STEM-2, whichever has FIELD OP the other (>= for rps, <= for p99)
+better() { if awk "BEGIN { exit !($(get "$1-1" "$2") $3 $(get "$1-2" "$2")) }"; then echo "$1-1"; else echo "$1-2"; fi; }
 
 PASSED=0
 MISSED=0
@@ -169,9 +171,8 @@ for c in 1 16 64; do
     echo "$(( $(cpu_ticks "$PROXY_PID") - t0 )) $(get "proxy-$c-$round" ok)" >"$WORK/cpu-$c-$round"
     echo "$(( $(cpu_ticks "$FAKE_PID") - f0 )) $(get "proxy-$c-$round" ok)" >"$WORK/fcpu-proxy-$c-$round"
   done
-  best() { if awk "BEGIN { exit !($(get "$1-$c-1" rps) >= $(get "$1-$c-2" rps)) }"; then echo "$1-$c-1"; else echo "$1-$c-2"; fi; }
-  d=$(best direct)
-  p=$(best proxy)
+  d=$(better "direct-$c" rps '>=')
+  p=$(better "proxy-$c" rps '>=')
   read -r ticks ok <"$WORK/cpu-$c-${p##*-}"
   figure "jobs_c${c}_direct_rps" "$(get "$d" rps)" req/s "direct, p50 $(get "$d" p50_us) us, p99 $(get "$d" p99_us) us" -
   figure "jobs_c${c}_proxy_rps" "$(get "$p" rps)" req/s "proxy, p50 $(get "$p" p50_us) us, p99 $(get "$p" p99_us) us" -
@@ -204,9 +205,8 @@ for c in 16 64; do
         --requests "$n" --duration 10 --expect '"id"'
     done
   done
-  lower() { if awk "BEGIN { exit !($(get "$1-$c-1" p99_us) <= $(get "$1-$c-2" p99_us)) }"; then echo "$1-$c-1"; else echo "$1-$c-2"; fi; }
-  d=$(lower paced-direct)
-  p=$(lower paced-proxy)
+  d=$(better "paced-direct-$c" p99_us '<=')
+  p=$(better "paced-proxy-$c" p99_us '<=')
   figure "jobs_paced_c${c}_direct_p99" "$(calc "$(get "$d" p99_us) / 1000" 3)" ms "$PACED_RATE jobs/s, p50 $(get "$d" p50_us) us" -
   figure "jobs_paced_c${c}_proxy_p99" "$(calc "$(get "$p" p99_us) / 1000" 3)" ms "$PACED_RATE jobs/s, p50 $(get "$p" p50_us) us" -
   added=$(calc "($(get "$p" p99_us) - $(get "$d" p99_us)) / 1000" 3)
@@ -226,9 +226,8 @@ if command -v taskset >/dev/null && (($(nproc) >= 2)); then
   done
   taskset -a -p -c "0-$(($(nproc) - 1))" "$FAKE_PID" >/dev/null
   taskset -a -p -c "0-$(($(nproc) - 1))" "$PROXY_PID" >/dev/null
-  higher() { if awk "BEGIN { exit !($(get "$1-1" rps) >= $(get "$1-2" rps)) }"; then echo "$1-1"; else echo "$1-2"; fi; }
-  d=$(higher pinned-direct)
-  p=$(higher pinned-proxy)
+  d=$(better pinned-direct rps '>=')
+  p=$(better pinned-proxy rps '>=')
   figure jobs_own_core_direct_rps "$(get "$d" rps)" req/s "64 submitters and the fake on CPU 0" -
   figure jobs_own_core_proxy_rps "$(get "$p" rps)" req/s "the same through afpool on CPU 1" -
   figure jobs_own_core_ratio "$(calc "$(get "$p" rps) / $(get "$d" rps)" 3)" proxy/direct "afpool with a core of its own" -

@@ -68,10 +68,7 @@ fn std_regex(pattern: &str, names: &[String], icase: bool) -> Result<Vec<bool>, 
 
 /// Routes a job for `pool` in the farm and returns the job mask afpool wrote under `key`.
 fn written_mask(farm: &[String], pool: &[String], settings: &RouteSettings, key: &str) -> String {
-    let pools = vec![Pool {
-        name: "p".into(),
-        hosts: pool.to_vec(),
-    }];
+    let pools = vec![Pool::new("p", pool)];
     let renders = farm.iter().map(|n| RenderInfo::named(n)).collect();
     let inv = Inventory::new(pools, renders);
     let body =
@@ -146,18 +143,13 @@ fn farm_larger_than_a_plain_alternation_can_be() {
 
 #[test]
 fn irregular_names_exclude_mask() {
-    let mut seed: u64 = 0x1234_5678_9abc_def1;
+    let mut rng = fastrand::Rng::with_seed(0x1234_5678_9abc_def1);
     let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789-._";
     let farm: Vec<String> = (0..3000)
         .map(|i| {
             let len = 3 + i % 10;
             (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    char::from(alphabet[(seed % alphabet.len() as u64) as usize])
-                })
+                .map(|_| char::from(alphabet[rng.usize(..alphabet.len())]))
                 .collect::<String>()
         })
         .collect::<HashSet<String>>()

@@ -147,14 +147,8 @@ mod tests {
             },
         ];
         let pools = vec![
-            Pool {
-                name: "gpu".into(),
-                hosts: vec!["GPU.node3".into(), "gpu.nod3".into()],
-            },
-            Pool {
-                name: "all".into(),
-                hosts: vec!["render01".into(), "gpu.node3".into()],
-            },
+            Pool::new("gpu", ["GPU.node3", "gpu.nod3"]),
+            Pool::new("all", ["render01", "gpu.node3"]),
         ];
         let r = report(&renders, &pools);
         assert_eq!(r.renders[0].name, "gpu.node3");

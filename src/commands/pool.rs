@@ -196,16 +196,12 @@ fn change_summary(verb: &str, before: &Pool, after: &Pool, asked: &[String]) -> 
 mod tests {
     use super::*;
 
-    fn pool(name: &str, hosts: &[&str]) -> Pool {
-        Pool {
-            name: name.into(),
-            hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        }
-    }
-
     #[test]
     fn table_is_aligned() {
-        let text = list_table(&[pool("comp", &[]), pool("lighting", &["pc-1", "pc-2"])]);
+        let text = list_table(&[
+            Pool::new("comp", Vec::<String>::new()),
+            Pool::new("lighting", ["pc-1", "pc-2"]),
+        ]);
         let expected = "\
 NAME      HOSTS  MEMBERS
 comp      0      -
@@ -216,15 +212,15 @@ lighting  2      pc-1 pc-2
 
     #[test]
     fn json_is_stable() {
-        let text = to_json(&[pool("a", &["h"])]);
+        let text = to_json(&[Pool::new("a", ["h"])]);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value, serde_json::json!([{"name": "a", "hosts": ["h"]}]));
     }
 
     #[test]
     fn summary_names_skipped_hosts() {
-        let before = pool("p", &["pc-1"]);
-        let after = pool("p", &["pc-1", "pc-2"]);
+        let before = Pool::new("p", ["pc-1"]);
+        let after = Pool::new("p", ["pc-1", "pc-2"]);
         let asked = ["PC-1".to_string(), "pc-2".to_string()];
         assert_eq!(
             change_summary("added", &before, &after, &asked),

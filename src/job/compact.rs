@@ -24,30 +24,13 @@ enum Atom {
 }
 
 /// The names as an exact alternation: plain (`a|b|gpu[.]n3`, in the order given) when that is
-/// short, else as a prefix tree (sorted, duplicates merged).
+/// short, else the shorter of that and a prefix tree (sorted, duplicates merged).
 pub(crate) fn alternation<'a>(names: impl IntoIterator<Item = &'a str> + Clone) -> String {
-    let mut plain = String::new();
-    let mut iter = names.clone().into_iter();
-    for name in iter.by_ref() {
-        if !plain.is_empty() {
-            plain.push('|');
-        }
-        plain.push_str(&mask::escape_host(name));
-        if plain.len() > PLAIN_UP_TO {
-            break;
-        }
-    }
+    let plain = mask::alternation(names.clone());
     if plain.len() <= PLAIN_UP_TO {
         return plain;
     }
     let tree = tree(names);
-    if tree.len() < plain.len() {
-        return tree; // shorter than a part of the plain list already
-    }
-    for name in iter {
-        plain.push('|');
-        plain.push_str(&mask::escape_host(name));
-    }
     if tree.len() < plain.len() {
         tree
     } else {

@@ -60,17 +60,11 @@ fn universe(alphabet: &[char]) -> Vec<String> {
 #[test]
 fn trees_match_exactly_their_names() {
     let all = universe(&['a', 'B', '1', '2', '.', '-']);
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = fastrand::Rng::with_seed(0x2545_f491_4f6c_dd1d);
     for round in 0..300 {
-        let size = 1 + (next() % [3, 20, 200][round % 3]) as usize;
+        let size = 1 + rng.usize(..[3, 20, 200][round % 3]);
         let names: HashSet<String> = (0..size)
-            .map(|_| all[1 + (next() as usize) % (all.len() - 1)].clone())
+            .map(|_| all[rng.usize(1..all.len())].clone())
             .collect();
         let pattern = tree(names.iter().map(String::as_str));
         is_exact(&pattern, &names, &all);

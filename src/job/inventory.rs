@@ -236,13 +236,6 @@ fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &Shared) -> PoolPlan {
 mod tests {
     use super::*;
 
-    fn pool(name: &str, hosts: &[&str]) -> Pool {
-        Pool {
-            name: name.into(),
-            hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        }
-    }
-
     fn inventory() -> Inventory {
         let mut off = RenderInfo::named("r10");
         off.online = false;
@@ -253,9 +246,9 @@ mod tests {
             off,
         ];
         let pools = vec![
-            pool("cpu", &["Render01", "r1", "spare9"]),
-            pool("gpu", &["gpu.node3"]),
-            pool("cpu", &[]),
+            Pool::new("cpu", ["Render01", "r1", "spare9"]),
+            Pool::new("gpu", ["gpu.node3"]),
+            Pool::new("cpu", Vec::<String>::new()),
         ];
         Inventory::new(pools, renders)
     }
@@ -331,7 +324,7 @@ mod tests {
             RenderInfo::named("render01"),
             RenderInfo::named("x"),
         ];
-        let inv = Inventory::new(vec![pool("p", &["RENDER01"])], renders);
+        let inv = Inventory::new(vec![Pool::new("p", ["RENDER01"])], renders);
         let p = inv.plan("p").unwrap();
         assert_eq!(*p.hosts, ["Render01", "render01"]);
         assert_eq!(p.exclude(), "x");

@@ -73,29 +73,11 @@ fn shield_applies_without_a_pool() {
 /// 8,000 renders whose names share nothing past their first letters, as a farm of hand-named
 /// workstations might: even as a prefix tree the exclude mask is past afserver's regex limit.
 fn unshareable_farm() -> Inventory {
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
     let names: Vec<String> = (0..8000)
-        .map(|_| {
-            (0..14)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    char::from(b'a' + (seed % 26) as u8)
-                })
-                .collect()
-        })
+        .map(|_| (0..14).map(|_| rng.lowercase()).collect())
         .collect();
-    let pools = vec![
-        Pool {
-            name: "one".into(),
-            hosts: vec![names[0].clone()],
-        },
-        Pool {
-            name: "all".into(),
-            hosts: names.clone(),
-        },
-    ];
+    let pools = vec![Pool::new("one", &names[..1]), Pool::new("all", &names)];
     Inventory::new(pools, names.iter().map(|n| RenderInfo::named(n)).collect())
 }
 

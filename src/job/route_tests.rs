@@ -16,10 +16,7 @@ mod policy;
 const BLOCK: &str = r#"{"name":"b","tasks":[{"name":"t","command":"c"}]}"#;
 
 fn inv() -> Inventory {
-    let pool = |name: &str, hosts: &[&str]| Pool {
-        name: name.into(),
-        hosts: hosts.iter().map(|h| h.to_string()).collect(),
-    };
+    let pool = |name: &str, hosts: &[&str]| Pool::new(name, hosts);
     let mut r10 = RenderInfo::named("r10");
     r10.online = false;
     let renders = ["render01", "render02", "gpu.node3", "r1"]

@@ -30,6 +30,14 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// A pool named `name` with `hosts`, spelled as given.
+    pub fn new(name: impl Into<String>, hosts: impl IntoIterator<Item = impl AsRef<str>>) -> Pool {
+        Pool {
+            name: name.into(),
+            hosts: hosts.into_iter().map(|h| h.as_ref().to_string()).collect(),
+        }
+    }
+
     /// True when `host` is a member, compared case-insensitively.
     pub fn contains(&self, host: &str) -> bool {
         self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))

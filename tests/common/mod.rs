@@ -135,10 +135,7 @@ pub fn farm() -> FakeConfig {
 
 /// A pool.
 pub fn pool(name: &str, hosts: &[&str]) -> Pool {
-    Pool {
-        name: name.into(),
-        hosts: hosts.iter().map(|h| h.to_string()).collect(),
-    }
+    Pool::new(name, hosts)
 }
 
 /// A loopback address where nothing listens (bound on port 0, then released).
