@@ -69,9 +69,7 @@ fn job_request(pool: &str, name: &str) -> Vec<u8> {
 }
 
 fn excludes(mask: &str, host: &str) -> bool {
-    regex::Regex::new(&format!("^(?:{mask})$"))
-        .unwrap()
-        .is_match(host)
+    full_match(mask, host)
 }
 
 #[tokio::test]

@@ -98,7 +98,8 @@ fn check_forwardable(body: &[u8]) -> Result<(), String> {
                 return Err(format!("block {key} '{mask}' has a backslash"));
             }
             if regex_mode {
-                regex::Regex::new(&format!("^(?:{mask})$")).map_err(|e| format!("{key}: {e}"))?;
+                fancy_regex::Regex::new(&format!("^(?:{mask})$"))
+                    .map_err(|e| format!("{key}: {e}"))?;
             }
         }
     }

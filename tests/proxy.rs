@@ -105,9 +105,7 @@ fn binary_request(body: &[u8]) -> Vec<u8> {
 
 /// Full-match test of an afserver regex mask, the way afserver 3.4 reads it.
 fn excludes(mask: &str, host: &str) -> bool {
-    regex::Regex::new(&format!("^(?:{mask})$"))
-        .unwrap()
-        .is_match(host)
+    full_match(mask, host)
 }
 
 #[tokio::test]

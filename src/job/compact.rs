@@ -8,7 +8,7 @@
 //! The result matches exactly the given names, as a full match, in both dialects afpool writes for
 //! (ECMAScript and the `regex` crate; case-insensitively too, for afserver 3.3). It uses only
 //! literals, `[...]` classes of literals and digit ranges, groups `(...)`, `|` and `?`, and never a
-//! backslash.
+//! backslash. Non-ASCII characters appear only in whole names, never in a class or before `?`.
 
 use super::mask;
 
@@ -38,25 +38,30 @@ pub(crate) fn alternation<'a>(names: impl IntoIterator<Item = &'a str> + Clone) 
     }
 }
 
-/// The names as a prefix-tree regex, whatever their number.
+/// The names as a prefix-tree regex, whatever their number. Names with non-ASCII characters are
+/// listed whole after the tree: libstdc++ reads a pattern byte by byte, so such a character must
+/// never sit in a class or before a `?`.
 pub(crate) fn tree<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    let mut words: Vec<Vec<Atom>> = names
+    let (ascii, other): (Vec<&str>, Vec<&str>) = names
         .into_iter()
         .filter(|n| !n.is_empty())
+        .partition(|n| n.is_ascii());
+    let mut words: Vec<Vec<Atom>> = ascii
+        .iter()
         .map(|n| n.chars().map(atom).collect())
         .collect();
     words.sort_unstable();
     words.dedup();
     let words: Vec<&[Atom]> = words.iter().map(Vec::as_slice).collect();
-    let mut out = String::new();
-    for (i, (head, rest)) in branches(&words, 0).iter().enumerate() {
-        if i > 0 {
-            out.push('|');
-        }
-        out.push_str(head);
-        out.push_str(rest);
-    }
-    out
+    let mut parts: Vec<String> = branches(&words, 0)
+        .into_iter()
+        .map(|(head, rest)| head + &rest)
+        .collect();
+    let mut other: Vec<String> = other.into_iter().map(mask::escape_host).collect();
+    other.sort_unstable();
+    other.dedup();
+    parts.extend(other);
+    parts.join("|")
 }
 
 fn atom(c: char) -> Atom {

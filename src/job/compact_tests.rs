@@ -19,6 +19,7 @@ use std::collections::HashSet;
 #[case(&["x1", "y1", "z2"], "[xy]1|z2")]
 #[case(&["x[1", "x]1", "x^1"], "x.1")]
 #[case(&["b", "a", "b", ""], "[ab]")]
+#[case(&["hé1", "a1", "a2", "hé2", "hé1"], "a[12]|hé1|hé2")]
 fn writes_trees(#[case] names: &[&str], #[case] want: &str) {
     assert_eq!(tree(names.iter().copied()), want);
 }

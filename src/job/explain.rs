@@ -150,6 +150,7 @@ fn source_word(p: &PoolChoice) -> &'static str {
         CustomData => "custom_data",
         HostsMaskToken => "hosts_mask token",
         HostsMaskExcludeToken => "hosts_mask_exclude token",
+        RoutedMark => "afpool_routed mark",
         Default => "default",
     }
 }

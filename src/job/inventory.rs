@@ -1,7 +1,8 @@
 //! The routing snapshot: pools and afserver's renders, with each pool's masks computed once per
-//! snapshot (never per job). Known hosts are every render name plus every pool member; names are
-//! compared case-insensitively and written as afserver spells them (a render's spelling wins over a
-//! pool's; two renders differing only in case are both kept).
+//! snapshot (never per job). The masks name only the pool's members; the render list serves the
+//! explanations (who can run a job, who is kept off). Known hosts are every render name plus every
+//! pool member; names are compared case-insensitively and written as afserver spells them (a
+//! render's spelling wins over a pool's; two renders differing only in case are both kept).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -21,14 +22,11 @@ pub(crate) struct PoolPlan {
     pub can_run: Arc<Vec<HostState>>,
     /// Known renders outside the pool.
     pub cannot_run: HostList,
-    /// How many known hosts the exclude mask names.
+    /// How many known hosts are outside the pool (kept off by the exclude mask, with any host
+    /// that registers later).
     pub excluded: usize,
     /// `Err` when a known host name cannot be written as a mask (never expected; blocks routing).
     pub valid: Result<(), String>,
-    /// Every known host, sorted (shared by all pools of the snapshot).
-    known: Arc<Vec<String>>,
-    /// Positions in `known` of the pool's members, ascending.
-    member_spans: Vec<usize>,
     include: OnceLock<String>,
     exclude: OnceLock<String>,
 }
@@ -40,19 +38,11 @@ impl PoolPlan {
             .get_or_init(|| compact::alternation(self.hosts.iter().map(String::as_str)))
     }
 
-    /// Exact alternation of every known host outside the pool (`""` when none).
+    /// The exclusion of every host outside the pool, known or not: a negative look-ahead of the
+    /// members (see [`mask::pool_lookahead`]). It needs no render list.
     pub fn exclude(&self) -> &str {
-        self.exclude.get_or_init(|| {
-            let mut skip = self.member_spans.iter().copied().peekable();
-            let outside = self.known.iter().enumerate().filter_map(move |(i, name)| {
-                if skip.next_if_eq(&i).is_some() {
-                    None
-                } else {
-                    Some(name.as_str())
-                }
-            });
-            compact::alternation(outside)
-        })
+        self.exclude
+            .get_or_init(|| mask::pool_lookahead(self.include()))
     }
 }
 
@@ -86,14 +76,9 @@ impl Inventory {
                 })
             })
             .collect();
-        let mut positions: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, name) in order.iter().enumerate() {
-            positions.entry(name.to_lowercase()).or_default().push(i);
-        }
-        let shared = Shared {
+        let shared = SnapshotHosts {
             all: Arc::new(all),
             known: Arc::new(order),
-            positions,
             valid: validate(&spellings),
         };
         let mut plans = HashMap::new();
@@ -117,7 +102,6 @@ impl Inventory {
     /// thousands of hosts: this keeps that work off the request path.
     pub fn after(previous: &Inventory, pools: Vec<Pool>, renders: Vec<RenderInfo>) -> Self {
         let inv = Inventory::new(pools, renders);
-        let same_known = inv.known == previous.known;
         for (name, plan) in &inv.plans {
             let Some(old) = previous.plans.get(name) else {
                 continue;
@@ -125,13 +109,9 @@ impl Inventory {
             if let Some(mask) = old.include.get() {
                 if old.hosts == plan.hosts {
                     let _ = plan.include.set(mask.clone());
-                } else {
-                    plan.include();
-                }
-            }
-            if let Some(mask) = old.exclude.get() {
-                if same_known && old.member_spans == plan.member_spans {
-                    let _ = plan.exclude.set(mask.clone());
+                    if let Some(exclude) = old.exclude.get() {
+                        let _ = plan.exclude.set(exclude.clone());
+                    }
                 } else {
                     plan.exclude();
                 }
@@ -161,11 +141,9 @@ impl Inventory {
 }
 
 /// What every pool of a snapshot shares.
-struct Shared {
+struct SnapshotHosts {
     all: Arc<Vec<HostState>>,
     known: Arc<Vec<String>>,
-    /// Lowercase name → positions of its spellings in `known`.
-    positions: HashMap<String, Vec<usize>>,
     valid: Result<(), String>,
 }
 
@@ -200,7 +178,7 @@ fn known_hosts(pools: &[Pool], renders: &[RenderInfo]) -> (Spellings, Vec<String
     (map, order)
 }
 
-fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &Shared) -> PoolPlan {
+fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &SnapshotHosts) -> PoolPlan {
     let members: HashSet<String> = pool.hosts.iter().map(|h| h.to_lowercase()).collect();
     let mut hosts: Vec<String> = members
         .iter()
@@ -211,22 +189,13 @@ fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &Shared) -> PoolPlan {
     hosts.sort();
     let in_pool = |h: &&HostState| members.contains(&h.name.to_lowercase());
     let can_run: Vec<HostState> = shared.all.iter().filter(in_pool).cloned().collect();
-    let mut member_spans: Vec<usize> = members
-        .iter()
-        .filter_map(|h| shared.positions.get(h))
-        .flatten()
-        .copied()
-        .collect();
-    member_spans.sort_unstable();
     let members = Arc::new(members);
     PoolPlan {
+        excluded: shared.known.len() - hosts.len(),
         hosts: Arc::new(hosts),
         can_run: Arc::new(can_run),
         cannot_run: HostList::except(shared.all.clone(), members.clone()),
-        excluded: shared.known.len() - member_spans.len(),
         valid: shared.valid.clone(),
-        known: shared.known.clone(),
-        member_spans,
         include: OnceLock::new(),
         exclude: OnceLock::new(),
     }
@@ -259,7 +228,7 @@ mod tests {
         let cpu = inv.plan("cpu").unwrap();
         assert_eq!(*cpu.hosts, ["r1", "render01", "spare9"]);
         assert_eq!(cpu.include(), "r1|render01|spare9");
-        assert_eq!(cpu.exclude(), "gpu[.]node3|r10");
+        assert_eq!(cpu.exclude(), "(?!(?:r1|render01|spare9)$).*");
         assert_eq!(cpu.excluded, 2);
         assert!(cpu.valid.is_ok());
         let names: Vec<&str> = cpu.can_run.iter().map(|h| h.name.as_str()).collect();
@@ -278,9 +247,8 @@ mod tests {
         let inv = inventory();
         assert_eq!(inv.known_hosts(), 5);
         let gpu = inv.plan("gpu").unwrap();
-        assert_eq!(gpu.exclude(), "r1|r10|render01|spare9");
-        let re = mask::full_match(gpu.exclude()).unwrap();
-        assert!(re.is_match("r1") && re.is_match("r10") && !re.is_match("gpu.node3"));
+        assert_eq!(gpu.exclude(), "(?!(?:gpu[.]node3)$).*");
+        assert_eq!(gpu.excluded, 4, "r1, r10, render01 and spare9 are kept off");
     }
 
     #[test]
@@ -290,20 +258,19 @@ mod tests {
         let gpu_include = first.plan("gpu").unwrap().include().to_string();
         let mut renders = first.renders().to_vec();
         renders[0].online = false; // a flag changed: same names
+        renders.push(RenderInfo::named("new9")); // a new render: masks name members only
         let second = Inventory::after(&first, first.pools().to_vec(), renders.clone());
         let (cpu, gpu) = (second.plan("cpu").unwrap(), second.plan("gpu").unwrap());
         assert_eq!(cpu.exclude.get(), Some(&cpu_exclude));
         assert_eq!(gpu.include.get(), Some(&gpu_include));
-        assert!(
-            cpu.include.get().is_none() && gpu.exclude.get().is_none(),
-            "never asked for"
-        );
-        renders.push(RenderInfo::named("new9")); // a new render: cpu's exclude must name it
-        let third = Inventory::after(&second, first.pools().to_vec(), renders);
+        assert!(gpu.exclude.get().is_none(), "never asked for");
+        let mut pools = first.pools().to_vec();
+        pools[0].hosts.push("new9".into()); // a member added: cpu's masks are written again
+        let third = Inventory::after(&second, pools, renders);
         let cpu = third.plan("cpu").unwrap();
         assert_eq!(
             cpu.exclude.get().map(String::as_str),
-            Some("gpu[.]node3|new9|r10")
+            Some("(?!(?:new9|r1|render01|spare9)$).*")
         );
         assert_eq!(third.plan("gpu").unwrap().include.get(), Some(&gpu_include));
     }
@@ -327,6 +294,7 @@ mod tests {
         let inv = Inventory::new(vec![Pool::new("p", ["RENDER01"])], renders);
         let p = inv.plan("p").unwrap();
         assert_eq!(*p.hosts, ["Render01", "render01"]);
-        assert_eq!(p.exclude(), "x");
+        assert_eq!(p.exclude(), "(?!(?:Render01|render01)$).*");
+        assert_eq!(p.excluded, 1);
     }
 }

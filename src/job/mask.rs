@@ -99,6 +99,58 @@ pub(crate) fn merge(old: &str, new: &str) -> String {
     }
 }
 
+/// How afpool's pool exclusion starts and ends: `(?!(?:MEMBERS)$).*` matches every name that is not
+/// exactly one of the pool's members, including hosts that register after the job was submitted.
+const LOOKAHEAD_OPEN: &str = "(?!(?:";
+const LOOKAHEAD_CLOSE: &str = ")$).*";
+
+/// The exclude mask that keeps a job on the pool whose members `members` (an exact alternation,
+/// see [`alternation`]) names: a negative look-ahead, so no list of outsiders is needed.
+pub(crate) fn pool_lookahead(members: &str) -> String {
+    format!("{LOOKAHEAD_OPEN}{members}{LOOKAHEAD_CLOSE}")
+}
+
+/// Does `mask` have the shape of an exclusion afpool writes ([`pool_lookahead`], or `.*` for a held
+/// job)? Removing such a part can only drop a restriction, and routing adds the pool's own again.
+fn is_pool_lookahead(mask: &str) -> bool {
+    if mask == ".*" {
+        return true; // the fence of a held job
+    }
+    let Some(inner) = mask
+        .strip_prefix(LOOKAHEAD_OPEN)
+        .and_then(|m| m.strip_suffix(LOOKAHEAD_CLOSE))
+    else {
+        return false;
+    };
+    !inner.is_empty()
+        && !inner.contains("(?")
+        && !inner.chars().any(|c| c == '\\' || c.is_control())
+}
+
+/// The user's own part of an exclude mask afpool may have written before (a job that passes afpool
+/// twice): `(USER)|(POOL)` gives `USER`, `POOL` alone gives `""`, anything else is all the user's.
+/// `USER` is split off only when `valid` accepts it on its own, so the pool part was a top-level
+/// alternative; routing then writes the same mask again (idempotent).
+pub(crate) fn user_part(mask: &str, valid: impl Fn(&str) -> bool) -> &str {
+    if is_pool_lookahead(mask) {
+        return "";
+    }
+    let split = ")|(";
+    let Some(body) = mask.strip_prefix('(').and_then(|m| m.strip_suffix(')')) else {
+        return mask;
+    };
+    let mut from = 0;
+    while let Some(pos) = body[from..].find(split) {
+        let at = from + pos;
+        let (user, pool) = (&body[..at], &body[at + split.len()..]);
+        if is_pool_lookahead(pool) && valid(user) {
+            return user;
+        }
+        from = at + 1;
+    }
+    mask
+}
+
 /// libstdc++'s `std::regex` (afserver 3.4 on Linux) refuses a pattern of more than this many NFA
 /// states, and afserver then treats the mask as matching nothing.
 pub(crate) const AFSERVER_STATE_LIMIT: usize = 100_000;
@@ -169,6 +221,18 @@ fn dialect_problem(pattern: &str) -> Option<&'static str> {
 /// Checks that `pattern` is a regex both afserver and the `regex` crate accept; the error is one
 /// line. Only the syntax is checked (with the `regex` crate's own parser), so this stays cheap.
 pub(crate) fn check_regex(pattern: &str) -> Result<(), String> {
+    let user = user_part(pattern, |u| check_syntax(u).is_ok());
+    if user.len() < pattern.len() {
+        let inner = &pattern[pattern.rfind(LOOKAHEAD_OPEN).unwrap_or(0) + LOOKAHEAD_OPEN.len()..];
+        return check_syntax(
+            &inner[..inner.len() - LOOKAHEAD_CLOSE.len() - usize::from(!user.is_empty())],
+        )
+        .and_then(|_| check_syntax(user));
+    }
+    check_syntax(pattern)
+}
+
+fn check_syntax(pattern: &str) -> Result<(), String> {
     if let Some(problem) = dialect_problem(pattern) {
         return Err(format!(
             "{problem} is not portable to afserver's ECMAScript regex"
@@ -329,6 +393,25 @@ mod tests {
     #[case("[ab", 5)]
     fn counts_each_construct(#[case] pattern: &str, #[case] states: usize) {
         assert_eq!(afserver_states(pattern), states);
+    }
+
+    #[rstest]
+    #[case("(?!(?:r1|r2)$).*", "")]
+    #[case(".*", "")]
+    #[case("(a|b)|((?!(?:gpu[.]n1)$).*)", "a|b")]
+    #[case("(x)|(.*)", "x")]
+    #[case("(a)|(b)|((?!(?:r1)$).*)", "(a)|(b)|((?!(?:r1)$).*)")]
+    #[case("((a)|(b))|((?!(?:r1)$).*)", "(a)|(b)")]
+    #[case("((?!(?:r1)$).*)|(a)", "((?!(?:r1)$).*)|(a)")]
+    #[case("(?!(?:r1\\d)$).*", "(?!(?:r1\\d)$).*")]
+    #[case("(?!(?:(?=x)r1)$).*", "(?!(?:(?=x)r1)$).*")]
+    #[case("render.*", "render.*")]
+    #[case("(a[)|(]b)|((?!(?:r1)$).*)", "a[)|(]b")]
+    fn finds_the_users_part(#[case] mask: &str, #[case] user: &str) {
+        let valid = |u: &str| fancy_regex::Regex::new(u).is_ok();
+        assert_eq!(user_part(mask, valid), user);
+        let again = merge(user, &pool_lookahead("r1"));
+        assert_eq!(user_part(&again, valid), user, "idempotent");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Finding a job's pool reference, first one found wins: the job key `"pool"`, a `"pool"` key in the
-//! JSON held by `custom_data`, a `pool:NAME` token in `hosts_mask` then `hosts_mask_exclude`, then
-//! the default pool. The `pool` key and every `pool:NAME` token are stripped before forwarding.
+//! JSON held by `custom_data`, a `pool:NAME` token in `hosts_mask` then `hosts_mask_exclude`, the
+//! `afpool_routed` mark of an earlier pass, then the default pool. The `pool` key, every
+//! `pool:NAME` token and the mark are stripped before forwarding (routing writes the mark again).
 
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +9,11 @@ use super::envelope::{Fields, Job};
 use super::mask::SEPARATORS;
 use super::rejection::{Rejection, ShieldRule};
 use super::settings::RouteSettings;
+
+/// The job key afpool leaves on every job it routed, held or passed (afserver ignores unknown
+/// keys). It is a pool reference like the others, never a pass: a job that comes through afpool
+/// again (afsubmit into a proxy, two proxies) is routed again, to the same masks.
+pub const ROUTED_KEY: &str = "afpool_routed";
 
 /// The legacy tool's "no pool" choice.
 pub const NO_POOL_SENTINEL: &str = "Don't use pool.";
@@ -24,6 +30,8 @@ pub enum PoolSource {
     HostsMaskToken,
     /// A `pool:NAME` token in `hosts_mask_exclude`.
     HostsMaskExcludeToken,
+    /// The [`ROUTED_KEY`] mark of an earlier pass through afpool.
+    RoutedMark,
     /// `default_pool` of the settings.
     Default,
 }
@@ -79,6 +87,14 @@ pub(crate) fn take(job: &mut Job<'_>, settings: &RouteSettings) -> Result<Found,
             stripped = true;
             choice = choice.or(Some(PoolChoice { name, source }));
         }
+    }
+    let mark = job.str_of(ROUTED_KEY);
+    stripped |= job.remove(ROUTED_KEY);
+    if let Some(name) = mark.filter(|n| !n.trim().is_empty() && n != NO_POOL_SENTINEL) {
+        choice = choice.or(Some(PoolChoice {
+            name,
+            source: PoolSource::RoutedMark,
+        }));
     }
     let default = settings.default_pool.as_ref().filter(|n| !n.is_empty());
     choice = choice.or_else(|| {

@@ -1,6 +1,9 @@
 //! Rewriting a job for its pool: switch it to regex masks (translating find-mode masks so they keep
-//! their meaning), exclude every known host outside the pool and/or limit `hosts_mask` to the
-//! pool's hosts, and annotate. Also the `hold` and `pass` policy edits.
+//! their meaning), exclude every host that is not a member (a negative look-ahead of the members,
+//! so hosts that register later are excluded too) and/or limit `hosts_mask` to the pool's hosts,
+//! and annotate. A job whose own masks leave none of the pool's hosts is not planned. Routing is
+//! idempotent: afpool's pool part of an earlier pass is recognised and written again, not twice.
+//! Also the `hold` and `pass` policy edits.
 
 use std::sync::Arc;
 
@@ -10,6 +13,7 @@ use super::rejection::{Rejection, ShieldRule};
 use super::settings::{MaskMode, MaskType, RouteSettings};
 use super::shield::{job_label, JOB_MASKS};
 use super::{compact, mask};
+use regex::Regex;
 
 /// Does afserver read this job's masks as regexes? A job's own `hosts_mask_type` decides; without
 /// one, the settings' assumption about the user's mode does.
@@ -37,8 +41,8 @@ pub(crate) struct MaskPlan {
 /// Why a pool cannot take the job although it has hosts.
 #[derive(Debug)]
 pub(crate) enum PlanError {
-    /// The job's own `hosts_mask` matches none of the pool's hosts.
-    NoHostLeft,
+    /// The job's own masks (job or block level) leave none of the pool's hosts: whose masks.
+    NoHostLeft(String),
     /// A mask could not be evaluated.
     Rejected(Rejection),
     /// A mask afserver's `std::regex` would refuse as too large (and then ignore).
@@ -50,6 +54,76 @@ pub(crate) enum PlanError {
     },
 }
 
+/// The job's own masks as regexes (find masks translated), afpool's earlier pool part left out.
+struct UserMasks {
+    translate: bool,
+    hosts_mask: String,
+    hosts_mask_exclude: String,
+    /// Which of the two job masks the job has (they are written back translated).
+    present: [bool; 2],
+    /// Per block: its name for messages, and its translated `hosts_mask` and `hosts_mask_exclude`.
+    blocks: Vec<(String, String, String)>,
+}
+
+impl UserMasks {
+    fn read(job: &Job<'_>, settings: &RouteSettings) -> Self {
+        let translate = !job_is_regex(job, settings.assume_mask_type);
+        let read = |m: Option<String>| {
+            let m = m.unwrap_or_default();
+            if translate {
+                mask::find_to_regex(&m)
+            } else {
+                m
+            }
+        };
+        let exclude = read(job.str_of("hosts_mask_exclude"));
+        let blocks = job.blocks().and_then(Result::ok).unwrap_or(&[]);
+        UserMasks {
+            translate,
+            present: JOB_MASKS.map(|k| job.raw(k).is_some()),
+            hosts_mask: read(job.str_of("hosts_mask")),
+            hosts_mask_exclude: mask::user_part(&exclude, |u| mask::check_regex(u).is_ok())
+                .to_string(),
+            blocks: blocks
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    let name = b
+                        .str_of("name")
+                        .map_or(format!("#{i}"), |n| format!("'{n}'"));
+                    let (m, x) = (b.str_of("hosts_mask"), b.str_of("hosts_mask_exclude"));
+                    (name, read(m), read(x))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A pair of masks as a filter on host names: in `include` (when set) and not in `exclude`.
+struct HostFilter {
+    include: Option<Regex>,
+    exclude: Option<Regex>,
+}
+
+impl HostFilter {
+    fn new(include: &str, exclude: &str, label: &str) -> Result<Self, PlanError> {
+        let compile = |m: &str| {
+            (!m.is_empty())
+                .then(|| mask::full_match(m).map_err(|e| internal(label, m, e)))
+                .transpose()
+        };
+        Ok(HostFilter {
+            include: compile(include)?,
+            exclude: compile(exclude)?,
+        })
+    }
+
+    fn admits(&self, host: &str) -> bool {
+        self.include.as_ref().is_none_or(|re| re.is_match(host))
+            && self.exclude.as_ref().is_none_or(|re| !re.is_match(host))
+    }
+}
+
 /// Plans the masks for `pool` without touching the job.
 pub(crate) fn plan(
     job: &Job<'_>,
@@ -57,91 +131,75 @@ pub(crate) fn plan(
     settings: &RouteSettings,
     inv: &Inventory,
 ) -> Result<MaskPlan, PlanError> {
-    let translate = !job_is_regex(job, settings.assume_mask_type);
-    let read = |key| {
-        job.str_of(key).map(|m| {
-            if translate {
-                mask::find_to_regex(&m)
-            } else {
-                m
-            }
-        })
-    };
-    let (mut hosts_mask, mut hosts_mask_exclude) = (read("hosts_mask"), read("hosts_mask_exclude"));
+    let user = UserMasks::read(job, settings);
     let label = job_label(job);
-    for m in hosts_mask.iter().chain(&hosts_mask_exclude) {
-        mask::check_regex(m).map_err(|e| internal(&label, m, e))?;
-    }
+    let allowed = allowed_hosts(&user, pool, &label)?;
+    let [has_mask, has_exclude] = user.present;
     let mut plan = MaskPlan {
-        translate,
-        hosts_mask: None,
-        hosts_mask_exclude: None,
+        translate: user.translate,
+        hosts_mask: has_mask.then(|| user.hosts_mask.clone()),
+        hosts_mask_exclude: has_exclude.then(|| user.hosts_mask_exclude.clone()),
         can_run: pool.can_run.clone(),
         cannot_run: pool.cannot_run.clone(),
-        hosts_excluded: 0,
+        hosts_excluded: pool.excluded,
     };
-    let exclude = pool.exclude();
-    if settings.mask_mode != MaskMode::Include && !exclude.is_empty() {
-        hosts_mask_exclude = Some(mask::merge(
-            hosts_mask_exclude.as_deref().unwrap_or(""),
-            exclude,
-        ));
-        plan.hosts_excluded = pool.excluded;
+    if allowed.len() < pool.hosts.len() {
+        let (can, cannot): (Vec<HostState>, Vec<HostState>) = pool
+            .can_run
+            .iter()
+            .cloned()
+            .partition(|h| allowed.contains(&h.name.as_str()));
+        plan.can_run = Arc::new(can);
+        plan.cannot_run = pool.cannot_run.with_extra(cannot);
+    }
+    if settings.mask_mode != MaskMode::Include {
+        plan.hosts_mask_exclude = Some(mask::merge(&user.hosts_mask_exclude, pool.exclude()));
     }
     if settings.mask_mode != MaskMode::Exclude {
-        hosts_mask = Some(include(
-            &mut plan,
-            pool,
-            hosts_mask.as_deref().unwrap_or(""),
-            inv,
-            &label,
-        )?);
+        plan.hosts_mask = Some(if user.hosts_mask.is_empty() {
+            pool.include().to_string()
+        } else {
+            compact::alternation(allowed.iter().copied())
+        });
+        plan.hosts_excluded = inv.known_hosts() - allowed.len();
     }
     for (key, value) in JOB_MASKS
         .into_iter()
-        .zip([&hosts_mask, &hosts_mask_exclude])
+        .zip([&plan.hosts_mask, &plan.hosts_mask_exclude])
     {
         let states = value.as_deref().map_or(0, mask::afserver_states);
         if states > mask::AFSERVER_STATE_LIMIT {
             return Err(PlanError::TooLarge { key, states });
         }
     }
-    plan.hosts_mask = hosts_mask;
-    plan.hosts_mask_exclude = hosts_mask_exclude;
     Ok(plan)
 }
 
-/// The include mask: the pool's hosts that the job's own include mask (a regex by now) lets through.
-fn include(
-    plan: &mut MaskPlan,
-    pool: &PoolPlan,
-    user_mask: &str,
-    inv: &Inventory,
+/// The pool's hosts the job's own masks let through; every block must keep at least one.
+fn allowed_hosts<'p>(
+    user: &UserMasks,
+    pool: &'p PoolPlan,
     label: &str,
-) -> Result<String, PlanError> {
-    if user_mask.is_empty() {
-        plan.hosts_excluded = inv.known_hosts() - pool.hosts.len();
-        return Ok(pool.include().to_string());
-    }
-    let re = mask::full_match(user_mask).map_err(|e| internal(label, user_mask, e))?;
+) -> Result<Vec<&'p str>, PlanError> {
+    let job = HostFilter::new(&user.hosts_mask, &user.hosts_mask_exclude, label)?;
     let allowed: Vec<&str> = pool
         .hosts
         .iter()
         .map(String::as_str)
-        .filter(|h| re.is_match(h))
+        .filter(|h| job.admits(h))
         .collect();
     if allowed.is_empty() {
-        return Err(PlanError::NoHostLeft);
+        return Err(PlanError::NoHostLeft("the job's hosts masks".into()));
     }
-    let (can, cannot): (Vec<HostState>, Vec<HostState>) = pool
-        .can_run
-        .iter()
-        .cloned()
-        .partition(|h| allowed.contains(&h.name.as_str()));
-    plan.can_run = Arc::new(can);
-    plan.cannot_run = pool.cannot_run.with_extra(cannot);
-    plan.hosts_excluded = inv.known_hosts() - allowed.len();
-    Ok(compact::alternation(allowed.iter().copied()))
+    for (name, include, exclude) in &user.blocks {
+        let block = HostFilter::new(include, exclude, label)?;
+        if !allowed.iter().any(|h| block.admits(h)) {
+            return Err(PlanError::NoHostLeft(format!(
+                "the hosts masks of block {name}"
+            )));
+        }
+    }
+    Ok(allowed)
 }
 
 fn internal(label: &str, mask: &str, err: String) -> PlanError {
@@ -197,10 +255,30 @@ fn translate_blocks(job: &mut Job<'_>) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// `hold` policy: forward paused, saying why.
-pub(crate) fn hold(job: &mut Job<'_>, reason: &str) {
+/// `hold` policy: forward paused, saying why, and fenced: the job switches to regex masks (find
+/// masks translated) and `fence` joins its exclude mask, so resuming it cannot run it outside its
+/// pool.
+pub(crate) fn hold(
+    job: &mut Job<'_>,
+    reason: &str,
+    fence: &str,
+    settings: &RouteSettings,
+) -> Result<(), Rejection> {
+    let user = UserMasks::read(job, settings);
+    if user.translate {
+        translate_blocks(job)?;
+        if user.present[0] {
+            job.set_str("hosts_mask", &user.hosts_mask);
+        }
+    }
+    job.set_str("hosts_mask_type", "regex");
+    job.set_str(
+        "hosts_mask_exclude",
+        &mask::merge(&user.hosts_mask_exclude, fence),
+    );
     job.set_bool("offline", true);
     prefix_annotation(job, &format!("[afpool: held: {reason}]"));
+    Ok(())
 }
 
 /// `pass` policy: forward unrouted, saying why.
@@ -244,17 +322,26 @@ mod tests {
         "[afpool: held: why] mine"
     )]
     fn hold_annotates_once(#[case] job: &str, #[case] want: &str) {
-        assert_eq!(annotated(job, |j| hold(j, "why")).as_deref(), Some(want));
+        let settings = RouteSettings::default();
+        let held = annotated(job, |j| hold(j, "why", ".*", &settings).unwrap());
+        assert_eq!(held.as_deref(), Some(want));
     }
 
     #[test]
-    fn hold_sets_offline_and_pass_does_not() {
+    fn hold_sets_offline_and_fences_and_pass_does_neither() {
         let body = br#"{"job":{"offline":false,"name":"x"}}"#;
         let mut env = Envelope::parse(body).unwrap();
-        hold(env.job_mut().unwrap(), "r");
+        hold(env.job_mut().unwrap(), "r", ".*", &RouteSettings::default()).unwrap();
         assert_eq!(
-            env.to_vec(),
-            br#"{"job":{"offline":true,"name":"x","annotation":"[afpool: held: r]"}}"#
+            String::from_utf8(env.to_vec()).unwrap(),
+            r#"{"job":{"offline":true,"name":"x","hosts_mask_type":"regex","hosts_mask_exclude":".*","annotation":"[afpool: held: r]"}}"#
+        );
+        let find = br#"{"job":{"hosts_mask":"r1","hosts_mask_exclude":"gpu","blocks":[{"hosts_mask":"a b"}]}}"#;
+        let mut env = Envelope::parse(find).unwrap();
+        hold(env.job_mut().unwrap(), "r", ".*", &RouteSettings::default()).unwrap();
+        assert_eq!(
+            String::from_utf8(env.to_vec()).unwrap(),
+            r#"{"job":{"hosts_mask":"r1.*","hosts_mask_exclude":"(gpu.*)|(.*)","blocks":[{"hosts_mask":"a.*|b.*"}],"hosts_mask_type":"regex","offline":true,"annotation":"[afpool: held: r]"}}"#
         );
         let mut env = Envelope::parse(body).unwrap();
         pass(env.job_mut().unwrap(), "r");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::envelope::{Envelope, Fields, Job};
 use super::explain::{Explanation, Masks, Outcome, Shared, Verdict};
 use super::inventory::{Inventory, PoolPlan};
-use super::poolref::{self, PoolChoice};
+use super::poolref::{self, PoolChoice, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
@@ -55,16 +55,6 @@ fn route_envelope(
         shield::check_regex_masks(job)?;
     }
     let masks_before = Masks::of(job);
-    if let Some(pool) = job.str_of(ROUTED_KEY) {
-        let decision = no_pool(&format!("already routed by afpool (pool '{pool}')"));
-        let explain = explanation(job, None, masks_before, &decision);
-        return Ok(Outcome {
-            verdict: Verdict::NoPool,
-            pool: None,
-            body: None,
-            explain,
-        });
-    }
     let found = poolref::take(job, settings)?;
     let decision = decide(job, found.choice.as_ref(), settings, inv)?;
     if let (Some(choice), true) = (&found.choice, decision.verdict != Verdict::NoPool) {
@@ -80,10 +70,6 @@ fn route_envelope(
         explain,
     })
 }
-
-/// The job key afpool leaves on every job it routed, held or passed (afserver ignores unknown keys),
-/// so a job that passes afpool twice (afsubmit into a proxy, two proxies) is routed only once.
-pub const ROUTED_KEY: &str = "afpool_routed";
 
 fn malformed(message: String) -> Rejection {
     Rejection::shield(ShieldRule::Malformed, message)
@@ -102,11 +88,14 @@ fn decide(
     };
     let name = &choice.name;
     let Some(plan) = inv.plan(name) else {
+        let problem = format!("unknown pool '{name}'");
         return policy(
             job,
+            settings,
             settings.on_unknown_pool,
             name,
-            format!("unknown pool '{name}'"),
+            problem,
+            FENCE_ALL,
         );
     };
     if let Err(e) = &plan.valid {
@@ -114,43 +103,50 @@ fn decide(
         return Err(Rejection::shield(ShieldRule::InvalidRegex, msg));
     }
     if plan.hosts.is_empty() {
+        let problem = format!("pool '{name}' has no hosts");
         return policy(
             job,
+            settings,
             settings.on_empty_pool,
             name,
-            format!("pool '{name}' has no hosts"),
+            problem,
+            FENCE_ALL,
         );
     }
     match rewrite::plan(job, plan, settings, inv) {
         Ok(masks) => {
             rewrite::apply(job, &masks, name, settings)?;
-            let reason = routed_reason(name, plan, &masks);
             Ok(Decision {
                 verdict: Verdict::Routed,
-                reason,
+                reason: routed_reason(name, plan, &masks),
                 changed: true,
                 plan: Some(plan.clone()),
                 routed: Some(masks),
             })
         }
-        Err(PlanError::NoHostLeft) => {
-            let reason = format!("no host of pool '{name}' matches the job's hosts_mask");
-            policy(job, settings.on_empty_pool, name, reason)
-        }
-        Err(PlanError::TooLarge { key, states }) => {
-            let advice = if key == "hosts_mask" {
-                "split the pool"
-            } else {
-                "use mask_mode = \"include\""
-            };
-            let reason = format!(
-                "pool '{name}' needs a {key} of about {states} regex states, more than \
-                 afserver's std::regex accepts ({}), and afserver would ignore it; {advice}",
-                mask::AFSERVER_STATE_LIMIT
-            );
-            policy(job, settings.on_empty_pool, name, reason)
-        }
         Err(PlanError::Rejected(r)) => Err(r),
+        Err(e) => {
+            // No host left: the pool's own exclusion is the fence; a pool too large: nothing.
+            let fence = match e {
+                PlanError::NoHostLeft(_) => plan.exclude(),
+                _ => FENCE_ALL,
+            };
+            let problem = unusable(name, e);
+            policy(job, settings, settings.on_empty_pool, name, problem, fence)
+        }
+    }
+}
+
+/// Why pool `name` cannot take the job, for the empty-pool policy.
+fn unusable(name: &str, e: PlanError) -> String {
+    match e {
+        PlanError::NoHostLeft(masks) => format!("{masks} leave no host of pool '{name}'"),
+        PlanError::TooLarge { key, states } => format!(
+            "pool '{name}' needs a {key} of about {states} regex states, more than afserver's \
+             std::regex accepts ({}), and afserver would ignore it; split the pool",
+            mask::AFSERVER_STATE_LIMIT
+        ),
+        PlanError::Rejected(r) => r.to_string(),
     }
 }
 
@@ -166,19 +162,26 @@ fn no_pool(reason: &str) -> Decision {
 
 fn routed_reason(name: &str, plan: &PoolPlan, masks: &rewrite::MaskPlan) -> String {
     format!(
-        "routed to pool '{name}' ({} hosts, {} known renders may run it, {} known hosts kept off)",
+        "routed to pool '{name}' ({} hosts, {} known renders may run it, {} known hosts and any \
+         new host kept off)",
         plan.hosts.len(),
         masks.can_run.len(),
         masks.hosts_excluded
     )
 }
 
-/// Applies `policy` for a pool that cannot be used.
+/// The exclude mask of a held job whose pool has no usable host: every host.
+const FENCE_ALL: &str = ".*";
+
+/// Applies `policy` for a pool that cannot be used. A held job is also fenced: `fence` is merged
+/// into its exclude mask, so resuming it in afwatch cannot run it outside its pool.
 fn policy(
     job: &mut Job<'_>,
+    settings: &RouteSettings,
     policy: Policy,
     pool: &str,
     problem: String,
+    fence: &str,
 ) -> Result<Decision, Rejection> {
     let (verdict, reason) = match policy {
         Policy::Reject => {
@@ -189,7 +192,7 @@ fn policy(
             });
         }
         Policy::Hold => {
-            rewrite::hold(job, &problem);
+            rewrite::hold(job, &problem, fence, settings)?;
             (Verdict::Held, format!("held (paused): {problem}"))
         }
         Policy::Pass => {

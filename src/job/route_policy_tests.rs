@@ -16,11 +16,14 @@ fn policies(#[case] pool: &str, #[case] problem: &str) {
     assert_eq!(held.verdict, Verdict::Held);
     assert_eq!(job["offline"], true);
     assert_eq!(job["annotation"], format!("[afpool: held: {problem}] mine"));
+    // Fenced: find masks translated, every host excluded, so resuming it runs it nowhere.
     assert_eq!(
-        (job["hosts_mask"].as_str(), job.get("hosts_mask_type")),
-        (Some("r1"), None)
+        (&job["hosts_mask"], &job["hosts_mask_type"]),
+        (&Value::from("r1.*"), &Value::from("regex"))
     );
+    assert_eq!(job["hosts_mask_exclude"], ".*");
     let (passed, job) = routed(&body, &set(Policy::Pass));
+    assert_eq!(job["hosts_mask"], "r1", "passed jobs are not touched");
     assert_eq!(passed.verdict, Verdict::Passed);
     assert!(job.get("offline").is_none() && job.get("pool").is_none());
     assert_eq!(
@@ -71,7 +74,7 @@ fn shield_applies_without_a_pool() {
 }
 
 /// 8,000 renders whose names share nothing past their first letters, as a farm of hand-named
-/// workstations might: even as a prefix tree the exclude mask is past afserver's regex limit.
+/// workstations might: even as a prefix tree a mask naming all of them is past afserver's limit.
 fn unshareable_farm() -> Inventory {
     let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
     let names: Vec<String> = (0..8000)
@@ -81,31 +84,26 @@ fn unshareable_farm() -> Inventory {
     Inventory::new(pools, names.iter().map(|n| RenderInfo::named(n)).collect())
 }
 
-#[test]
-fn a_mask_too_large_for_afserver_follows_the_empty_pool_policy() {
+#[rstest::rstest]
+#[case(MaskMode::Exclude, "hosts_mask_exclude")]
+#[case(MaskMode::Include, "hosts_mask")]
+fn a_mask_too_large_for_afserver_follows_the_empty_pool_policy(
+    #[case] mode: MaskMode,
+    #[case] key: &str,
+) {
     let inv = unshareable_farm();
-    let body = job(r#""pool":"one","#);
-    let out = route(body.as_bytes(), &RouteSettings::default(), &inv).unwrap();
+    let settings = with(|s| s.mask_mode = mode);
+    let small = route(job(r#""pool":"one","#).as_bytes(), &settings, &inv).unwrap();
+    assert_eq!(small.verdict, Verdict::Routed, "masks name members only");
+    let out = route(job(r#""pool":"all","#).as_bytes(), &settings, &inv).unwrap();
     assert_eq!(out.verdict, Verdict::Held);
     let held: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
     let note = held["job"]["annotation"].as_str().unwrap();
-    assert!(note.contains("hosts_mask_exclude of about"), "{note}");
-    assert!(note.contains("mask_mode = \"include\""), "{note}");
-    assert!(held["job"].get("hosts_mask_exclude").is_none());
-    let include = with(|s| s.mask_mode = MaskMode::Include);
-    let out = route(body.as_bytes(), &include, &inv).unwrap();
-    assert_eq!(out.verdict, Verdict::Routed);
-    let body = job(r#""pool":"all","#);
-    let out = route(body.as_bytes(), &include, &inv).unwrap();
-    assert_eq!(out.verdict, Verdict::Held);
-    assert!(
-        out.explain.reason.contains("hosts_mask of about"),
-        "{}",
-        out.explain.reason
+    assert!(note.contains(&format!("{key} of about")), "{note}");
+    assert!(note.ends_with("split the pool]"), "{note}");
+    assert_eq!(
+        held["job"]["hosts_mask_exclude"], ".*",
+        "fenced off every host"
     );
-    assert!(
-        out.explain.reason.ends_with("split the pool"),
-        "{}",
-        out.explain.reason
-    );
+    assert!(held["job"].get("hosts_mask").is_none());
 }

@@ -4,7 +4,6 @@ use rstest::rstest;
 use serde_json::Value;
 
 use super::*;
-use crate::job::mask;
 use crate::job::poolref::{PoolSource, NO_POOL_SENTINEL};
 use crate::job::settings::{MaskMode, MaskType};
 use crate::renders::RenderInfo;
@@ -49,11 +48,16 @@ fn routed(body: &str, settings: &RouteSettings) -> (Outcome, Value) {
     (outcome, v["job"].clone())
 }
 
+/// Whether `pattern` matches all of `name`, read by an engine with look-ahead (fancy-regex).
 fn full(pattern: &Value, name: &str) -> bool {
-    mask::full_match(pattern.as_str().unwrap())
+    let pattern = pattern.as_str().unwrap();
+    fancy_regex::Regex::new(&format!("^(?:{pattern})$"))
         .unwrap()
         .is_match(name)
+        .unwrap()
 }
+
+const CPU_EXCLUDE: &str = "(?!(?:render01|render02)$).*";
 
 fn with(f: impl FnOnce(&mut RouteSettings)) -> RouteSettings {
     let mut s = RouteSettings::default();
@@ -92,7 +96,8 @@ fn each_pool_source_routes(#[case] extra: &str, #[case] source: PoolSource) {
         assert!(!job[key].to_string().contains("pool:"), "{job}");
     }
     assert_eq!(job["hosts_mask_type"], "regex");
-    assert!(full(&job["hosts_mask_exclude"], "r10") && !full(&job["hosts_mask_exclude"], "r1"));
+    let ex = &job["hosts_mask_exclude"];
+    assert!(full(ex, "r10") && full(ex, "never-seen") && !full(ex, "r1"));
 }
 
 #[rstest]
@@ -127,14 +132,15 @@ fn no_pool_forwards_unrouted(
 #[test]
 fn exclude_is_exact_dots_case_and_prefix_safe() {
     let (outcome, job) = routed(&job(r#""pool":"r","#), &RouteSettings::default());
-    assert_eq!(
-        job["hosts_mask_exclude"],
-        "gpu[.]node3|r10|render01|render02"
-    );
+    assert_eq!(job["hosts_mask_exclude"], "(?!(?:r1)$).*");
     let ex = &job["hosts_mask_exclude"];
     assert!(!full(ex, "r1"), "r1 is in the pool");
     assert!(full(ex, "r10"), "r10 is not, despite the shared prefix");
-    assert!(full(ex, "gpu.node3") && !full(ex, "gpuxnode3"));
+    assert!(full(ex, "xr1") && full(ex, "R1") && full(ex, ""));
+    assert!(
+        full(ex, "render99"),
+        "a render afserver never listed is excluded too"
+    );
     assert_eq!(outcome.explain.hosts_excluded, 4);
     let names =
         |hs: &[crate::job::HostState]| hs.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
@@ -149,48 +155,44 @@ fn exclude_is_exact_dots_case_and_prefix_safe() {
 #[test]
 fn pool_spelling_differs_from_afservers() {
     let (outcome, job) = routed(&job(r#""pool":"cpu","#), &RouteSettings::default());
-    assert_eq!(job["hosts_mask_exclude"], "gpu[.]node3|r1|r10");
+    assert_eq!(job["hosts_mask_exclude"], CPU_EXCLUDE);
     assert_eq!(*outcome.explain.pool_hosts.0, ["render01", "render02"]);
 }
 
 #[rstest]
-#[case(
-    r#""hosts_mask_exclude":"render0","#,
-    "(render0.*)|(gpu[.]node3|r1|r10)"
-)]
-#[case(
-    r#""hosts_mask_exclude":"r1,gpu","#,
-    "(r1.*|gpu.*)|(gpu[.]node3|r1|r10)"
-)]
+#[case(r#""hosts_mask_exclude":"render02","#, "(render02.*)|(CPU)")]
+#[case(r#""hosts_mask_exclude":"r1,gpu","#, "(r1.*|gpu.*)|(CPU)")]
 #[case(
     r#""hosts_mask_type":"regex","hosts_mask_exclude":"render02","#,
-    "(render02)|(gpu[.]node3|r1|r10)"
+    "(render02)|(CPU)"
 )]
-#[case(r#""hosts_mask_exclude":"","#, "gpu[.]node3|r1|r10")]
+#[case(r#""hosts_mask_exclude":"","#, "CPU")]
 fn user_exclude_is_translated_and_merged(#[case] extra: &str, #[case] want: &str) {
     let (_, job) = routed(
         &job(&format!(r#""pool":"cpu",{extra}"#)),
         &RouteSettings::default(),
     );
-    assert_eq!(job["hosts_mask_exclude"], want);
+    assert_eq!(job["hosts_mask_exclude"], want.replace("CPU", CPU_EXCLUDE));
 }
 
 #[test]
 fn assumed_regex_mode_keeps_user_masks() {
     let settings = with(|s| s.assume_mask_type = MaskType::Regex);
     let (_, job) = routed(
-        &job(r#""pool":"cpu","hosts_mask":"render0[12]","hosts_mask_exclude":"r.*","#),
+        &job(r#""pool":"cpu","hosts_mask":"render0[12]","hosts_mask_exclude":"r1.*","#),
         &settings,
     );
     assert_eq!(job["hosts_mask"], "render0[12]");
-    assert_eq!(job["hosts_mask_exclude"], "(r.*)|(gpu[.]node3|r1|r10)");
+    assert_eq!(job["hosts_mask_exclude"], format!("(r1.*)|({CPU_EXCLUDE})"));
 }
 
 #[test]
-fn nothing_to_exclude_leaves_user_exclude() {
+fn a_pool_of_every_known_host_still_excludes_new_hosts() {
     let body = job(r#""pool":"all","hosts_mask_type":"regex","hosts_mask_exclude":"r1","#);
     let (outcome, job) = routed(&body, &RouteSettings::default());
-    assert_eq!(job["hosts_mask_exclude"], "r1");
+    let ex = &job["hosts_mask_exclude"];
+    assert_eq!(ex, "(r1)|((?!(?:gpu[.]node3|r1|r10|render01|render02)$).*)");
+    assert!(full(ex, "r1") && full(ex, "new01") && !full(ex, "r10"));
     assert_eq!(outcome.explain.hosts_excluded, 0);
 }
 
@@ -233,7 +235,7 @@ fn block_masks_are_translated_and_other_blocks_kept_verbatim() {
     MaskMode::Both,
     r#""hosts_mask":"render0","#,
     Some("render01|render02"),
-    Some("gpu[.]node3|r1|r10")
+    Some(CPU_EXCLUDE)
 )]
 fn include_modes(
     #[case] mode: MaskMode,
@@ -256,7 +258,14 @@ fn include_with_no_matching_pool_host_follows_empty_pool_policy() {
     let (outcome, job) = routed(&job(r#""pool":"cpu","hosts_mask":"gpu","#), &settings);
     assert_eq!(outcome.verdict, Verdict::Held);
     assert_eq!(job["offline"], true);
-    assert_eq!(job["hosts_mask"], "gpu", "held jobs keep their masks");
+    assert_eq!(
+        job["hosts_mask"], "gpu.*",
+        "held jobs keep their masks, as regexes"
+    );
+    assert_eq!(
+        job["hosts_mask_exclude"], CPU_EXCLUDE,
+        "and are fenced in their pool"
+    );
 }
 
 #[test]
@@ -332,25 +341,53 @@ fn big_job_keeps_its_block_verbatim() {
     assert!(out.contains(&block), "the block is copied verbatim");
 }
 
-#[test]
-fn a_job_afpool_already_routed_is_not_routed_again() {
-    let (first, job1) = routed(&job(r#""pool":"gpu","#), &RouteSettings::default());
-    assert_eq!(job1[ROUTED_KEY], "gpu");
-    // A second afpool with a default pool (afsubmit into a proxy, or two proxies) leaves it alone.
-    let again = with(|s| s.default_pool = Some("cpu".into()));
+#[rstest]
+#[case(MaskMode::Exclude, r#""pool":"gpu","hosts_mask_exclude":"gpu.node9","#)]
+#[case(MaskMode::Include, r#""pool":"cpu","hosts_mask":"render01","#)]
+#[case(
+    MaskMode::Both,
+    r#""hosts_mask":"pool:cpu render0","hosts_mask_exclude":"x","#
+)]
+fn routing_twice_writes_the_same_masks(#[case] mode: MaskMode, #[case] extra: &str) {
+    let settings = with(|s| s.mask_mode = mode);
+    let (first, job1) = routed(&job(extra), &settings);
+    assert_eq!(first.verdict, Verdict::Routed);
+    // A second afpool (afsubmit into a proxy, two proxies) routes it again: same masks. Its
+    // default pool does not apply: the mark names the pool.
+    let again = with(|s| {
+        s.mask_mode = mode;
+        s.default_pool = Some("r".into());
+    });
     let second = route(first.body.as_ref().unwrap(), &again, &inv()).unwrap();
-    assert_eq!(second.verdict, Verdict::NoPool);
-    assert!(second.body.is_none(), "forwarded byte for byte");
-    assert!(
-        second.explain.reason.contains("already routed"),
-        "{}",
-        second.explain.reason
+    assert_eq!(second.verdict, Verdict::Routed);
+    assert_eq!(second.pool.as_ref().unwrap().source, PoolSource::RoutedMark);
+    let job2: Value = serde_json::from_slice(&second.body.unwrap()).unwrap();
+    assert_eq!(job2["job"], job1);
+}
+
+#[test]
+fn a_forged_mark_is_a_pool_reference_not_a_pass() {
+    let forged = job(r#""afpool_routed":"gpu","hosts_mask_exclude":"x","#);
+    let (outcome, routed_job) = routed(&forged, &RouteSettings::default());
+    assert_eq!(outcome.verdict, Verdict::Routed);
+    assert_eq!(
+        routed_job["hosts_mask_exclude"],
+        "(x.*)|((?!(?:gpu[.]node3)$).*)"
+    );
+    let nothing = job_with_mark(NO_POOL_SENTINEL);
+    let out = run(&nothing, &with(|s| s.default_pool = Some("r".into()))).unwrap();
+    assert_eq!(
+        out.pool.unwrap().source,
+        PoolSource::Default,
+        "the sentinel names nothing"
     );
     // Held jobs carry the mark too; a job without a pool does not.
     let (_, held) = routed(&job(r#""pool":"nope","#), &RouteSettings::default());
     assert_eq!(held[ROUTED_KEY], "nope");
-    assert!(run(&job(""), &RouteSettings::default())
-        .unwrap()
-        .body
-        .is_none());
+    let plain = run(&job(""), &RouteSettings::default()).unwrap();
+    assert!(plain.body.is_none());
+}
+
+fn job_with_mark(mark: &str) -> String {
+    job(&format!(r#""afpool_routed":{},"#, Value::from(mark)))
 }

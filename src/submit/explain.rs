@@ -126,6 +126,7 @@ fn pool_text(x: &Explanation) -> String {
         PoolSource::CustomData => "\"pool\" in custom_data",
         PoolSource::HostsMaskToken => "a pool: token in hosts_mask",
         PoolSource::HostsMaskExcludeToken => "a pool: token in hosts_mask_exclude",
+        PoolSource::RoutedMark => "the afpool_routed mark of an earlier pass",
         PoolSource::Default => "the default pool",
     };
     format!("'{}' (from {from})", p.name)

@@ -154,3 +154,13 @@ pub async fn assert_closed_without_reply(mut s: TcpStream) {
         "closed without a reply: {n:?} {rest:?}"
     );
 }
+
+/// Whether `pattern` matches all of `name` (as afserver's `regex_match`), read by fancy-regex, an
+/// engine with look-ahead written independently of afpool (the libstdc++ reading is in
+/// tests/std_regex.rs).
+pub fn full_match(pattern: &str, name: &str) -> bool {
+    fancy_regex::Regex::new(&format!("^(?:{pattern})$"))
+        .unwrap_or_else(|e| panic!("{pattern}: {e}"))
+        .is_match(name)
+        .unwrap()
+}
