@@ -83,28 +83,43 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<RenderInfo>, String> {
         .collect())
 }
 
-/// Double every backslash that does not start a valid JSON escape (afserver writes some strings,
-/// block masks among them, without escaping).
+/// Make afserver's hand-written JSON valid: double every backslash that does not start a valid
+/// JSON escape (`\\u` needs four hex digits: a Windows user `CORP\\util` is written raw), escape
+/// raw control characters inside strings, and replace invalid UTF-8. A raw quote inside a string,
+/// or a raw backslash at its end (`\\"` reads as an escaped quote), cannot be told apart and is
+/// left as it is.
 pub fn repair_escapes(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 16);
-    let mut i = 0;
-    while i < body.len() {
-        let b = body[i];
-        if b == b'\\' {
-            match body.get(i + 1) {
-                Some(next) if b"\"\\/bfnrtu".contains(next) => {
-                    out.extend_from_slice(&[b, *next]);
-                    i += 2;
-                    continue;
-                }
-                _ => out.extend_from_slice(b"\\\\"),
+    let text = String::from_utf8_lossy(body);
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len() + 16);
+    let (mut i, mut in_string) = (0, false);
+    while i < b.len() {
+        match b[i] {
+            b'\\' if in_string && valid_escape(&b[i + 1..]) => {
+                out.extend_from_slice(&b[i..i + 2]);
+                i += 2;
+                continue;
             }
-        } else {
-            out.push(b);
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => {
+                in_string = !in_string;
+                out.push(b'"');
+            }
+            c if c < 0x20 && in_string => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
+            c => out.push(c),
         }
         i += 1;
     }
     out
+}
+
+/// Does `rest` (what follows a backslash) start a valid JSON escape?
+fn valid_escape(rest: &[u8]) -> bool {
+    match rest.first() {
+        Some(b'u') => rest.len() >= 5 && rest[1..5].iter().all(u8::is_ascii_hexdigit),
+        Some(c) => b"\"\\/bfnrt".contains(c),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -149,6 +164,28 @@ mod tests {
             }]
         );
         assert_eq!(repair_escapes(br#""a\\b\"c\d""#), br#""a\\b\"c\\d""#);
+    }
+
+    /// afserver writes render user names raw: a Windows domain user breaks its JSON.
+    #[rstest::rstest]
+    #[case(r"CORP\util", r"CORP\util")]
+    #[case(r"C:\new", "C:\new")]
+    #[case(r"a\x", r"a\x")]
+    #[case(r"a\u12", r"a\u12")]
+    #[case(r"a\u12g4", r"a\u12g4")]
+    #[case(r"a\u00e9", "a\u{e9}")]
+    #[case("tab\there", "tab\there")]
+    #[case("raw\u{1}ctl", "raw\u{1}ctl")]
+    fn reads_raw_user_names(#[case] raw: &str, #[case] user: &str) {
+        let body = format!(
+            r#"{{"renders":[{{"name":"win01","st":1,"user_name":"{raw}"}},{{"name":"r2","st":0}}]}}"#
+        );
+        let renders = parse_list(body.as_bytes()).unwrap_or_else(|e| panic!("{raw}: {e}"));
+        assert_eq!(renders.len(), 2);
+        assert_eq!(renders[0].name, "win01");
+        let repaired: serde_json::Value =
+            serde_json::from_slice(&repair_escapes(body.as_bytes())).unwrap();
+        assert_eq!(repaired["renders"][0]["user_name"], user);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The live routing state shared by the proxy's connections: routing settings, the pools (kept
 //! fresh by the store's live view), and afserver's render list (refreshed in the background), turned
-//! into a [`job::Inventory`] that is rebuilt only when one of them changes, never per job.
+//! into a [`job::Inventory`] that is rebuilt only when one of them changes, never per job. Masks
+//! name pool members only, so routing never waits for the render list; it serves explanations.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -57,6 +58,7 @@ pub struct Router {
     renders: Arc<RendersCache>,
     built: ArcSwap<Built>,
     rebuilt: watch::Sender<u64>,
+    rebuilding: tokio::sync::Mutex<()>,
 }
 
 impl Router {
@@ -73,6 +75,7 @@ impl Router {
             renders,
             built: ArcSwap::from_pointee(built),
             rebuilt: watch::channel(0).0,
+            rebuilding: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -94,23 +97,6 @@ impl Router {
     /// Route `body` if it is a job submission (`None`: relay it as it is); parses it once.
     pub fn route_submission(&self, body: &[u8]) -> Option<Result<Outcome, Rejection>> {
         job::route_submission(body, &self.settings, &self.inventory())
-    }
-
-    /// Before the first job: if afserver's render list has never been read, ask for it now and
-    /// wait for it (at most `limit`), then route with it. Without the list, exclude masks could
-    /// only name pool members, and a pool job could run on a render no pool names.
-    pub async fn ensure_render_list(&self, limit: Duration) {
-        if self.renders.has_list() {
-            return;
-        }
-        self.renders.wake.notify_one();
-        let waited = tokio::time::timeout(limit, self.renders.wait_refreshes(1)).await;
-        if waited.is_err() {
-            tracing::warn!(
-                "routing without afserver's render list: only pool members are known hosts"
-            );
-        }
-        self.rebuild_if_changed().await;
     }
 
     /// Wait until the inventory has been rebuilt at least `n` times since start.
@@ -136,7 +122,10 @@ impl Router {
         });
     }
 
+    /// Rebuilds the inventory when pools or renders changed. Rebuilds are serialised (one at a
+    /// time, each from the latest sources), so an older, slower build never replaces a newer one.
     async fn rebuild_if_changed(&self) {
+        let _one_at_a_time = self.rebuilding.lock().await;
         let (pools, renders) = (self.pools.current(), self.renders.current());
         let built = self.built.load();
         if Arc::ptr_eq(&built.pools, &pools) && Arc::ptr_eq(&built.renders, &renders) {
@@ -224,19 +213,13 @@ impl RendersCache {
     pub fn current(&self) -> Arc<Vec<RenderInfo>> {
         let stale = match *self.fetched_at.lock().unwrap() {
             Some(at) => at.elapsed() > self.interval.saturating_mul(2),
-            // Never read: the loop retries every interval, and the first job asks on demand
-            // (`Router::ensure_render_list`).
+            // Never read: the loop retries every interval (routing does not need the list).
             None => false,
         };
         if stale {
             self.wake.notify_one();
         }
         self.list.load_full()
-    }
-
-    /// True once a render list has been read from afserver (or the cache is fixed).
-    pub fn has_list(&self) -> bool {
-        self.interval == Duration::MAX || *self.generation.borrow() > 0
     }
 
     /// Wait until at least `n` refreshes have succeeded.

@@ -43,7 +43,11 @@ pub async fn run(
     );
     let first = tokio::time::timeout(upstream.connect_timeout, renders.wait_refreshes(1)).await;
     if first.is_err() {
-        tracing::warn!("afserver at {} did not list its renders yet; routing with pool hosts only until it does", upstream.addr);
+        tracing::warn!(
+            "afserver at {} did not list its renders yet; routing needs no render list, \
+             explanations will show render states once it does",
+            upstream.addr
+        );
     }
     let (pool_count, render_count) = (pools.current().len(), renders.current().len());
     let router = Arc::new(Router::new(config.routing.clone(), pools, renders));

@@ -37,12 +37,6 @@ pub async fn handle(mut client: TcpStream, shared: &Shared) {
 
 async fn relay_message(client: &mut TcpStream, buf: &[u8], frame: Frame, shared: &Shared) {
     let request = &buf[..frame.len];
-    if frame.framing.carries_json() && job::might_be_submission(&request[frame.body.clone()]) {
-        shared
-            .router
-            .ensure_render_list(shared.upstream.connect_timeout)
-            .await;
-    }
     let forward = match route_if_job(request, &frame, shared) {
         Ok(forward) => forward,
         Err(reply) => {
