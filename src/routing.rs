@@ -15,8 +15,8 @@ use crate::renders::{self, RenderInfo};
 use crate::store::Pool;
 use crate::upstream::Upstream;
 
-/// Anything that can hand out the current pools cheaply.
-pub trait PoolSource: Send + Sync {
+/// Anything that can hand out the current pools cheaply (the live view, or a fixed list).
+pub trait PoolFeed: Send + Sync {
     /// The pools as of now.
     fn current(&self) -> Arc<Vec<Pool>>;
     /// A receiver that changes whenever the pools may have changed (`None`: they never change).
@@ -28,13 +28,13 @@ pub trait PoolSource: Send + Sync {
 /// A fixed set of pools (one-shot commands, tests).
 pub struct FixedPools(pub Arc<Vec<Pool>>);
 
-impl PoolSource for FixedPools {
+impl PoolFeed for FixedPools {
     fn current(&self) -> Arc<Vec<Pool>> {
         self.0.clone()
     }
 }
 
-impl PoolSource for crate::store::live::LivePools {
+impl PoolFeed for crate::store::live::LivePools {
     fn current(&self) -> Arc<Vec<Pool>> {
         crate::store::live::LivePools::current(self)
     }
@@ -54,7 +54,7 @@ struct Built {
 /// requests never build it.
 pub struct Router {
     settings: RouteSettings,
-    pools: Arc<dyn PoolSource>,
+    pools: Arc<dyn PoolFeed>,
     renders: Arc<RendersCache>,
     built: ArcSwap<Built>,
     rebuilt: watch::Sender<u64>,
@@ -65,7 +65,7 @@ impl Router {
     /// A router over these sources, with the inventory built now.
     pub fn new(
         settings: RouteSettings,
-        pools: Arc<dyn PoolSource>,
+        pools: Arc<dyn PoolFeed>,
         renders: Arc<RendersCache>,
     ) -> Self {
         let built = build(pools.current(), renders.current(), None);

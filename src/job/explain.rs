@@ -25,9 +25,9 @@ pub enum Verdict {
 
 /// A value shared with the inventory snapshot (cheap to clone), serialized as the value.
 #[derive(Debug, Clone, Default)]
-pub struct Shared<T>(pub Arc<T>);
+pub struct SnapshotRef<T>(pub Arc<T>);
 
-impl<T: Serialize> Serialize for Shared<T> {
+impl<T: Serialize> Serialize for SnapshotRef<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(s)
     }
@@ -92,9 +92,9 @@ pub struct Explanation {
     /// The pool asked for and where the name was found.
     pub pool: Option<PoolChoice>,
     /// The pool's member hosts as afserver spells them (empty when not routed).
-    pub pool_hosts: Shared<Vec<String>>,
+    pub pool_hosts: SnapshotRef<Vec<String>>,
     /// Known renders the job may run on.
-    pub can_run: Shared<Vec<HostState>>,
+    pub can_run: SnapshotRef<Vec<HostState>>,
     /// Known renders the job is kept off.
     pub cannot_run: HostList,
     /// Masks as submitted.
@@ -181,8 +181,8 @@ mod tests {
             user_name: "artist".into(),
             job_name: "shot".into(),
             pool: None,
-            pool_hosts: Shared::default(),
-            can_run: Shared::default(),
+            pool_hosts: SnapshotRef::default(),
+            can_run: SnapshotRef::default(),
             cannot_run: HostList::default(),
             masks_before: Masks::default(),
             masks_after: Masks::default(),

@@ -23,7 +23,7 @@ pub mod settings;
 mod shield;
 
 pub use envelope::{is_job_submission, might_be_submission};
-pub use explain::{BlockMasks, Explanation, Masks, Outcome, Shared, Verdict};
+pub use explain::{BlockMasks, Explanation, Masks, Outcome, SnapshotRef, Verdict};
 pub use inventory::{HostList, HostState, Inventory};
 pub use poolref::{PoolChoice, PoolSource, NO_POOL_SENTINEL, ROUTED_KEY};
 pub use rejection::{error_reply_body, Rejection, ShieldRule};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::envelope::{Envelope, Fields, Job};
-use super::explain::{Explanation, Masks, Outcome, Shared, Verdict};
+use super::explain::{Explanation, Masks, Outcome, SnapshotRef, Verdict};
 use super::inventory::{Inventory, PoolPlan};
 use super::poolref::{self, PoolChoice, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
@@ -220,8 +220,8 @@ fn explanation(
 ) -> Explanation {
     let (pool_hosts, can_run, cannot_run) = match (&d.plan, &d.routed) {
         (Some(p), Some(m)) => (
-            Shared(p.hosts.clone()),
-            Shared(m.can_run.clone()),
+            SnapshotRef(p.hosts.clone()),
+            SnapshotRef(m.can_run.clone()),
             m.cannot_run.clone(),
         ),
         _ => Default::default(),
