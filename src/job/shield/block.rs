@@ -69,7 +69,7 @@ fn listed<'b>(block: &'b Block<'_>) -> Result<Option<Vec<&'b str>>, CountError> 
         block.i64_of("tasks_num"),
         per_task.unwrap_or(1),
     )?;
-    Ok(Some(tasks.iter().map(|t| t.get()).collect()))
+    Ok(Some(tasks))
 }
 
 fn count_rejection(whose: &str, e: CountError) -> Rejection {
@@ -114,7 +114,6 @@ fn count_rejection(whose: &str, e: CountError) -> Rejection {
 /// Every task must be an object (afserver reads each through rapidjson's object accessors with
 /// assertions off: a number crashes it, an array yields garbage), with text afserver can keep.
 fn check_tasks(tasks: &[&str], whose: &str) -> Result<(), Rejection> {
-    let all_plain = !tasks.iter().any(|t| t.contains('\\'));
     for (i, task) in tasks.iter().enumerate() {
         if !task.starts_with('{') {
             let msg = format!(
@@ -124,8 +123,8 @@ fn check_tasks(tasks: &[&str], whose: &str) -> Result<(), Rejection> {
             );
             return Err(Rejection::shield(ShieldRule::TaskNotObject, msg));
         }
-        if all_plain {
-            continue;
+        if !task.contains('\\') {
+            continue; // no escape, so no character afserver cannot store
         }
         let members = Members::parse(task).unwrap_or_default();
         if let Some(f) = text::first_bad(&text::TASK, |k| members.get(k)) {

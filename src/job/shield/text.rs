@@ -204,7 +204,7 @@ fn bad_in_list(raw: &str) -> Option<(usize, BadChar)> {
     raw::array(raw)?
         .iter()
         .enumerate()
-        .find_map(|(i, v)| bad_in(v.get(), Escaped).map(|bad| (i, bad)))
+        .find_map(|(i, v)| bad_in(v, Escaped).map(|bad| (i, bad)))
 }
 
 fn bad_in_map(key: &str, raw: &str, values: Option<Written>) -> Option<(String, BadChar)> {
