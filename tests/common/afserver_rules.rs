@@ -66,9 +66,12 @@ fn string<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     o.get(key).and_then(Value::as_str)
 }
 
-/// `jr_int64`: only an integer that fits int64.
+/// `jr_int64`: only an integer that fits int64. rapidjson reads `-0` as the integer 0, serde_json
+/// as the float -0.0 (which `-0.0` also gives, a double to rapidjson): read as 0 to be safe.
 fn int64(o: &Map<String, Value>, key: &str) -> Option<i64> {
-    o.get(key).and_then(Value::as_i64)
+    let v = o.get(key)?;
+    let negative_zero = v.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative());
+    v.as_i64().or(negative_zero.then_some(0))
 }
 
 /// `jr_int32` (rapidjson `IsInt`): only an integer that fits int32.

@@ -17,6 +17,12 @@ pub(super) fn block_label(block: &Block<'_>, index: usize) -> String {
     }
 }
 
+/// `key` as afserver's `jr_int64`/`jr_int32` read it (`-0` included), for keys where 0 is not the
+/// default. Where it is (`flags`, frames), `Fields::i64_of` reads the same.
+fn int_of(block: &Block<'_>, key: &str) -> Option<i64> {
+    block.raw(key).and_then(raw::int)
+}
+
 /// Checks block `index` of the job labelled `label`.
 pub(super) fn check(block: &Block<'_>, index: usize, label: &str) -> Result<(), Rejection> {
     if block.fields.is_none() {
@@ -42,7 +48,8 @@ pub(super) fn check(block: &Block<'_>, index: usize, label: &str) -> Result<(), 
     }
 }
 
-/// A numeric block's frame settings (`jr_int64`: absent or non-integer keeps the default).
+/// A numeric block's frame settings (`jr_int64`: absent or non-integer keeps the default; `-0`,
+/// which serde_json reads as a float, gives what the default gives).
 fn frames(block: &Block<'_>) -> Frames {
     let d = Frames::default();
     let get = |key, default| block.i64_of(key).unwrap_or(default);
@@ -63,10 +70,10 @@ fn listed<'b>(block: &'b Block<'_>) -> Result<Option<Vec<&'b str>>, CountError> 
     let Some(tasks) = raw::array(raw) else {
         return Err(CountError::NoTasks("'tasks' is not an array".into()));
     };
-    let per_task = block.i64_of("frames_per_task").filter(|n| *n != 0);
+    let per_task = int_of(block, "frames_per_task").filter(|n| *n != 0);
     count::listed(
         tasks.len(),
-        block.i64_of("tasks_num"),
+        int_of(block, "tasks_num"),
         per_task.unwrap_or(1),
     )?;
     Ok(Some(tasks))

@@ -79,7 +79,8 @@ pub(crate) fn check_structure(job: &Job<'_>) -> Result<(), Rejection> {
 /// system job) or one outside its table crashes 3.4.1. A new job never needs one.
 fn check_id(job: &Job<'_>, label: &str) -> Result<(), Rejection> {
     let id = job
-        .i64_of("id")
+        .raw("id")
+        .and_then(raw::int)
         .filter(|id| *id != 0 && i32::try_from(*id).is_ok());
     match id {
         Some(id) => {

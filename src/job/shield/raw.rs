@@ -20,6 +20,15 @@ pub(super) fn string(raw: &str) -> Option<Cow<'_, str>> {
     serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
 }
 
+/// The integer a raw JSON value holds, read like rapidjson's `IsInt64`/`GetInt64`: an integer
+/// literal that fits int64. Unlike serde_json, rapidjson reads `-0` as the integer 0.
+pub(super) fn int(raw: &str) -> Option<i64> {
+    match raw {
+        "-0" => Some(0),
+        _ => serde_json::from_str(raw).ok(),
+    }
+}
+
 /// The JSON kind of a raw value, for messages (`"a number"`, `"null"`, ...).
 pub(super) fn kind(raw: &str) -> &'static str {
     match raw.as_bytes().first() {
@@ -175,6 +184,19 @@ mod tests {
         let parsed: Vec<&RawValue> = serde_json::from_str(raw).unwrap();
         let parsed: Vec<&str> = parsed.iter().map(|v| v.get()).collect();
         assert_eq!(parsed, want, "agrees with serde_json");
+    }
+
+    #[rstest]
+    #[case("5", Some(5))]
+    #[case("-0", Some(0))]
+    #[case("-9223372036854775808", Some(i64::MIN))]
+    #[case("9223372036854775808", None)]
+    #[case("1.0", None)]
+    #[case("1e2", None)]
+    #[case("-0.0", None)]
+    #[case("\"5\"", None)]
+    fn integers(#[case] raw: &str, #[case] want: Option<i64>) {
+        assert_eq!(int(raw), want);
     }
 
     #[rstest]

@@ -92,6 +92,8 @@ fn numeric_blocks(#[case] job: &str, #[case] rule: Option<ShieldRule>) {
 #[case(&block(r#""tasks_num":-1"#), Some(TaskCount))] // real: never runs
 #[case(&block(r#""tasks_num":0"#), Some(EmptyBlock))] // real: crash
 #[case(&block(r#""tasks_num":"3""#), None)]
+#[case(&block(r#""tasks_num":-0"#), Some(EmptyBlock))] // real: rapidjson reads the integer 0, a crash
+#[case(&block(r#""tasks_num":-0.0"#), None)] // real: a double, ignored
 #[case(&block(r#""tasks_num":4294967296"#), None)] // not an int32: ignored
 #[case(&block(r#""frames_per_task":-9223372036854775808"#), Some(FrameOverflow))]
 #[case(&task(r#"{"name":"t"}"#), None)]
@@ -128,6 +130,7 @@ fn task_lists(#[case] job: &str, #[case] rule: Option<ShieldRule>) {
 #[case(&with(r#""id":2000000"#), Some(JobId))] // real: crash
 #[case(&with(r#""id":4294967296"#), None)] // not an int32: ignored
 #[case(&with(r#""id":"7""#), None)]
+#[case(&with(r#""id":-0"#), None)]
 fn job_text(#[case] job: &str, #[case] rule: Option<ShieldRule>) {
     assert_eq!(check(job).err().flatten(), rule, "{job}");
 }
