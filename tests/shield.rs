@@ -137,15 +137,18 @@ fn every_fixture_is_judged_like_afserver() {
     }
 }
 
+/// Submit `job` through the proxy in text framing; afserver's (or afpool's) JSON reply.
+async fn submit(proxy: std::net::SocketAddr, job: &Value) -> Value {
+    let body = serde_json::to_vec(&json!({ "job": job })).unwrap();
+    let request = [format!("AFANASY {} JSON", body.len()).as_bytes(), &body].concat();
+    reply_json(&send(proxy, &request).await)
+}
+
 #[tokio::test]
 async fn nothing_harmful_reaches_afserver_through_the_proxy() {
     let fake = FakeAfserver::start(farm()).await;
-    let proxy = spawn_proxy(
-        fake.addr,
-        vec![pool("gpu", &["gpu.node3"])],
-        RouteSettings::default(),
-    )
-    .await;
+    let pools = vec![pool("gpu", &["gpu.node3"])];
+    let proxy = spawn_proxy(fake.addr, pools, RouteSettings::default()).await;
     let harmful = [
         with(json!({"id": 1})),
         numeric(json!({"frame_last": 4294967295_i64})),
@@ -157,17 +160,9 @@ async fn nothing_harmful_reaches_afserver_through_the_proxy() {
         block(json!({"tasks": [{"command": "a\u{1}b"}]})),
     ];
     for job in &harmful {
-        let body = serde_json::to_vec(&json!({ "job": job })).unwrap();
-        let reply = send(
-            proxy.addr,
-            &[format!("AFANASY {} JSON", body.len()).as_bytes(), &body].concat(),
-        )
-        .await;
-        let text = reply_json(&reply)["error"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        assert!(text.starts_with("afpool: "), "{job} -> {text}");
+        let reply = submit(proxy.addr, job).await;
+        let text = reply["error"].as_str().unwrap_or_default();
+        assert!(text.starts_with("afpool: "), "{job} -> {reply}");
         assert!(!fake.crashed(), "{job}");
     }
     let accepted = [
@@ -175,23 +170,14 @@ async fn nothing_harmful_reaches_afserver_through_the_proxy() {
         with(json!({"user_name": " ", "branch": "\\show\\x", "pool": "gpu"})),
     ];
     for job in &accepted {
-        let body = serde_json::to_vec(&json!({ "job": job })).unwrap();
-        let reply = send(
-            proxy.addr,
-            &[format!("AFANASY {} JSON", body.len()).as_bytes(), &body].concat(),
-        )
-        .await;
-        assert!(reply_json(&reply)["id"].as_i64().unwrap() > 0, "{job}");
+        let reply = submit(proxy.addr, job).await;
+        assert!(reply["id"].as_i64().unwrap() > 0, "{job} -> {reply}");
     }
     let jobs = fake.jobs();
     assert_eq!(jobs.len(), accepted.len());
-    for job in &jobs {
-        assert_eq!(judge(job), None, "{job}");
-    }
-    assert_eq!(
-        jobs[0]["blocks"][0]["frame_first"], 10,
-        "clamped frames forwarded unchanged"
-    );
+    assert!(jobs.iter().all(|j| judge(j).is_none()), "{jobs:?}");
+    let first = &jobs[0]["blocks"][0]["frame_first"];
+    assert_eq!(first, 10, "clamped frames forwarded unchanged");
     proxy.shutdown.cancel();
 }
 
