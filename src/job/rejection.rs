@@ -17,8 +17,21 @@ pub enum ShieldRule {
     EmptyBlock,
     /// A hosts mask that is not a valid regex in regex mode.
     InvalidRegex,
-    /// A backslash in a block-level mask (afserver writes those unescaped and corrupts its store).
+    /// A backslash in a field afserver writes back unescaped (block masks, `user_name`,
+    /// `host_name`, ...), which makes its replies and job store invalid JSON.
     Backslash,
+    /// A double quote in a field afserver writes back unescaped.
+    Quote,
+    /// NUL (afserver cuts the text there) or a control character afserver writes back raw.
+    ControlCharacter,
+    /// A non-zero `id`: afserver registers the job under it and crashes when it is taken.
+    JobId,
+    /// A task count afserver cannot hold: over int32, a negative or too large `tasks_num`.
+    TaskCount,
+    /// Frame numbers whose arithmetic overflows afserver's 64-bit integers.
+    FrameOverflow,
+    /// A task that is not a JSON object (afserver reads it as one: undefined behaviour).
+    TaskNotObject,
 }
 
 /// A job afpool will not forward. Display is one line starting with `afpool: `.

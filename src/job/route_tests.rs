@@ -199,12 +199,12 @@ fn a_pool_of_every_known_host_still_excludes_new_hosts() {
 #[test]
 fn block_masks_are_translated_and_other_blocks_kept_verbatim() {
     let masked =
-        r#"{"name":"m", "hosts_mask":"render0", "hosts_mask_exclude":"r1;gpu.n","tasks":[1]}"#;
+        r#"{"name":"m", "hosts_mask":"render0", "hosts_mask_exclude":"r1;gpu.n","tasks":[{}]}"#;
     let plain = r#"{"name":"p",  "tasks": [ {"command":"x"} ]}"#;
     let body = format!(r#"{{"job":{{"user_name":"u","pool":"cpu","blocks":[{masked},{plain}]}}}}"#);
     let out =
         String::from_utf8(run(&body, &RouteSettings::default()).unwrap().body.unwrap()).unwrap();
-    assert!(out.contains(r#"{"name":"m","hosts_mask":"render0.*","hosts_mask_exclude":"r1.*|gpu[.]n.*","tasks":[1]}"#), "{out}");
+    assert!(out.contains(r#"{"name":"m","hosts_mask":"render0.*","hosts_mask_exclude":"r1.*|gpu[.]n.*","tasks":[{}]}"#), "{out}");
     assert!(out.contains(plain), "{out}");
     let regex_body = body.replace(
         r#""pool":"cpu""#,

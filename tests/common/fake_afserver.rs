@@ -248,19 +248,12 @@ fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Ve
     Some(format!("{{\n\"id\":{id},\n\"serial\":{id}\n}}").into_bytes())
 }
 
-/// What makes the real afserver 3.4.1 dereference a NULL job.
+/// What makes the real afserver 3.4.1 crash (mostly by dereferencing a NULL job): the rules of
+/// `afserver_rules.rs`, read from afserver's source independently of afpool's shield.
 fn crashes_afserver(job: &serde_json::Value) -> bool {
-    let user_ok = job["user_name"].as_str().is_some_and(|u| !u.is_empty());
-    let blocks = job["blocks"].as_array().filter(|b| !b.is_empty());
-    let Some(blocks) = blocks else { return true };
-    let has_tasks = |b: &serde_json::Value| {
-        if b["flags"].as_i64().unwrap_or(0) & 1 == 1 {
-            b["frame_first"].as_i64().unwrap_or(0) <= b["frame_last"].as_i64().unwrap_or(0)
-        } else {
-            b["tasks"].as_array().is_some_and(|t| !t.is_empty())
-        }
-    };
-    !user_ok || !blocks.iter().all(has_tasks)
+    #[path = "afserver_rules.rs"]
+    mod afserver_rules;
+    afserver_rules::crashes(job)
 }
 
 /// The render list, with an unescaped backslash like afserver's own replies can have.

@@ -1,0 +1,213 @@
+//! Reading raw JSON values (already-validated request text) the way afserver's `jr_*` helpers do:
+//! a value of the wrong type is simply not there. Objects are read as ordered `(key, raw value)`
+//! lists where the first copy of a key counts (rapidjson's member lookup), and strings are decoded
+//! only when their text holds an escape.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// The string a raw JSON value holds, if it is a string. Text without a backslash is the
+/// string itself (borrowed): valid JSON cannot hold a raw quote or control character there.
+pub(super) fn string(raw: &str) -> Option<Cow<'_, str>> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+}
+
+/// The integer a raw JSON value holds, read like rapidjson's `IsInt64`/`GetInt64`: an integer
+/// literal that fits int64. Unlike serde_json, rapidjson reads `-0` as the integer 0.
+pub(super) fn int(raw: &str) -> Option<i64> {
+    match raw {
+        "-0" => Some(0),
+        _ => serde_json::from_str(raw).ok(),
+    }
+}
+
+/// The JSON kind of a raw value, for messages (`"a number"`, `"null"`, ...).
+pub(super) fn kind(raw: &str) -> &'static str {
+    match raw.as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+/// The elements of a raw JSON array, as text; `None` when the value is not an array. One scan of
+/// the bytes, no parsing: the text is valid JSON (the envelope reader checked it), so tracking
+/// strings and nesting is enough to find where each element starts and ends.
+pub(super) fn array(raw: &str) -> Option<Vec<&str>> {
+    let bytes = raw.as_bytes();
+    if bytes.first() != Some(&b'[') {
+        return None;
+    }
+    let (mut items, mut start) = (Vec::new(), None);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if depth == 1 && start.is_none() && !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b',' | b']')
+        {
+            start = Some(i);
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth -= 1,
+            _ => {}
+        }
+        if (b == b',' && depth == 1) || depth == 0 {
+            items.extend(start.take().map(|s| raw[s..i].trim_end()));
+        }
+        if depth == 0 {
+            break;
+        }
+    }
+    Some(items)
+}
+
+/// A JSON object's members in request order, keys decoded, values raw.
+#[derive(Debug, Default)]
+pub(super) struct Members<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> Members<'a> {
+    /// The members of a raw JSON object; `None` when the value is not an object.
+    pub fn parse(raw: &'a str) -> Option<Self> {
+        if !raw.starts_with('{') {
+            return None;
+        }
+        serde_json::from_str(raw).ok()
+    }
+
+    /// The raw value of the first member named `key` (rapidjson's `FindMember`).
+    pub fn get(&self, key: &str) -> Option<&'a str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.get())
+    }
+}
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(MembersVisitor)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            out.push((key, map.next_value::<&RawValue>()?));
+        }
+        Ok(Members(out))
+    }
+}
+
+/// An object key, borrowed from the request unless it holds an escape.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v.to_string())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(r#""abc""#, Some("abc"))]
+    #[case(r#""a\"b""#, Some("a\"b"))]
+    #[case(r#""a\u0000b""#, Some("a\0b"))]
+    #[case(r#""C:\\new""#, Some("C:\\new"))]
+    #[case("5", None)]
+    #[case("null", None)]
+    #[case("[\"a\"]", None)]
+    fn strings(#[case] raw: &str, #[case] want: Option<&str>) {
+        assert_eq!(string(raw).as_deref(), want);
+    }
+
+    #[test]
+    fn members_keep_order_and_first_copy_wins() {
+        let m = Members::parse(r#"{"b":1,"a\"q":"x","b":2}"#).unwrap();
+        let keys: Vec<&str> = m.0.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(keys, ["b", "a\"q", "b"]);
+        assert_eq!(m.get("b"), Some("1"));
+        assert!(matches!(m.0[0].0, Cow::Borrowed(_)));
+        assert!(Members::parse("[1]").is_none());
+    }
+
+    #[rstest]
+    #[case("[]", &[])]
+    #[case("[ ]", &[])]
+    #[case("[1]", &["1"])]
+    #[case(r#"[ {"a":[1,{"b":"]"}]} , "x,\"]" ,null,[[]],-2.5e3 ]"#, &[r#"{"a":[1,{"b":"]"}]}"#, r#""x,\"]""#, "null", "[[]]", "-2.5e3"])]
+    #[case(r#"["\\\"",{}]"#, &[r#""\\\"""#, "{}"])]
+    fn arrays(#[case] raw: &str, #[case] want: &[&str]) {
+        assert_eq!(array(raw).unwrap(), want);
+        let parsed: Vec<&RawValue> = serde_json::from_str(raw).unwrap();
+        let parsed: Vec<&str> = parsed.iter().map(|v| v.get()).collect();
+        assert_eq!(parsed, want, "agrees with serde_json");
+    }
+
+    #[rstest]
+    #[case("5", Some(5))]
+    #[case("-0", Some(0))]
+    #[case("-9223372036854775808", Some(i64::MIN))]
+    #[case("9223372036854775808", None)]
+    #[case("1.0", None)]
+    #[case("1e2", None)]
+    #[case("-0.0", None)]
+    #[case("\"5\"", None)]
+    fn integers(#[case] raw: &str, #[case] want: Option<i64>) {
+        assert_eq!(int(raw), want);
+    }
+
+    #[rstest]
+    #[case("{}", "an object")]
+    #[case("[1]", "an array")]
+    #[case("\"x\"", "a string")]
+    #[case("false", "a boolean")]
+    #[case("null", "null")]
+    #[case("-1.5", "a number")]
+    fn kinds(#[case] raw: &str, #[case] want: &str) {
+        assert_eq!(kind(raw), want);
+        assert_eq!(array(raw).is_some(), raw.starts_with('['));
+    }
+}
