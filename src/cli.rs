@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::pool::PoolCommand;
 use crate::job::{MaskMode, MaskType, Policy};
+use crate::secret::SecretUri;
 
 /// afpool: render pools for the CGRU Afanasy render manager.
 ///
@@ -33,9 +34,15 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "AFPOOL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Pool store: `file:PATH` (embedded, the default) or a `mongodb://...` URI (legacy
-    /// afpools.pools shape).
-    #[arg(long, global = true, env = "AFPOOL_STORE", value_name = "SPEC")]
-    pub store: Option<String>,
+    /// afpools.pools shape). Its value is never printed (its password is redacted in logs).
+    #[arg(
+        long,
+        global = true,
+        env = "AFPOOL_STORE",
+        value_name = "SPEC",
+        hide_env_values = true
+    )]
+    pub store: Option<SecretUri>,
     /// Read the MongoDB address from the old Python tool's poolmanager/config.json.
     #[arg(long, global = true, env = "AFPOOL_LEGACY_CONFIG", value_name = "PATH")]
     pub legacy_config: Option<PathBuf>,

@@ -161,6 +161,11 @@ pub async fn open_with(spec: &str, options: &StoreOptions) -> Result<SharedStore
         None if spec.is_empty() => {
             return Err(StoreError::Unavailable("empty store spec".to_string()))
         }
+        // A mistyped URI (`mongodb:/u:pw@h`) is neither a store nor a path to show in logs.
+        None if spec.starts_with("mongodb:") || spec.starts_with("mongodb+srv:") => {
+            let why = "malformed MongoDB URI: expected mongodb://[USER:PASSWORD@]HOST[:PORT]";
+            return Err(StoreError::Unavailable(why.to_string()));
+        }
         None => PathBuf::from(spec),
     };
     Ok(Arc::new(file::FileStore::new(path)))
@@ -256,5 +261,7 @@ mod tests {
             .unwrap();
         assert_eq!(mongo.describe(), "mongodb://127.0.0.1:9/afpools.pools");
         assert!(matches!(open("").await, Err(StoreError::Unavailable(_))));
+        let typo = open("mongodb:/u:pw@h").await.err().unwrap().to_string();
+        assert!(typo.contains("malformed") && !typo.contains("pw"), "{typo}");
     }
 }
