@@ -30,6 +30,15 @@ impl Fault {
     }
 }
 
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Unreadable(e) => write!(f, "{e}"),
+            Fault::Absent(why) => f.write_str(why),
+        }
+    }
+}
+
 /// What to do after one read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

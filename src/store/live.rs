@@ -207,7 +207,7 @@ impl Refresher {
         match self.tracker.observe(read) {
             Verdict::Publish { pools, ended } => {
                 if let Some(fault) = ended {
-                    tracing::info!(store = %self.store.describe(), was = %describe(&fault),
+                    tracing::info!(store = %self.store.describe(), was = %fault,
                         "pool store valid again");
                     self.live.available.send_replace(true);
                 }
@@ -237,24 +237,15 @@ impl Refresher {
     /// Logs a fault loudly when it starts or changes kind, quietly on every later poll.
     fn report(&self, fault: &Fault, new: bool) {
         let (store, kept) = (self.store.describe(), self.live.current().len());
-        let what = describe(fault);
         if !new {
-            tracing::debug!(%store, fault = %what, "pool store still faulty");
+            tracing::debug!(%store, %fault, "pool store still faulty");
             return;
         }
         match fault {
             Fault::Unreadable(error) => tracing::warn!(%store, %error, kept,
                 "pool store unreachable or unreadable; keeping the last pools and retrying"),
-            Fault::Absent(_) => tracing::warn!(%store, kept,
+            Fault::Absent(what) => tracing::warn!(%store, kept,
                 "pool store is {what} after it held pools (a file truncated, deleted or being rewritten?); keeping the last pools until it is valid again"),
         }
-    }
-}
-
-/// A fault in a few words.
-fn describe(fault: &Fault) -> String {
-    match fault {
-        Fault::Unreadable(e) => e.to_string(),
-        Fault::Absent(why) => why.to_string(),
     }
 }
