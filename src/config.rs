@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::job::RouteSettings;
 use crate::proxy::Limits;
+use crate::secret::SecretUri;
 use crate::upstream::Upstream;
 
 /// Default proxy listen address.
@@ -25,8 +26,8 @@ pub struct Config {
     pub listen: Option<String>,
     /// afserver `HOST:PORT`.
     pub upstream: Option<String>,
-    /// Pool store spec: `file:PATH` or a `mongodb://` URI.
-    pub store: Option<String>,
+    /// Pool store spec: `file:PATH` or a `mongodb://` URI (which may hold a password).
+    pub store: Option<SecretUri>,
     /// The old Python tool's `poolmanager/config.json`, read for the MongoDB address.
     pub legacy_config: Option<String>,
     /// Most connections served at once.
@@ -49,7 +50,13 @@ impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+        toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "invalid config file {}: {}",
+                path.display(),
+                toml_error(&text, &e)
+            )
+        })
     }
 
     /// The afserver connection settings.
@@ -97,6 +104,19 @@ impl Config {
     }
 }
 
+/// A TOML error as `line N, column M: message`, without the quoted source line, which could hold
+/// the store URI's password.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    let Some(span) = e.span() else {
+        return message.to_string();
+    };
+    let before = &text.as_bytes()[..span.start.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    format!("line {line}, column {column}: {message}")
+}
+
 fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
     if !(s.is_finite() && s > 0.0) {
         bail!("{what} must be a positive number of seconds, not {s}");
@@ -140,6 +160,28 @@ mod tests {
             }
         }
         assert!(seen >= 4);
+    }
+
+    #[test]
+    fn errors_name_the_line_but_never_quote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("afpool.toml");
+        let cases = [
+            ("store = \"mongodb://u:hunter2@h\nlisten = 1\n", "line 1"),
+            (
+                "listen = \"x\"\nstor = \"mongodb://u:hunter2@h\"\n",
+                "line 2, column 1",
+            ),
+        ];
+        for (text, place) in cases {
+            std::fs::write(&path, text).unwrap();
+            let e = format!("{:#}", Config::load(&path).unwrap_err());
+            assert!(e.contains(place) && !e.contains("hunter2"), "{e}");
+        }
+        std::fs::write(&path, "store = \"mongodb://u:hunter2@h/\"\n").unwrap();
+        let config = Config::load(&path).unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert_eq!(config.store.unwrap().expose(), "mongodb://u:hunter2@h/");
     }
 
     #[test]

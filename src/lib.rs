@@ -9,6 +9,7 @@
 //! - [`renders`], [`upstream`]: what afserver knows about render hosts, and how afpool asks it.
 //! - [`submit`]: `afsubmit` and `afpool explain`: submit or explain job files with the same routing.
 //! - [`cli`], [`config`], [`commands`]: the command line, settings, and one file per subcommand.
+//! - [`secret`]: values (the MongoDB URI) that logs, errors and `--help` show redacted.
 //! - [`logging`], [`memory`], [`shutdown`]: process set-up.
 #![warn(missing_docs)]
 
@@ -22,6 +23,7 @@ pub mod protocol;
 pub mod proxy;
 pub mod renders;
 pub mod routing;
+pub mod secret;
 pub mod shutdown;
 pub mod store;
 pub mod submit;

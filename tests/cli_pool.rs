@@ -237,3 +237,28 @@ fn help_teaches_usage() {
     assert!(help.contains("already in it"), "{help}");
     assert!(help.contains("afpool pool add lighting"), "{help}");
 }
+
+/// The first write creates `pools.json` and its lock file like any new file, so with the usual
+/// umask 022 an afpool running as another user can read them (0644); the umask still rules.
+#[cfg(unix)]
+#[test]
+fn first_write_creates_files_readable_by_other_users() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for (umask, expected) in [("022", 0o644), ("002", 0o664), ("077", 0o600)] {
+        let cli = Cli::new();
+        let store = format!("file:{}", cli.store_path().display());
+        let mut sh = std::process::Command::new("sh");
+        sh.current_dir(cli.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\"")])
+            .arg(env!("CARGO_BIN_EXE_afpool"))
+            .args(["pool", "--store", &store, "create", "gpu", "gpu01"]);
+        let out = sh.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let lock = cli.dir.path().join("pools.json.lock");
+        assert_eq!(mode(&cli.store_path()), expected, "umask {umask}");
+        assert_eq!(mode(&lock), expected, "umask {umask}: lock file");
+    }
+}

@@ -1,6 +1,8 @@
 //! `LivePools` picks up changes by itself: from the file store (metadata polling), from MongoDB
 //! (change streams), and after MongoDB was stopped and started again, while keeping the last
-//! pools in between. Tests await the change signal with a bounded timeout; they never sleep.
+//! pools in between, and through a pools file that is deleted, truncated or corrupted. Tests
+//! await the change signal with a bounded timeout; they never sleep in real time (one lets polls
+//! pass in paused time).
 //!
 //! Run everything with `scripts/dev-mongo.sh run cargo test --test store_live`.
 
@@ -71,24 +73,134 @@ async fn mongo_change_is_picked_up() {
     backend.cleanup().await;
 }
 
-/// A file that is briefly unreadable keeps the last pools; a good file is picked up again.
-#[tokio::test]
-async fn file_store_recovers_from_a_broken_file() {
-    let backend = Backend::file();
-    let writer = backend.store().await;
-    writer.create("p", &hosts(&["h1"])).await.unwrap();
-    let live = LivePools::start(backend.store().await, CancellationToken::new()).await;
+/// The pools file as an editor writes it: truncated, then the new text.
+fn write_pools_file(path: &std::path::Path, host: &str) {
+    let doc = serde_json::json!({"pools": [{"name": "p", "clients": [{"hostname": host}]}]});
+    std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+}
 
-    std::fs::write(backend.path(), "{ truncated").unwrap();
+/// Breaks the pools file in one of the ways it breaks in practice.
+fn break_file(path: &std::path::Path, how: &str) {
+    match how {
+        "deleted" => std::fs::remove_file(path).unwrap(),
+        "truncated" => std::fs::write(path, "").unwrap(),
+        "half written" => {
+            std::fs::write(path, "{\n  \"pools\": [\n    {\"name\": \"p\", \"cli").unwrap()
+        }
+        "corrupted" => std::fs::write(path, "pools = [p]\n").unwrap(),
+        other => panic!("no way to break a file: {other}"),
+    }
+}
+
+/// A pools file deleted, truncated, half written or corrupted keeps the last good pools (the
+/// proxy never routes with "no pools" because of it), and a valid file is picked up again.
+#[rstest::rstest]
+#[tokio::test]
+async fn file_store_keeps_the_last_pools_through_a_broken_file(
+    #[values("deleted", "truncated", "half written", "corrupted")] how: &str,
+) {
+    let backend = Backend::file();
+    write_pools_file(&backend.path(), "h1");
+    let shutdown = CancellationToken::new();
+    let live = LivePools::start(backend.store().await, shutdown.clone()).await;
+    assert!(has_host(&live.current(), "p", "h1") && live.is_available());
+
+    break_file(&backend.path(), how);
     tokio::time::timeout(WAIT, live.wait_available(false))
         .await
-        .expect("outage noticed");
+        .expect("the broken file is noticed");
     assert!(has_host(&live.current(), "p", "h1"), "last pools kept");
 
-    std::fs::write(backend.path(), "").unwrap(); // empty file = no pools
-    writer.create("p", &hosts(&["h2"])).await.unwrap();
+    write_pools_file(&backend.path(), "h2");
     wait_for_host(&live, "p", "h2").await;
+    tokio::time::timeout(WAIT, live.wait_available(true))
+        .await
+        .expect("recovered");
+    shutdown.cancel();
+}
+
+/// A pools file that does not exist yet means no pools, with no fault; it is picked up once
+/// `afpool pool create` writes it.
+#[tokio::test]
+async fn a_missing_file_at_start_is_no_pools() {
+    let backend = Backend::file();
+    let shutdown = CancellationToken::new();
+    let live = LivePools::start(backend.store().await, shutdown.clone()).await;
+    assert!(live.current().is_empty());
     assert!(live.is_available());
+    let writer = backend.store().await;
+    writer.create("p", &hosts(&["h1"])).await.unwrap();
+    wait_for_host(&live, "p", "h1").await;
+    assert!(live.is_available());
+    shutdown.cancel();
+}
+
+/// A `Write` into a shared buffer, for capturing logs.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    fn lines_with(&self, level: &str) -> Vec<String> {
+        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+        text.lines()
+            .filter(|l| l.contains(level))
+            .map(String::from)
+            .collect()
+    }
+}
+
+/// Each bad state of the file is reported once, however many polls see it. Time is paused, so
+/// letting ten polls pass costs nothing and is exact (the file reads run on blocking threads,
+/// during which paused time does not advance).
+#[tokio::test(start_paused = true)]
+async fn each_bad_state_is_logged_once_not_per_poll() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let backend = Backend::file();
+    write_pools_file(&backend.path(), "h1");
+    let shutdown = CancellationToken::new();
+    let live = LivePools::start(backend.store().await, shutdown.clone()).await;
+    let ten_polls = afpool::store::file::POLL_INTERVAL * 10;
+    for how in ["truncated", "corrupted", "half written", "deleted"] {
+        break_file(&backend.path(), how);
+        tokio::time::sleep(ten_polls).await;
+        assert!(
+            has_host(&live.current(), "p", "h1"),
+            "{how}: last pools kept"
+        );
+        assert!(!live.is_available(), "{how}");
+    }
+    write_pools_file(&backend.path(), "h2");
+    wait_for_host(&live, "p", "h2").await;
+    tokio::time::sleep(ten_polls).await;
+    shutdown.cancel();
+
+    // truncated, then unreadable (corrupted and half written are one fault), then deleted.
+    let warnings = logs.lines_with("WARN");
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert!(warnings[0].contains("is empty") && warnings[0].contains("kept=1"));
+    assert!(warnings[1].contains("unreadable") && warnings[1].contains("invalid pools file"));
+    assert!(warnings[2].contains("is missing"));
+    let recovered = logs.lines_with("pool store valid again");
+    assert_eq!(recovered.len(), 1, "{recovered:#?}");
 }
 
 /// An unreachable store at start gives no pools, then the pools once it is reachable.

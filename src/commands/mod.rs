@@ -9,24 +9,26 @@ pub mod serve;
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::secret::SecretUri;
 use crate::store::{self, SharedStore};
 
 /// The store spec the config names: `--store`, else the legacy config file's MongoDB, else the
 /// embedded file store at its default path.
-pub fn store_spec(config: &Config) -> anyhow::Result<String> {
+pub fn store_spec(config: &Config) -> anyhow::Result<SecretUri> {
     if let Some(spec) = &config.store {
         return Ok(spec.clone());
     }
     if let Some(path) = &config.legacy_config {
-        return store::legacy_config_uri(std::path::Path::new(path));
+        return store::legacy_config_uri(std::path::Path::new(path)).map(SecretUri::from);
     }
-    Ok(format!("file:{}", store::default_file_path().display()))
+    let path = store::default_file_path();
+    Ok(SecretUri::new(format!("file:{}", path.display())))
 }
 
 /// Open the store the config names.
 pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
     let spec = store_spec(config)?;
-    let store = store::open(&spec)
+    let store = store::open(spec.expose())
         .await
         .context("cannot open the pool store")?;
     Ok(store)

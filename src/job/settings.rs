@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What to do with a job whose pool cannot be used (unknown pool, pool with no hosts, masks too
 /// large for afserver).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
     /// Forward the job paused (`"offline": true`) with an annotation that says why.
@@ -18,7 +18,7 @@ pub enum Policy {
 }
 
 /// Which job mask the pool is written into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum MaskMode {
     /// `hosts_mask_exclude` = every known host outside the pool (merged with the user's exclude).
@@ -31,7 +31,7 @@ pub enum MaskMode {
 }
 
 /// How afserver reads a mask (`hosts_mask_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum MaskType {
     /// Tokens split on `|;,: `, each a case-sensitive name prefix (afserver 3.4 default).

@@ -5,8 +5,10 @@
 //! `{"pools": [{"name": "lighting", "clients": [{"hostname": "pc-1", "engine": "", "ip": "",
 //! "port": ""}]}]}`. A top-level array of pool documents (e.g. the body of a legacy Pool Server
 //! reply, `_id` included) is accepted on read; the next write turns it into the object form.
-//! A missing or empty file means "no pools"; the file and its parent folders are created on
-//! the first write.
+//! A missing or empty file means "no pools" (the live view tells it apart, see
+//! [`super::fault`]); the file and its parent folders are created on the first write, like any
+//! new file (0666 less the umask, so 0644 usually: readable by afpool running as another user),
+//! and an existing file keeps its mode; the lock file is created the same way.
 //!
 //! Every change is a read-modify-write under an exclusive lock on the sidecar `<file>.lock`, and
 //! the new content is written to a temporary file in the same folder, fsynced and renamed over
@@ -23,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::names::{self, same_host};
-use super::{ChangeFeed, Pool, PoolStore, StoreError};
+use super::{ChangeFeed, Pool, PoolStore, Snapshot, StoreError};
 
 /// How often [`super::live::LivePools`] checks the file's metadata.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -120,14 +122,20 @@ impl FileStore {
         StoreError::Unavailable(format!("{what} {}: {e}", self.path.display()))
     }
 
+    /// The document; a missing or blank file reads as one without pools.
     fn read_doc(&self) -> Result<FileDoc, StoreError> {
+        self.read_file().map(|doc| doc.unwrap_or_default())
+    }
+
+    /// The document, or why there is none (`"missing"`, `"empty"`).
+    fn read_file(&self) -> Result<Result<FileDoc, &'static str>, StoreError> {
         let text = match fs::read_to_string(&self.path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileDoc::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Err("missing")),
             Err(e) => return Err(self.io_error("cannot read", e)),
         };
         if text.trim().is_empty() {
-            return Ok(FileDoc::default());
+            return Ok(Err("empty"));
         }
         let parsed = match serde_json::from_str::<Value>(&text) {
             Ok(Value::Array(pools)) => {
@@ -139,12 +147,14 @@ impl FileStore {
             Ok(doc) => serde_json::from_value(doc),
             Err(e) => Err(e),
         };
-        parsed.map_err(|e| self.io_error("invalid pools file", e))
+        parsed
+            .map(Ok)
+            .map_err(|e| self.io_error("invalid pools file", e))
     }
 
     fn write_doc(&self, doc: &FileDoc) -> Result<(), StoreError> {
         let dir = self.dir();
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+        let mut tmp = new_temp_file(&dir)
             .map_err(|e| self.io_error("cannot create a temporary file next to", e))?;
         let mut out = BufWriter::new(tmp.as_file_mut());
         serde_json::to_writer_pretty(&mut out, doc)
@@ -157,7 +167,7 @@ impl FileStore {
             .sync_all()
             .map_err(|e| self.io_error("cannot sync", e))?;
         if let Ok(meta) = fs::metadata(&self.path) {
-            // Keep the permissions of the file being replaced (the temporary file is 0600).
+            // Keep the permissions of the file being replaced.
             let _ = fs::set_permissions(tmp.path(), meta.permissions());
         }
         tmp.persist(&self.path)
@@ -166,6 +176,13 @@ impl FileStore {
             let _ = dir.sync_all(); // make the rename durable; not supported everywhere
         }
         Ok(())
+    }
+
+    /// Every pool, sorted by name, from a read document.
+    fn pools(doc: &FileDoc) -> Vec<Pool> {
+        let mut pools: Vec<Pool> = doc.pools.iter().map(PoolDoc::to_pool).collect();
+        pools.sort_by(|a, b| a.name.cmp(&b.name));
+        pools
     }
 
     fn dir(&self) -> PathBuf {
@@ -212,12 +229,8 @@ impl FileStore {
 #[async_trait]
 impl PoolStore for FileStore {
     async fn list(&self) -> Result<Vec<Pool>, StoreError> {
-        self.blocking(|s| {
-            let mut pools: Vec<Pool> = s.read_doc()?.pools.iter().map(PoolDoc::to_pool).collect();
-            pools.sort_by(|a, b| a.name.cmp(&b.name));
-            Ok(pools)
-        })
-        .await
+        self.blocking(|s| Ok(FileStore::pools(&s.read_doc()?)))
+            .await
     }
 
     async fn get(&self, name: &str) -> Result<Pool, StoreError> {
@@ -319,6 +332,17 @@ impl PoolStore for FileStore {
         format!("file:{}", self.path.display())
     }
 
+    /// [`Snapshot::Absent`] when the file is missing or blank.
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        self.blocking(|s| {
+            Ok(match s.read_file()? {
+                Ok(doc) => Snapshot::Pools(FileStore::pools(&doc)),
+                Err(why) => Snapshot::Absent(why),
+            })
+        })
+        .await
+    }
+
     async fn changes(&self) -> Result<ChangeFeed, StoreError> {
         Ok(ChangeFeed::Poll(POLL_INTERVAL))
     }
@@ -326,6 +350,18 @@ impl PoolStore for FileStore {
     async fn fingerprint(&self) -> Result<Option<String>, StoreError> {
         self.blocking(|s| Ok(Some(s.metadata_fingerprint()?))).await
     }
+}
+
+/// A temporary file in `dir` created like any new file: mode 0666 less the umask (0644 under
+/// the usual umask 022), so afpool running as another user can read what it becomes.
+fn new_temp_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
 }
 
 impl FileStore {

@@ -50,3 +50,47 @@ async fn fingerprint_changes_on_write() {
     store.add_hosts("x", &["a".into()]).await.unwrap();
     assert_ne!(after, store.fingerprint().await.unwrap());
 }
+
+/// The live view tells "no data" apart from "no pools".
+#[tokio::test]
+async fn snapshot_tells_missing_and_blank_from_no_pools() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pools.json");
+    let store = FileStore::new(&path);
+    assert_eq!(store.snapshot().await.unwrap(), Snapshot::Absent("missing"));
+    fs::write(&path, " \n").unwrap();
+    assert_eq!(store.snapshot().await.unwrap(), Snapshot::Absent("empty"));
+    fs::write(&path, r#"{"pools": []}"#).unwrap();
+    assert_eq!(store.snapshot().await.unwrap(), Snapshot::Pools(vec![]));
+    store.create("b", &["h".into()]).await.unwrap();
+    store.create("a", &[]).await.unwrap();
+    let Snapshot::Pools(pools) = store.snapshot().await.unwrap() else {
+        panic!("pools expected");
+    };
+    assert_eq!(pools, store.list().await.unwrap());
+    assert_eq!(pools[0].name, "a");
+    fs::write(&path, r#"{"pools": [{"name""#).unwrap();
+    assert!(matches!(
+        store.snapshot().await,
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+/// The file and its lock are created like any new file (umask applies), not 0600; a file that
+/// exists keeps its mode across writes.
+#[cfg(unix)]
+#[tokio::test]
+async fn new_files_get_the_usual_mode_and_existing_ones_keep_theirs() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let usual = dir.path().join("usual");
+    File::create(&usual).unwrap();
+    let store = FileStore::new(dir.path().join("pools.json"));
+    store.create("x", &[]).await.unwrap();
+    assert_eq!(mode(store.path()), mode(&usual));
+    assert_eq!(mode(&store.lock_path()), mode(&usual));
+    fs::set_permissions(store.path(), fs::Permissions::from_mode(0o640)).unwrap();
+    store.add_hosts("x", &["h".into()]).await.unwrap();
+    assert_eq!(mode(store.path()), 0o640);
+}

@@ -3,8 +3,9 @@
 //!
 //! The refresher follows the backend's [`ChangeFeed`]: a MongoDB change stream where the server
 //! offers one, otherwise polling (file store: the file's metadata every 500 ms; MongoDB without
-//! change streams: a reload every 2 s). When the store becomes unreachable the last pools stay
-//! in place, one warning is logged, and the refresher keeps retrying until the store is back.
+//! change streams: a reload every 2 s). When the store becomes unreachable or unreadable, or
+//! the pools file goes missing or blank, the last good pools stay in place, one warning is logged
+//! per fault (see [`super::fault`]), and the refresher keeps retrying until the store is good.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::fault::{Fault, Tracker, Verdict};
 use super::{ChangeFeed, Pool, SharedStore, StoreError};
 
 /// Pause before reopening a broken change feed.
@@ -29,28 +31,18 @@ pub struct LivePools {
 }
 
 impl LivePools {
-    /// Loads the pools once (empty, with a warning, if the store is unreachable) and spawns a
-    /// task that keeps them current until `shutdown` is cancelled.
+    /// Loads the pools once (none, with a warning, if the store is unreachable; none if the
+    /// file store's file does not exist yet) and spawns a task that keeps them current until
+    /// `shutdown` is cancelled.
     pub async fn start(store: SharedStore, shutdown: CancellationToken) -> Arc<LivePools> {
         let live = Arc::new(LivePools::new(Vec::new()));
-        let healthy = match store.list().await {
-            Ok(pools) => {
-                live.publish(pools);
-                true
-            }
-            Err(e) => {
-                tracing::warn!(store = %store.describe(), error = %e,
-                    "pool store unreachable; starting with no pools and retrying");
-                live.available.send_replace(false);
-                false
-            }
-        };
-        let refresher = Refresher {
+        let mut refresher = Refresher {
             store,
             live: live.clone(),
             shutdown,
-            healthy,
+            tracker: Tracker::new(),
         };
+        refresher.reload().await;
         tokio::spawn(refresher.run());
         live
     }
@@ -84,7 +76,7 @@ impl LivePools {
         self.version.subscribe()
     }
 
-    /// False while the store is unreachable (the pools are then the last ones loaded).
+    /// False during a fault of the store (the pools are then the last good ones loaded).
     pub fn is_available(&self) -> bool {
         *self.available.borrow()
     }
@@ -133,7 +125,7 @@ struct Refresher {
     store: SharedStore,
     live: Arc<LivePools>,
     shutdown: CancellationToken,
-    healthy: bool,
+    tracker: Tracker,
 }
 
 impl Refresher {
@@ -143,7 +135,7 @@ impl Refresher {
                 Ok(ChangeFeed::Poll(every)) => self.poll(every).await,
                 Ok(ChangeFeed::Stream(events)) => self.follow(events).await,
                 Err(e) => {
-                    self.failed(&e);
+                    self.observe(Err(e));
                     Flow::Broken
                 }
             };
@@ -171,7 +163,7 @@ impl Refresher {
                 Some(Ok(())) if self.reload().await => {}
                 Some(Ok(())) => return Flow::Broken,
                 Some(Err(e)) => {
-                    self.failed(&e);
+                    self.observe(Err(e));
                     return Flow::Broken;
                 }
                 None => return Flow::Broken, // e.g. the collection was dropped: reopen
@@ -191,57 +183,69 @@ impl Refresher {
                 _ = ticker.tick() => {}
             }
             match self.store.fingerprint().await {
-                Ok(Some(now)) if self.healthy && loaded.as_ref() == Some(&now) => {}
+                Ok(Some(now)) if self.tracker.is_healthy() && loaded.as_ref() == Some(&now) => {}
                 Ok(now) => {
                     if self.reload().await {
                         loaded = now;
                     }
                 }
-                Err(e) => self.failed(&e),
+                Err(e) => {
+                    self.observe(Err(e));
+                }
             }
         }
     }
 
+    /// Reads the store and publishes what it holds, or keeps the last pools; false on a fault.
     async fn reload(&mut self) -> bool {
-        match self.store.list().await {
-            Ok(pools) => {
-                self.recovered();
-                if *self.live.current() != pools {
-                    let hosts: usize = pools.iter().map(|p| p.hosts.len()).sum();
-                    tracing::info!(
-                        pools = pools.len(),
-                        hosts,
-                        "pools changed; routing with the new pools"
-                    );
+        let read = self.store.snapshot().await;
+        self.observe(read)
+    }
+
+    /// Acts on one read (or failure) of the store; false when it is a fault.
+    fn observe(&mut self, read: Result<super::Snapshot, StoreError>) -> bool {
+        match self.tracker.observe(read) {
+            Verdict::Publish { pools, ended } => {
+                if let Some(fault) = ended {
+                    tracing::info!(store = %self.store.describe(), was = %fault,
+                        "pool store valid again");
+                    self.live.available.send_replace(true);
                 }
-                self.live.publish(pools);
+                self.publish(pools);
                 true
             }
-            Err(e) => {
-                self.failed(&e);
+            Verdict::Keep { fault, new } => {
+                self.live.available.send_replace(false);
+                self.report(&fault, new);
                 false
             }
         }
     }
 
-    /// Logs the first failure of an outage only.
-    fn failed(&mut self, error: &StoreError) {
-        if self.healthy {
-            let kept = self.live.current().len();
-            tracing::warn!(store = %self.store.describe(), %error, kept,
-                "pool store unreachable; keeping the last pools and retrying");
-            self.healthy = false;
-            self.live.available.send_replace(false);
-        } else {
-            tracing::debug!(store = %self.store.describe(), %error, "pool store still unreachable");
+    fn publish(&self, pools: Vec<Pool>) {
+        if *self.live.current() != pools {
+            let hosts: usize = pools.iter().map(|p| p.hosts.len()).sum();
+            tracing::info!(
+                pools = pools.len(),
+                hosts,
+                "pools changed; routing with the new pools"
+            );
         }
+        self.live.publish(pools);
     }
 
-    fn recovered(&mut self) {
-        if !self.healthy {
-            tracing::info!(store = %self.store.describe(), "pool store reachable again");
-            self.healthy = true;
-            self.live.available.send_replace(true);
+    /// Logs a fault loudly when it starts or changes kind, quietly on every later poll.
+    fn report(&self, fault: &Fault, new: bool) {
+        let (store, kept) = (self.store.describe(), self.live.current().len());
+        if !new {
+            tracing::debug!(%store, %fault, "pool store still faulty");
+            return;
+        }
+        match fault {
+            Fault::Unreadable(error) => tracing::warn!(%store, %error, kept,
+                "pool store unreachable or unreadable; keeping the last pools and retrying"),
+            Fault::Absent(what) => tracing::warn!(%store, kept,
+                "pool store is {what} after it held pools (a file truncated, deleted or being rewritten?); keeping the last pools until it is valid again"),
         }
     }
 }

@@ -4,8 +4,10 @@
 //!
 //! Backends: [`file::FileStore`] (the default, a JSON file), [`mongo::MongoStore`] (the legacy
 //! MongoDB collection). Both share the rules in [`names`]. [`live::LivePools`] keeps an
-//! always-current in-memory copy for the proxy.
+//! always-current in-memory copy for the proxy, keeping the last good pools through faults
+//! ([`fault`]).
 
+pub mod fault;
 pub mod file;
 pub mod live;
 pub mod mongo;
@@ -84,6 +86,13 @@ pub trait PoolStore: Send + Sync {
     /// A short human description (`file:/path`, `mongodb://host/afpools.pools`), no secrets.
     fn describe(&self) -> String;
 
+    /// Every pool, or [`Snapshot::Absent`] when the store holds no data at all (the file store's
+    /// file is missing or blank), which [`live::LivePools`] tells apart from "no pools". The
+    /// default is [`PoolStore::list`].
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        self.list().await.map(Snapshot::Pools)
+    }
+
     /// How [`live::LivePools`] learns about changes. The default polls every 2 s.
     async fn changes(&self) -> Result<ChangeFeed, StoreError> {
         Ok(ChangeFeed::Poll(Duration::from_secs(2)))
@@ -94,6 +103,15 @@ pub trait PoolStore: Send + Sync {
     async fn fingerprint(&self) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
+}
+
+/// What a store holds, as [`PoolStore::snapshot`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Snapshot {
+    /// Every pool, sorted by name (possibly none, stored as such).
+    Pools(Vec<Pool>),
+    /// No data at all, and why: `"missing"` or `"empty"` (the file store's file).
+    Absent(&'static str),
 }
 
 /// How a backend signals that its pools may have changed.
@@ -160,6 +178,11 @@ pub async fn open_with(spec: &str, options: &StoreOptions) -> Result<SharedStore
         Some(path) => PathBuf::from(path),
         None if spec.is_empty() => {
             return Err(StoreError::Unavailable("empty store spec".to_string()))
+        }
+        // A mistyped URI (`mongodb:/u:pw@h`) is neither a store nor a path to show in logs.
+        None if spec.starts_with("mongodb:") || spec.starts_with("mongodb+srv:") => {
+            let why = "malformed MongoDB URI: expected mongodb://[USER:PASSWORD@]HOST[:PORT]";
+            return Err(StoreError::Unavailable(why.to_string()));
         }
         None => PathBuf::from(spec),
     };
@@ -256,5 +279,7 @@ mod tests {
             .unwrap();
         assert_eq!(mongo.describe(), "mongodb://127.0.0.1:9/afpools.pools");
         assert!(matches!(open("").await, Err(StoreError::Unavailable(_))));
+        let typo = open("mongodb:/u:pw@h").await.err().unwrap().to_string();
+        assert!(typo.contains("malformed") && !typo.contains("pw"), "{typo}");
     }
 }

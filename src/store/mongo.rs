@@ -27,6 +27,7 @@ use tokio::sync::OnceCell;
 
 use super::names;
 use super::{ChangeFeed, Pool, PoolStore, StoreError};
+use crate::secret::{is_encoded_userinfo, redact_uri, uri_hosts, uri_userinfo};
 
 /// The legacy tool's database.
 pub const DEFAULT_DATABASE: &str = "afpools";
@@ -53,10 +54,11 @@ impl MongoStore {
     /// Prepares a store for `uri` (passed to the driver as is), database `db`, collection `coll`.
     /// Does not wait for the server: operations report `Unavailable` until it is reachable.
     pub async fn connect(uri: &str, db: &str, coll: &str) -> Result<Self, StoreError> {
-        let described = format!("{}/{db}.{coll}", redacted(uri));
+        let described = format!("{}/{db}.{coll}", uri_hosts(uri));
         let bad_uri = |e: mongodb::error::Error| {
-            StoreError::Unavailable(format!("bad MongoDB URI {}: {e}", redacted(uri)))
+            StoreError::Unavailable(format!("bad MongoDB URI {}: {e}", redact_uri(uri)))
         };
+        check_userinfo(uri)?;
         let mut options = ClientOptions::parse(uri).await.map_err(bad_uri)?;
         options.server_selection_timeout.get_or_insert(TIMEOUT);
         options.connect_timeout.get_or_insert(TIMEOUT);
@@ -117,12 +119,18 @@ impl MongoStore {
     }
 }
 
-/// The URI's scheme and hosts, without credentials or options.
-fn redacted(uri: &str) -> String {
-    let (scheme, rest) = uri.split_once("://").unwrap_or(("mongodb", uri));
-    let hosts = rest.split(['/', '?']).next().unwrap_or_default();
-    let hosts = hosts.rsplit_once('@').map_or(hosts, |(_, h)| h);
-    format!("{scheme}://{hosts}")
+/// Refuses a user name or password that is not percent-encoded. The driver would cut such a URI
+/// elsewhere than [`redact_uri`] does, and could then name a piece of the password as a host in
+/// its errors.
+fn check_userinfo(uri: &str) -> Result<(), StoreError> {
+    if !uri_userinfo(uri).is_none_or(is_encoded_userinfo) {
+        return Err(StoreError::Unavailable(format!(
+            "bad MongoDB URI {}: percent-encode the user name and password \
+             (`@` as %40, `/` as %2F, `:` as %3A, `?` as %3F, `#` as %23)",
+            redact_uri(uri)
+        )));
+    }
+    Ok(())
 }
 
 /// Anchored, escaped, case-insensitive regexes matching exactly these host names.
@@ -300,16 +308,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redacts_credentials_and_options() {
-        assert_eq!(
-            redacted("mongodb://u:p@h1:1,h2:2/admin?tls=true"),
-            "mongodb://h1:1,h2:2"
-        );
-        assert_eq!(
-            redacted("mongodb+srv://u@cluster.example"),
-            "mongodb+srv://cluster.example"
-        );
-        assert_eq!(redacted("mongodb://localhost"), "mongodb://localhost");
+    fn unencoded_userinfo_is_refused_without_showing_it() {
+        for uri in [
+            "mongodb://u:pa/ss@h",
+            "mongodb://u:12345?x@h",
+            "mongodb://u:p@ss@h",
+        ] {
+            let Err(StoreError::Unavailable(e)) = check_userinfo(uri) else {
+                panic!("{uri} accepted");
+            };
+            assert!(e.contains("percent-encode") && e.contains("u:***@h"), "{e}");
+        }
+        assert!(check_userinfo("mongodb://u:pa%2Fss@h/?w=a@b").is_ok());
+        assert!(check_userinfo("mongodb://h").is_ok());
     }
 
     #[test]
