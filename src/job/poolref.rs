@@ -15,8 +15,8 @@ use super::settings::RouteSettings;
 /// again (afsubmit into a proxy, two proxies) is routed again, to the same masks.
 pub const ROUTED_KEY: &str = "afpool_routed";
 
-/// The legacy tool's "no pool" choice.
-pub const NO_POOL_SENTINEL: &str = "Don't use pool.";
+/// The legacy tool's "no pool" choice (owned by the store's name rules: no pool may be named so).
+pub use crate::store::names::NO_POOL_SENTINEL;
 
 /// Where the pool name came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
