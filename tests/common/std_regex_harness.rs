@@ -84,14 +84,15 @@ pub fn batch(records: &[(Vec<u8>, Vec<Vec<u8>>)]) -> Vec<Verdict> {
         .take_while(|l| *l != "TIMEOUT")
         .map(parse_line)
         .collect();
+    let next = records.get(verdicts.len()).map(|r| {
+        let shown = String::from_utf8_lossy(&r.0);
+        shown.chars().take(80).collect::<String>()
+    });
     assert!(
         out.status.success() && verdicts.len() == records.len(),
-        "harness stopped after {} of {} patterns; next: {:?}",
+        "harness stopped after {} of {} patterns; next: {next:?}",
         verdicts.len(),
         records.len(),
-        records
-            .get(verdicts.len())
-            .map(|r| String::from_utf8_lossy(&r.0).into_owned())
     );
     written.expect("harness reads every record");
     verdicts

@@ -120,7 +120,7 @@ fn item(scan: &mut Scanner<'_>, sets: &mut Sets) -> Result<bool, Refusal> {
         Tok::EquivalenceClass(name) => {
             sets.push_class();
             let c = element(name, at, "equivalence class '[=")?;
-            let same = ByteSet::from_fn(|b| bytes::lower(b) == bytes::lower(c));
+            let same = ByteSet::either_case(c);
             sets.exact.union(&same);
             sets.icase.union(&same);
         }

@@ -22,6 +22,14 @@ impl ByteSet {
         set
     }
 
+    /// The bytes equal to `c` ignoring ASCII case: `tolower(x) == tolower(c)`.
+    pub(crate) fn either_case(c: u8) -> ByteSet {
+        let mut set = ByteSet::default();
+        set.insert(lower(c));
+        set.insert(upper(c));
+        set
+    }
+
     /// Adds `b`.
     pub(crate) fn insert(&mut self, b: u8) {
         self.0[usize::from(b >> 6)] |= 1 << (b & 63);

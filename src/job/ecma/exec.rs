@@ -141,18 +141,8 @@ impl<'a> Run<'a> {
                 self.stack.push(Frame::OnceMore(id));
                 self.stack.push(Frame::Visit(next));
             }
-            Op::Begin(n) => {
-                let sub = &mut self.subs[n as usize];
-                self.stack.push(Frame::RestoreFirst(n, sub.first));
-                sub.first = self.cur;
-                self.stack.push(Frame::Visit(next));
-            }
-            Op::End(n) => {
-                let sub = &mut self.subs[n as usize];
-                self.stack.push(Frame::RestoreSub(n, *sub));
-                (sub.second, sub.matched) = (self.cur, true);
-                self.stack.push(Frame::Visit(next));
-            }
+            Op::Begin(n) => self.begin(n, next),
+            Op::End(n) => self.end(n, next),
             Op::Backref(n) => self.backref(n, next),
             Op::LineBegin => self.go_if(self.cur == self.begin, next),
             Op::LineEnd => self.go_if(self.cur == self.text.len(), next),
@@ -170,6 +160,22 @@ impl<'a> Run<'a> {
             }
         }
         Ok(false)
+    }
+
+    /// `_M_handle_subexpr_begin`: the group starts here (undone on backtracking).
+    fn begin(&mut self, n: u32, next: StateId) {
+        let sub = &mut self.subs[n as usize];
+        self.stack.push(Frame::RestoreFirst(n, sub.first));
+        sub.first = self.cur;
+        self.stack.push(Frame::Visit(next));
+    }
+
+    /// `_M_handle_subexpr_end`: the group ends here and has matched (undone on backtracking).
+    fn end(&mut self, n: u32, next: StateId) {
+        let sub = &mut self.subs[n as usize];
+        self.stack.push(Frame::RestoreSub(n, *sub));
+        (sub.second, sub.matched) = (self.cur, true);
+        self.stack.push(Frame::Visit(next));
     }
 
     fn go_if(&mut self, ok: bool, next: StateId) {

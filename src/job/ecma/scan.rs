@@ -139,7 +139,6 @@ impl<'p> Scanner<'p> {
         let c = self.pat[self.pos];
         self.pos += 1;
         Ok(match c {
-            b'\\' if self.pos == self.pat.len() => return Err(self.error("a lone '\\' at the end")),
             b'\\' => self.escape()?,
             b'(' => self.open()?,
             b')' => Tok::Close,
