@@ -342,3 +342,61 @@ fn every_class_and_range_agrees_on_every_byte() {
         .collect();
     assert_agree(&records, 0);
 }
+
+/// The mask afpool writes under `key` for a job routed to `pool` in `farm`.
+fn afpool_mask(farm: &[String], pool: &[String], mode: afpool::job::MaskMode, key: &str) -> String {
+    use afpool::job::{route, Inventory, RouteSettings};
+    let inventory = Inventory::new(
+        vec![afpool::store::Pool::new("p", pool)],
+        farm.iter()
+            .map(|n| afpool::renders::RenderInfo::named(n))
+            .collect(),
+    );
+    let settings = RouteSettings {
+        mask_mode: mode,
+        ..RouteSettings::default()
+    };
+    let body =
+        br#"{"job":{"name":"j","user_name":"u","pool":"p","blocks":[{"tasks":[{"name":"t"}]}]}}"#;
+    let out = route(body, &settings, &inventory).expect("routes");
+    let job: serde_json::Value = serde_json::from_slice(&out.body.expect("a body")).unwrap();
+    job["job"][key].as_str().expect("a mask").to_string()
+}
+
+#[test]
+fn afpools_own_masks_pass_and_match_like_libstdcxx() {
+    use afpool::job::MaskMode;
+    let numbered: Vec<String> = (1..=5000).map(|i| format!("render{i:05}")).collect();
+    let racks: Vec<String> = (0..300)
+        .flat_map(|r| (0..40).map(move |n| format!("node-{r:03}-{n:02}.farm.example")))
+        .collect();
+    let gpus: Vec<String> = (1..=3000).map(|i| format!("gpu{i:04}.render")).collect();
+    let masks = [
+        afpool_mask(
+            &numbered,
+            &numbered[2000..2025],
+            MaskMode::Exclude,
+            "hosts_mask_exclude",
+        ),
+        afpool_mask(
+            &racks,
+            &racks[400..520],
+            MaskMode::Exclude,
+            "hosts_mask_exclude",
+        ),
+        afpool_mask(&gpus, &gpus[100..1700], MaskMode::Include, "hosts_mask"),
+    ];
+    let mut records = Vec::new();
+    for (mask, farm) in masks.iter().zip([&numbered, &racks, &gpus]) {
+        assert!(check_bytes(mask.as_bytes()).is_ok(), "{mask:.80}");
+        let names = farm
+            .iter()
+            .step_by(7)
+            .flat_map(|n| [n.clone(), n.to_uppercase(), format!("{n}0")]);
+        records.push((
+            mask.clone().into_bytes(),
+            names.map(String::into_bytes).collect(),
+        ));
+    }
+    assert_agree(&records, 0);
+}

@@ -26,6 +26,7 @@
 // The shield and the mask rewrite start using this when the lead wires it in (issue 9).
 #![allow(dead_code, unused_imports)]
 
+// Explicit paths, so that `tests/ecma_agreement.rs` can compile this module on its own.
 #[path = "ecma/ast.rs"]
 mod ast;
 #[path = "ecma/bracket.rs"]
