@@ -6,36 +6,19 @@
 //! goes through the proxy to the fake afserver and reads the mask the fake received.
 
 mod common;
+#[path = "common/std_regex_harness.rs"]
+mod std_regex_harness;
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 use afpool::job::{route, Inventory, MaskMode, RouteSettings, Verdict};
 use afpool::protocol::encode;
 use afpool::renders::RenderInfo;
 use afpool::store::Pool;
 use serde_json::Value;
-
-/// The harness binary, compiled once per test run.
-fn harness() -> &'static PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/std_regex/harness.cpp");
-        let bin = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("std_regex_harness");
-        let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
-        let status = Command::new(&cxx)
-            .args(["-std=c++17", "-O1", "-o"])
-            .arg(&bin)
-            .arg(src)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run the C++ compiler '{cxx}' ({e}); install g++"));
-        assert!(status.success(), "{cxx} failed on {src}");
-        bin
-    })
-}
+use std_regex_harness::harness;
 
 /// For each name, whether libstdc++ matches the whole name; `Err` when it refuses the pattern.
 fn std_regex(pattern: &str, names: &[String], icase: bool) -> Result<Vec<bool>, String> {

@@ -10,6 +10,7 @@
 //! [`Explanation`]), `rejection` ([`Rejection`]).
 
 mod compact;
+mod ecma;
 mod envelope;
 mod explain;
 mod hosts;
