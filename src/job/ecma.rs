@@ -23,8 +23,6 @@
 //!
 //! Agreement with the real libstdc++ is tested in `tests/ecma_agreement.rs` through the C++
 //! harness `tests/std_regex/harness.cpp`.
-// The shield and the mask rewrite start using this when the lead wires it in (issue 9).
-#![allow(dead_code, unused_imports)]
 
 // Explicit paths, so that `tests/ecma_agreement.rs` can compile this module on its own.
 #[path = "ecma/ast.rs"]

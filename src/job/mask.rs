@@ -7,11 +7,10 @@
 //! `[`, `]`, `^`, `\`. Host names cannot contain them (`[A-Za-z0-9._-]`); an emitted host name
 //! writes them as `.`, and a find token holding one (it can match no host name) is dropped.
 //!
-//! Validation uses the `regex` crate. Patterns it rejects (look-around, back-references) are
-//! treated as invalid although `std::regex` accepts them; a few Rust-only forms that ECMAScript
-//! reads differently (`(?flags)`, `(?P<..>)`, nested classes `[[`, `\p`, `\A`, `\z`) are refused too.
+//! Validation and matching follow afserver's own engine, libstdc++'s `std::regex`, through
+//! [`super::ecma`]: look-ahead and back-references are fine, `[](]` is not.
 
-use regex::Regex;
+use super::ecma::Matcher;
 
 /// What afserver's find mode splits a mask on.
 pub(crate) const SEPARATORS: [char; 5] = ['|', ';', ',', ':', ' '];
@@ -151,113 +150,15 @@ pub(crate) fn user_part(mask: &str, valid: impl Fn(&str) -> bool) -> &str {
     mask
 }
 
-/// libstdc++'s `std::regex` (afserver 3.4 on Linux) refuses a pattern of more than this many NFA
-/// states, and afserver then treats the mask as matching nothing.
-pub(crate) const AFSERVER_STATE_LIMIT: usize = 100_000;
-
-/// How many NFA states libstdc++ builds for `pattern`: 1 per literal, `.`, escape or class, 3 per
-/// `|` and per group, 2 per `?`/`*`/`+`/`{..}`, and 4 in all. Measured with g++ 12 on patterns of
-/// each kind (see the tests); a counted repetition `{n}` copies its operand in libstdc++ but counts
-/// once here, so patterns that use one are underestimated (afpool writes none).
-pub(crate) fn afserver_states(pattern: &str) -> usize {
-    let bytes = pattern.as_bytes();
-    let (mut states, mut i) = (4, 0);
-    while i < bytes.len() {
-        let (cost, len) = match bytes[i] {
-            b'\\' => (1, 2),
-            b'[' => (1, class_len(&bytes[i..])),
-            b'(' if bytes[i + 1..].starts_with(b"?:") => (3, 3),
-            b'(' | b'|' => (3, 1),
-            b')' => (0, 1),
-            b'?' | b'*' | b'+' => (2, 1 + usize::from(bytes.get(i + 1) == Some(&b'?'))),
-            b'{' => (
-                2,
-                bytes[i..]
-                    .iter()
-                    .position(|&b| b == b'}')
-                    .map_or(1, |p| p + 1),
-            ),
-            _ => (1, 1),
-        };
-        states += cost;
-        i += len;
-    }
-    states
-}
-
-/// Length of the class starting `bytes` (`[` to its `]`, a leading `]` or `^]` included).
-fn class_len(bytes: &[u8]) -> usize {
-    let mut i = 1;
-    if bytes.get(i) == Some(&b'^') {
-        i += 1;
-    }
-    if bytes.get(i) == Some(&b']') {
-        i += 1;
-    }
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b']' => return i + 1,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
-}
-
-/// Rust-only syntax that ECMAScript reads differently or refuses.
-fn dialect_problem(pattern: &str) -> Option<&'static str> {
-    let bytes = pattern.as_bytes();
-    for (i, w) in bytes.windows(2).enumerate() {
-        match w {
-            b"(?" if bytes.get(i + 2) != Some(&b':') => return Some("'(?' other than '(?:'"),
-            b"[[" => return Some("a nested class '[['"),
-            b"\\p" | b"\\P" | b"\\A" | b"\\z" => return Some("a Rust-only escape"),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Checks that `pattern` is a regex both afserver and the `regex` crate accept; the error is one
-/// line. Only the syntax is checked (with the `regex` crate's own parser), so this stays cheap.
+/// Checks that `pattern` is a regex afserver accepts and can use safely: libstdc++'s grammar and
+/// state limit, as [`super::ecma`] models them. The error is one line.
 pub(crate) fn check_regex(pattern: &str) -> Result<(), String> {
-    let user = user_part(pattern, |u| check_syntax(u).is_ok());
-    if user.len() < pattern.len() {
-        let inner = &pattern[pattern.rfind(LOOKAHEAD_OPEN).unwrap_or(0) + LOOKAHEAD_OPEN.len()..];
-        return check_syntax(
-            &inner[..inner.len() - LOOKAHEAD_CLOSE.len() - usize::from(!user.is_empty())],
-        )
-        .and_then(|_| check_syntax(user));
-    }
-    check_syntax(pattern)
-}
-
-fn check_syntax(pattern: &str) -> Result<(), String> {
-    if let Some(problem) = dialect_problem(pattern) {
-        return Err(format!(
-            "{problem} is not portable to afserver's ECMAScript regex"
-        ));
-    }
-    regex_syntax::Parser::new()
-        .parse(pattern)
-        .map(|_| ())
-        .map_err(|e| one_line(&e.to_string()))
-}
-
-/// The last line of a regex error message (`error: ...`), which names the problem.
-fn one_line(text: &str) -> String {
-    let line = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(text);
-    line.trim().trim_start_matches("error: ").to_string()
+    super::ecma::check(pattern).map(|_| ())
 }
 
 /// `pattern` compiled for full-match tests, as afserver's `regex_match` applies it.
-pub(crate) fn full_match(pattern: &str) -> Result<Regex, String> {
-    check_regex(pattern)?;
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| one_line(&e.to_string()))
+pub(crate) fn full_match(pattern: &str) -> Result<Matcher, String> {
+    Matcher::new(pattern)
 }
 
 #[cfg(test)]
@@ -344,8 +245,11 @@ mod tests {
     #[rstest]
     #[case("render(", false)]
     #[case("(?i)render", false)]
-    #[case("[[:alpha:]]+", false)]
-    #[case("(?=a)a", false)]
+    #[case("[](]", false)]
+    #[case("(a{100}){1000}", false)]
+    #[case("[[:alpha:]]+", true)]
+    #[case("(?=a)a", true)]
+    #[case("(?!(?:r1|r2)$).*", true)]
     #[case("(?:render)0[12]", true)]
     #[case("gpu\\..*", true)]
     #[case("render0[1-9]|gpu[.].*", true)]
@@ -355,44 +259,6 @@ mod tests {
         if let Err(text) = got {
             assert!(!text.contains('\n'), "{text}");
         }
-    }
-
-    /// Largest `n` that g++ 12's libstdc++ still compiled, measured for each pattern shape (the
-    /// next `n` raised "Number of NFA states exceeds limit").
-    #[rstest]
-    #[case("a", "|", 24_999)]
-    #[case("ab", "|", 19_999)]
-    #[case("[ab]", "|", 24_999)]
-    #[case("[.]", "|", 24_999)]
-    #[case(".", "|", 24_999)]
-    #[case("(a)", "|", 14_285)]
-    #[case("(a)?", "|", 11_111)]
-    #[case("a?", "|", 16_666)]
-    #[case("(a)", "", 24_999)]
-    fn counts_states_as_libstdcxx(#[case] unit: &str, #[case] sep: &str, #[case] largest: usize) {
-        let fits = vec![unit; largest].join(sep);
-        let over = vec![unit; largest + 1].join(sep);
-        assert!(
-            afserver_states(&fits) <= AFSERVER_STATE_LIMIT,
-            "{unit}{sep} x {largest}"
-        );
-        assert!(
-            afserver_states(&over) > AFSERVER_STATE_LIMIT,
-            "{unit}{sep} x {}",
-            largest + 1
-        );
-    }
-
-    #[rstest]
-    #[case("", 4)]
-    #[case("a", 5)]
-    #[case("(?:ab)|c", 4 + 3 + 2 + 3 + 1)]
-    #[case("[]a]b", 4 + 1 + 1)]
-    #[case("a\\.b*?", 4 + 3 + 2)]
-    #[case("x{2,3}", 4 + 1 + 2)]
-    #[case("[ab", 5)]
-    fn counts_each_construct(#[case] pattern: &str, #[case] states: usize) {
-        assert_eq!(afserver_states(pattern), states);
     }
 
     #[rstest]
@@ -408,7 +274,7 @@ mod tests {
     #[case("render.*", "render.*")]
     #[case("(a[)|(]b)|((?!(?:r1)$).*)", "a[)|(]b")]
     fn finds_the_users_part(#[case] mask: &str, #[case] user: &str) {
-        let valid = |u: &str| fancy_regex::Regex::new(u).is_ok();
+        let valid = |u: &str| check_regex(u).is_ok();
         assert_eq!(user_part(mask, valid), user);
         let again = merge(user, &pool_lookahead("r1"));
         assert_eq!(user_part(&again, valid), user, "idempotent");

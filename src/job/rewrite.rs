@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
+use super::ecma::{self, Matcher, Refusal};
 use super::envelope::{Fields, Job};
 use super::inventory::{HostList, HostState, Inventory, PoolPlan};
 use super::rejection::{Rejection, ShieldRule};
 use super::settings::{MaskMode, MaskType, RouteSettings};
 use super::shield::{job_label, JOB_MASKS};
 use super::{compact, mask};
-use regex::Regex;
 
 /// Does afserver read this job's masks as regexes? A job's own `hosts_mask_type` decides; without
 /// one, the settings' assumption about the user's mode does.
@@ -49,8 +49,15 @@ pub(crate) enum PlanError {
     TooLarge {
         /// `hosts_mask` or `hosts_mask_exclude`.
         key: &'static str,
-        /// Estimated NFA states.
-        states: usize,
+        /// NFA states libstdc++ would build.
+        states: u64,
+    },
+    /// A written mask afserver would refuse, or could not use safely, for another reason.
+    Refused {
+        /// `hosts_mask` or `hosts_mask_exclude`.
+        key: &'static str,
+        /// Why, in one line.
+        why: String,
     },
 }
 
@@ -99,10 +106,11 @@ impl UserMasks {
     }
 }
 
-/// A pair of masks as a filter on host names: in `include` (when set) and not in `exclude`.
+/// A pair of masks as a filter on host names, as afserver reads them: in `include` (when set) and
+/// not in `exclude`.
 struct HostFilter {
-    include: Option<Regex>,
-    exclude: Option<Regex>,
+    include: Option<Matcher>,
+    exclude: Option<Matcher>,
 }
 
 impl HostFilter {
@@ -118,9 +126,13 @@ impl HostFilter {
         })
     }
 
-    fn admits(&self, host: &str) -> bool {
-        self.include.as_ref().is_none_or(|re| re.is_match(host))
-            && self.exclude.as_ref().is_none_or(|re| !re.is_match(host))
+    /// Whether afserver lets `host` through; `Err` when a mask is too complex to decide on.
+    fn admits(&self, host: &str) -> Result<bool, ecma::TooComplex> {
+        let hit = |m: &Option<Matcher>| match m {
+            Some(m) => m.try_match(host.as_bytes(), false).map(Some),
+            None => Ok(None),
+        };
+        Ok(hit(&self.include)?.unwrap_or(true) && !hit(&self.exclude)?.unwrap_or(false))
     }
 }
 
@@ -167,9 +179,15 @@ pub(crate) fn plan(
         .into_iter()
         .zip([&plan.hosts_mask, &plan.hosts_mask_exclude])
     {
-        let states = value.as_deref().map_or(0, mask::afserver_states);
-        if states > mask::AFSERVER_STATE_LIMIT {
-            return Err(PlanError::TooLarge { key, states });
+        match value.as_deref().map(|v| ecma::check_bytes(v.as_bytes())) {
+            None | Some(Ok(_)) => {}
+            Some(Err(Refusal::TooManyStates(states))) => {
+                return Err(PlanError::TooLarge { key, states })
+            }
+            Some(Err(why)) => {
+                let why = why.to_string();
+                return Err(PlanError::Refused { key, why });
+            }
         }
     }
     Ok(plan)
@@ -181,19 +199,31 @@ fn allowed_hosts<'p>(
     pool: &'p PoolPlan,
     label: &str,
 ) -> Result<Vec<&'p str>, PlanError> {
+    let too_complex = |_| {
+        let msg =
+            format!("job {label}: a hosts mask is too complex to evaluate on the pool's hosts");
+        PlanError::Rejected(Rejection::shield(ShieldRule::InvalidRegex, msg))
+    };
     let job = HostFilter::new(&user.hosts_mask, &user.hosts_mask_exclude, label)?;
-    let allowed: Vec<&str> = pool
-        .hosts
-        .iter()
-        .map(String::as_str)
-        .filter(|h| job.admits(h))
-        .collect();
+    let mut allowed = Vec::new();
+    for host in pool.hosts.iter().map(String::as_str) {
+        if job.admits(host).map_err(too_complex)? {
+            allowed.push(host);
+        }
+    }
     if allowed.is_empty() {
         return Err(PlanError::NoHostLeft("the job's hosts masks".into()));
     }
     for (name, include, exclude) in &user.blocks {
         let block = HostFilter::new(include, exclude, label)?;
-        if !allowed.iter().any(|h| block.admits(h)) {
+        let mut admitted = false;
+        for host in &allowed {
+            if block.admits(host).map_err(too_complex)? {
+                admitted = true;
+                break;
+            }
+        }
+        if !admitted {
             return Err(PlanError::NoHostLeft(format!(
                 "the hosts masks of block {name}"
             )));

@@ -10,7 +10,7 @@ use super::poolref::{self, PoolChoice, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
-use super::{mask, shield};
+use super::{ecma, shield};
 
 /// What routing settled on, before the explanation is written.
 struct Decision {
@@ -142,10 +142,13 @@ fn unusable(name: &str, e: PlanError) -> String {
     match e {
         PlanError::NoHostLeft(masks) => format!("{masks} leave no host of pool '{name}'"),
         PlanError::TooLarge { key, states } => format!(
-            "pool '{name}' needs a {key} of about {states} regex states, more than afserver's \
+            "pool '{name}' needs a {key} of {states} regex states, more than afserver's \
              std::regex accepts ({}), and afserver would ignore it; split the pool",
-            mask::AFSERVER_STATE_LIMIT
+            ecma::STATE_LIMIT
         ),
+        PlanError::Refused { key, why } => {
+            format!("the {key} written for pool '{name}' cannot be used by afserver ({why}); split the pool")
+        }
         PlanError::Rejected(r) => r.to_string(),
     }
 }

@@ -8,9 +8,6 @@
 pub(crate) struct ByteSet([u64; 4]);
 
 impl ByteSet {
-    /// Every byte.
-    pub(crate) const ALL: ByteSet = ByteSet([u64::MAX; 4]);
-
     /// The set of bytes for which `f` holds.
     pub(crate) fn from_fn(f: impl Fn(u8) -> bool) -> ByteSet {
         let mut set = ByteSet::default();

@@ -8,7 +8,6 @@ use super::program::Program;
 #[derive(Debug)]
 pub(crate) struct Matcher {
     program: Program,
-    states: usize,
 }
 
 impl Matcher {
@@ -19,25 +18,21 @@ impl Matcher {
 
     /// [`Matcher::new`] on raw bytes.
     pub(crate) fn from_bytes(pattern: &[u8]) -> Result<Matcher, super::Refusal> {
-        let (ast, checked) = super::parse_checked(pattern)?;
+        let (ast, _) = super::parse_checked(pattern)?;
         Ok(Matcher {
             program: Program::new(ast),
-            states: checked.states,
         })
-    }
-
-    /// How many NFA states libstdc++ builds for the pattern.
-    pub(crate) fn states(&self) -> usize {
-        self.states
     }
 
     /// Whether the whole `name` matches, case-sensitively (afserver 3.4). A name the pattern is
     /// too complex to decide on counts as not matching; see [`Matcher::try_match`].
+    #[cfg(test)]
     pub(crate) fn is_match(&self, name: &str) -> bool {
         self.try_match(name.as_bytes(), false).unwrap_or(false)
     }
 
     /// Whether the whole `name` matches, ignoring ASCII case (afserver 3.3, afserver's pools).
+    #[cfg(test)]
     pub(crate) fn is_match_icase(&self, name: &str) -> bool {
         self.try_match(name.as_bytes(), true).unwrap_or(false)
     }

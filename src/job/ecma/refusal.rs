@@ -30,6 +30,7 @@ impl Refusal {
     }
 
     /// Whether libstdc++ itself accepts the pattern (afpool refuses it for afserver's safety).
+    #[cfg(test)]
     pub(crate) fn is_unsafe(&self) -> bool {
         matches!(self, Refusal::Unsafe(_))
     }
