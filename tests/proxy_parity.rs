@@ -13,6 +13,7 @@ use common::fake_afserver::afserver_read::{self, Kind};
 use common::*;
 use rstest::rstest;
 use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
 
 const BLOCK: &str = r#"{"name":"b","flags":1,"frame_first":1,"frame_last":4,"command":"x @#@"}"#;
 
@@ -251,6 +252,18 @@ async fn json_framings_afpool_cannot_frame_are_refused(
     let (fake, proxy) = start().await;
     let reply = send(proxy.addr, request).await;
     assert_refused(&reply, needle, &fake);
+}
+
+#[tokio::test]
+async fn a_json_request_cut_short_by_the_client_is_answered_not_forwarded() {
+    let (fake, proxy) = start().await;
+    let body = pool_job("cut");
+    let request = encode::text_request(body.as_bytes());
+    let mut s = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    s.write_all(&request[..request.len() - 5]).await.unwrap();
+    s.shutdown().await.unwrap();
+    let reply = read_reply(&mut s).await;
+    assert_refused(&reply, "ended before its declared size", &fake);
 }
 
 #[tokio::test]
