@@ -70,6 +70,7 @@ fn fake_config(args: &Args) -> anyhow::Result<FakeConfig> {
         renders,
         scripted,
         quiet: true,
+        ..FakeConfig::default()
     })
 }
 

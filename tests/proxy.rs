@@ -14,12 +14,14 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-/// Captured conversations that are not job submissions (01-06 are jobs).
+/// Captured conversations that are not job submissions (01-06 are jobs) and whose body afpool
+/// can read (17 and 20 are malformed JSON, answered by afpool).
 fn captured_pairs() -> Vec<(String, Vec<u8>, Vec<u8>)> {
     let mut names: Vec<String> = std::fs::read_dir(CAPTURES)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".request.bin") && n[..2].parse::<u32>().unwrap() > 6)
+        .filter(|n| !n.contains("malformed-json"))
         .map(|n| n.trim_end_matches(".request.bin").to_string())
         .collect();
     names.sort();
@@ -155,7 +157,27 @@ async fn jobs_are_routed_in_every_framing() {
 }
 
 #[tokio::test]
-async fn a_job_without_a_pool_is_forwarded_byte_exact() {
+async fn captured_malformed_json_is_answered_by_afpool_not_forwarded() {
+    let fake = FakeAfserver::start(farm()).await;
+    let proxy = spawn_proxy(fake.addr, vec![], RouteSettings::default()).await;
+    for file in [
+        "17-error-text-malformed-json",
+        "20-error-http-malformed-json",
+    ] {
+        let request = capture(&format!("{file}.request.bin"));
+        let answer = reply_json(&send(proxy.addr, &request).await);
+        let text = answer["info"]["text"].as_str().unwrap();
+        assert!(text.contains("not a valid JSON object"), "{file}: {answer}");
+    }
+    let poll = encode::text_request(afpool::renders::GET_RENDERS);
+    assert!(
+        fake.requests().iter().all(|r| *r == poll),
+        "nothing forwarded"
+    );
+}
+
+#[tokio::test]
+async fn a_job_without_a_pool_is_forwarded_as_afpools_own_serialisation() {
     let fake = FakeAfserver::start(farm()).await;
     let proxy = spawn_proxy(
         fake.addr,
@@ -167,10 +189,21 @@ async fn a_job_without_a_pool_is_forwarded_byte_exact() {
         let request = capture(&format!("{file}.request.bin"));
         let reply = send(proxy.addr, &request).await;
         assert!(reply_json(&reply)["id"].as_i64().unwrap() > 0, "{file}");
+        let sent = fake.requests().last().unwrap().clone();
+        let (sent_frame, frame) = (
+            afpool::protocol::frame::parse_request(&sent).unwrap(),
+            afpool::protocol::frame::parse_request(&request).unwrap(),
+        );
         assert_eq!(
-            fake.requests().last(),
-            Some(&request),
-            "{file} changed on the way"
+            sent_frame.len,
+            sent.len(),
+            "{file}: framed with its byte length"
+        );
+        let json = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).unwrap();
+        assert_eq!(
+            json(&sent[sent_frame.body]),
+            json(&request[frame.body]),
+            "{file}: the same job"
         );
     }
 }

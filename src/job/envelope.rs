@@ -1,13 +1,16 @@
-//! The job envelope `{"job":{...}}` held as raw JSON text. One pass over the request splits it into
-//! the envelope's keys, the job's keys, and each block's keys; every value (tasks included) stays
+//! The job envelope `{"job":{...}}` held as raw JSON text. The body is first read strictly
+//! ([`strict`]: BOM, UTF-8, one object, no duplicate keys); one more pass splits it into the
+//! envelope's keys, the job's keys, and each block's keys; every value (tasks included) stays
 //! borrowed request text and is written back verbatim. Key order is kept, and a block nobody
 //! changed is written back byte for byte.
 
 use indexmap::IndexMap;
-use serde_json::value::RawValue;
 
 mod de;
+mod strict;
 mod write;
+
+pub use strict::{checked_text, BodyError};
 
 /// A JSON value as text: borrowed from the request, or newly written by the router.
 #[derive(Debug)]
@@ -162,11 +165,13 @@ pub(crate) struct Envelope<'a> {
 }
 
 impl<'a> Envelope<'a> {
-    /// Parse a request body in one pass; tasks stay raw.
-    pub fn parse(body: &'a [u8]) -> serde_json::Result<Self> {
-        let text = std::str::from_utf8(body).map_err(|_| {
-            <serde_json::Error as serde::de::Error>::custom("the request is not UTF-8")
-        })?;
+    /// Read a request body strictly ([`checked_text`]), then parse it; tasks stay raw.
+    pub fn parse(body: &'a [u8]) -> Result<Self, BodyError> {
+        Self::from_checked(checked_text(body)?)
+    }
+
+    /// Parse a body that [`checked_text`] returned; tasks stay raw.
+    pub fn from_checked(text: &'a str) -> Result<Self, BodyError> {
         let mut env: Envelope<'a> = serde_json::from_str(text)?;
         if let Ok(job) = env.job_mut() {
             let base = text.as_ptr() as usize;
@@ -187,11 +192,13 @@ impl<'a> Envelope<'a> {
         }
     }
 
-    /// True when afserver reads this body as a job submission: a `job` key and neither `get` nor
-    /// `action` (afserver checks those first).
+    /// True when afserver reads this body as a job submission (`threadprocessjson.cpp` checks
+    /// `get`, then `action`, then `job`): a `job` key, no `action` key, and no `get` whose value
+    /// is an object (`{"get":null,"job":{...}}` registers the job).
     pub fn is_submission(&self) -> bool {
-        let has = |k| self.fields.contains_key(k);
-        has("job") && !has("get") && !has("action")
+        let get_object =
+            matches!(self.fields.get("get"), Some(TopField::Value(v)) if v.starts_with('{'));
+        self.fields.contains_key("job") && !self.fields.contains_key("action") && !get_object
     }
 
     /// The envelope as JSON bytes (compact between keys, values verbatim).
@@ -200,19 +207,11 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// Is `body` a job submission? afserver looks at the top-level keys in the order `get`, `action`,
-/// `job`, ..., so it is one iff it is a JSON object with a `job` key and neither `get` nor `action`.
-/// Bodies without the text `"job"` (and no `\u` escape that could spell it) are refused unparsed.
+/// Is `body` a job submission afpool can read? It must pass [`checked_text`], and afserver must
+/// read it as one ([`Envelope::is_submission`]). Bodies without the text `"job"` (and no `\u`
+/// escape that could spell it) are refused unparsed.
 pub fn is_job_submission(body: &[u8]) -> bool {
-    if !might_be_submission(body) {
-        return false;
-    }
-    match serde_json::from_slice::<IndexMap<String, &RawValue>>(body) {
-        Ok(top) => {
-            top.contains_key("job") && !top.contains_key("get") && !top.contains_key("action")
-        }
-        Err(_) => false,
-    }
+    might_be_submission(body) && Envelope::parse(body).is_ok_and(|env| env.is_submission())
 }
 
 /// Cheap pre-check: only a body holding the text `"job"` (or a `\u` escape that could spell it)
@@ -230,7 +229,13 @@ mod tests {
     #[case(br#"{"job":{"name":"x"}}"#, true)]
     #[case(br#"{"job":5}"#, true)]
     #[case(br#"{"get":{"type":"jobs"},"job":{}}"#, false)]
+    #[case(br#"{"get":null,"job":{"name":"x"}}"#, true)]
+    #[case(br#"{"get":"renders","job":{}}"#, true)]
+    #[case(br#"{"get":[{"type":"jobs"}],"job":{}}"#, true)]
     #[case(br#"{"job":{},"action":{}}"#, false)]
+    #[case(br#"{"job":{},"action":null}"#, false)]
+    #[case(b"\xEF\xBB\xBF{\"job\":{}}", true)]
+    #[case(br#"{"job":{},"job":{}}"#, false)]
     #[case(br#"{"jo\u0062":{}}"#, true)]
     #[case(br#"{"get":{"type":"renders"}}"#, false)]
     #[case(br#"{"monitor":{"job":1}}"#, false)]

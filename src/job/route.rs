@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::envelope::{Envelope, Fields, Job};
+use super::envelope::{checked_text, Envelope, Fields, Job};
 use super::explain::{Explanation, Masks, Outcome, SnapshotRef, Verdict};
 use super::inventory::{Inventory, PoolPlan};
 use super::poolref::{self, PoolChoice, ROUTED_KEY};
@@ -21,29 +21,42 @@ struct Decision {
     routed: Option<rewrite::MaskPlan>,
 }
 
-/// Route one job submission body (the whole `{"job":{...}}` envelope bytes).
+/// Route one job submission body (the whole `{"job":{...}}` envelope bytes). A body afpool cannot
+/// read strictly (not UTF-8, duplicate keys, not a JSON object) is rejected as malformed.
 pub fn route(body: &[u8], settings: &RouteSettings, inv: &Inventory) -> Result<Outcome, Rejection> {
-    let env = Envelope::parse(body)
-        .map_err(|e| malformed(format!("the request is not valid JSON ({e})")))?;
-    route_envelope(env, settings, inv)
+    let mut env = Envelope::parse(body).map_err(|e| malformed(e.to_string()))?;
+    route_envelope(&mut env, settings, inv)
 }
 
-/// Route `body` if afserver would read it as a job submission, parsing it once: `None` when it is
-/// not one (not JSON, not an object, or a `get`/`action` request), to be relayed as it is.
+/// Check any JSON message body and route it if afserver would read it as a job submission:
+/// - `Some(Err(_))`: afpool cannot read it the way afserver will (not UTF-8, duplicate keys, not
+///   a JSON object), or the job is refused; nothing may be forwarded;
+/// - `None`: a readable message that is not a submission (a `get`, an `action`...), to be
+///   forwarded as it is;
+/// - `Some(Ok(outcome))`: a submission, whose `outcome.body` is always afpool's own
+///   re-serialisation, so that afserver reads exactly what afpool checked.
 pub fn route_submission(
     body: &[u8],
     settings: &RouteSettings,
     inv: &Inventory,
 ) -> Option<Result<Outcome, Rejection>> {
-    if !super::envelope::might_be_submission(body) {
-        return None;
-    }
-    let env = Envelope::parse(body).ok().filter(Envelope::is_submission)?;
-    Some(route_envelope(env, settings, inv))
+    let read = checked_text(body).and_then(|text| {
+        let maybe = super::envelope::might_be_submission(text.as_bytes());
+        maybe.then(|| Envelope::from_checked(text)).transpose()
+    });
+    let mut env = match read {
+        Err(e) => return Some(Err(malformed(e.to_string()))),
+        Ok(env) => env.filter(Envelope::is_submission)?,
+    };
+    let routed = route_envelope(&mut env, settings, inv).map(|mut outcome| {
+        outcome.body.get_or_insert_with(|| env.to_vec());
+        outcome
+    });
+    Some(routed)
 }
 
 fn route_envelope(
-    mut env: Envelope<'_>,
+    env: &mut Envelope<'_>,
     settings: &RouteSettings,
     inv: &Inventory,
 ) -> Result<Outcome, Rejection> {

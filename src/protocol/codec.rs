@@ -3,7 +3,7 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::frame::{parse_reply, parse_request, Frame, FrameError, MAX_MESSAGE};
+use super::frame::{parse_reply, parse_request, Frame, FrameError, Framing, MAX_MESSAGE};
 
 /// What reading one message produced. The bytes read are in the caller's buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -12,6 +12,14 @@ pub enum ReadOutcome {
     Message(Frame),
     /// The bytes are not a message afpool understands; relay them opaquely.
     Opaque,
+    /// The bytes start like a JSON framing but cannot be read as afserver would read them:
+    /// answer an error in `framing`, forward nothing.
+    Unreadable {
+        /// The framing the bytes started like.
+        framing: Framing,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The declared size is over afserver's 64 MiB limit.
     TooLarge(usize),
     /// The peer closed before a whole message arrived (the buffer holds what came).
@@ -43,6 +51,9 @@ pub async fn read_message<R: AsyncRead + Unpin>(
         match parsed {
             Ok(frame) => return Ok(ReadOutcome::Message(frame)),
             Err(FrameError::Invalid(_)) => return Ok(ReadOutcome::Opaque),
+            Err(FrameError::Unreadable { framing, reason }) => {
+                return Ok(ReadOutcome::Unreadable { framing, reason })
+            }
             Err(FrameError::TooLarge(n)) => return Ok(ReadOutcome::TooLarge(n)),
             Err(FrameError::UntilClose) => return read_to_close(reader, buf).await,
             Err(FrameError::Incomplete) => {
@@ -116,6 +127,22 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((out, buf.len()), (ReadOutcome::Closed, 26));
+    }
+
+    #[tokio::test]
+    async fn a_request_afserver_could_not_frame_is_unreadable_not_opaque() {
+        let mut reader: &[u8] = b"AFANASY -5 JSON{}";
+        let mut buf = Vec::new();
+        let out = read_message(&mut reader, &mut buf, Side::Request)
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            ReadOutcome::Unreadable {
+                framing: Framing::Text,
+                reason: "negative size in the AFANASY header"
+            }
+        );
     }
 
     /// A reader that yields `msg` one byte per read, then `tail` (which must never be consumed).

@@ -1,7 +1,7 @@
 //! Building messages, pure: re-frame a request around a new body (same framing, correct length), and
 //! build afpool's own replies in a request's framing.
 
-use super::frame::{find, Frame, Framing, TYPE_JSONBIN};
+use super::frame::{Frame, Framing, TYPE_JSONBIN};
 
 /// The request in `raw` (described by `frame`) with its body replaced by `body`, in the same framing
 /// and with every length field updated to the new byte count.
@@ -55,28 +55,26 @@ fn binary_head(version: i32, mtype: i32, len: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(&(len as i32).to_be_bytes());
 }
 
-/// Copy HTTP header lines, replacing the values of `AFANASY:` and `Content-Length:` with `len`.
+/// Copy the HTTP header (everything before the body, line ends as they were), giving every line
+/// afserver reads a size from (`AFANASY: `, any case) and every `Content-Length` line the value
+/// `len`. A header whose sizes already are `len` comes out unchanged.
 fn http_head(head: &[u8], len: usize, out: &mut Vec<u8>) {
-    let end = find(head, b"\r\n\r\n").unwrap_or(head.len());
-    for (i, line) in head[..end].split(|&b| b == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let name = line
-            .split(|&b| b == b':')
-            .next()
-            .unwrap_or_default()
-            .trim_ascii();
-        let sized = i > 0
-            && (name.eq_ignore_ascii_case(b"afanasy")
-                || name.eq_ignore_ascii_case(b"content-length"));
-        if sized {
+    for (i, line) in head.split_inclusive(|&b| b == b'\n').enumerate() {
+        let text = line.trim_ascii_end();
+        let ending = &line[text.len()..];
+        let name = text.split(|&b| b == b':').next().unwrap_or_default();
+        if i > 0 && text.len() >= 9 && text[..9].eq_ignore_ascii_case(b"AFANASY: ") {
+            out.extend_from_slice(&text[..9]);
+        } else if i > 0 && name.trim_ascii().eq_ignore_ascii_case(b"content-length") {
             out.extend_from_slice(name);
-            out.extend_from_slice(format!(": {len}").as_bytes());
+            out.extend_from_slice(b": ");
         } else {
             out.extend_from_slice(line);
+            continue;
         }
-        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(len.to_string().as_bytes());
+        out.extend_from_slice(if ending.is_empty() { b"\r\n" } else { ending });
     }
-    out.extend_from_slice(b"\r\n");
 }
 
 #[cfg(test)]
@@ -97,6 +95,40 @@ mod tests {
             assert_eq!(&out[again.body.clone()], body);
             assert_eq!(again.len, out.len());
         }
+    }
+
+    #[test]
+    fn http_reframe_of_an_unchanged_body_is_byte_identical() {
+        let raws: [&[u8]; 3] = [
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nAFANASY: 2\r\n\r\n{}",
+            b"POST / HTTP/1.1\nafanasy: 2\n{}",
+            b"POST / HTTP/1.1\r\nAFANASY: 2\r\nX: {\r\n\r\n{}",
+        ];
+        for raw in raws {
+            let frame = parse_request(raw).unwrap();
+            assert_eq!(
+                reframe(raw, &frame, b"{}"),
+                raw,
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[test]
+    fn web_gui_request_is_reframed_with_byte_lengths() {
+        let body = "{\"a\":\"été\"}";
+        let raw = format!(
+            "POST / HTTP/1.1\r\nContent-Length: {}\r\nAFANASY: {}\r\n\r\n{body}",
+            body.len(),
+            body.encode_utf16().count()
+        );
+        let frame = parse_request(raw.as_bytes()).unwrap();
+        assert!(frame.resize);
+        let out = reframe(raw.as_bytes(), &frame, body.as_bytes());
+        let again = parse_request(&out).unwrap();
+        assert!(!again.resize);
+        assert_eq!(&out[again.body], body.as_bytes());
     }
 
     #[test]

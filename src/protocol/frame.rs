@@ -1,13 +1,19 @@
-//! Afanasy message framing, pure: find where one request or reply ends in a byte buffer, and build
-//! messages in a given framing. No I/O here; [`super::codec`] feeds these functions from sockets.
+//! Afanasy message framing, pure: find where one request or reply ends in a byte buffer. No I/O
+//! here; [`super::codec`] feeds these functions from sockets.
 //!
 //! Four framings share afserver's single port (see the protocol notes):
 //! - text `AFANASY <n> JSON{...}` (af.py and everything built on it);
 //! - HTTP `POST` with an `AFANASY: <n>` header line (web GUI), and `GET` for static files;
 //! - binary: a 12-byte header of three big-endian int32 (version, type, length); for types below 21
 //!   the header is the whole message and the third int is a value, not a length.
+//!
+//! Requests are read exactly as afserver 3.4.1 reads them ([`request`], after `af::processHeader`);
+//! a request that starts like a JSON framing but cannot be read that way is
+//! [`FrameError::Unreadable`]: answered with an error, never forwarded.
 
 use std::ops::Range;
+
+mod request;
 
 /// afserver's cap on one message.
 pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
@@ -15,10 +21,16 @@ pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 pub const BINARY_HEADER: usize = 12;
 /// Binary types at or above this carry a body of `length` bytes (TDATA).
 pub const FIRST_DATA_TYPE: i32 = 21;
+/// Binary type of JSON read from a text header (TJSON); afserver's JSON handler takes it too.
+pub const TYPE_JSON: i32 = 23;
 /// Binary type of JSON in binary framing (TJSONBIN), used by afcmd and afwatch.
 pub const TYPE_JSONBIN: i32 = 24;
-/// Where `JSON` must appear in a text header (`AFANASY 67108864 JSON` is 24 bytes).
-const TEXT_HEADER_WINDOW: usize = 48;
+/// Binary type of JSON read from an HTTP POST (THTTP); afserver's JSON handler takes it too.
+pub const TYPE_HTTP: i32 = 25;
+/// afserver's TLAST: a binary header of this type or above is an invalid message of 12 bytes.
+pub const TYPE_LAST: i32 = 64;
+/// Where `JSON` must appear in a text reply header (`AFANASY 67108864 JSON` is 24 bytes).
+const TEXT_REPLY_WINDOW: usize = 48;
 /// Longest text or HTTP header we accept before the body starts.
 pub const MAX_HEADER: usize = 64 * 1024;
 
@@ -35,18 +47,19 @@ pub enum Framing {
     Binary {
         /// Protocol version (81 = afserver 3.4.x).
         version: i32,
-        /// Message type (24 = JSON).
+        /// Message type (23, 24 and 25 = JSON).
         mtype: i32,
     },
 }
 
 impl Framing {
-    /// True when the message body is JSON afpool may read (text, HTTP POST, binary type 24).
+    /// True when afserver reads the body as JSON: text, HTTP POST, binary types 23, 24 and 25
+    /// (afserver hands all three to its JSON handler).
     pub fn carries_json(&self) -> bool {
         match self {
             Framing::Text | Framing::Http => true,
             Framing::Get => false,
-            Framing::Binary { mtype, .. } => *mtype == TYPE_JSONBIN,
+            Framing::Binary { mtype, .. } => (TYPE_JSON..=TYPE_HTTP).contains(mtype),
         }
     }
 }
@@ -60,6 +73,9 @@ pub struct Frame {
     pub body: Range<usize>,
     /// Total length of the message in the buffer (header + body).
     pub len: usize,
+    /// The header's size fields do not state the body's byte length (the web GUI's `AFANASY:`
+    /// counts UTF-16 units): the message must be re-framed before it is forwarded.
+    pub resize: bool,
 }
 
 /// Why a buffer does not (yet) hold a message.
@@ -77,25 +93,32 @@ pub enum FrameError {
     /// The bytes are not a message afpool understands (relayed opaquely).
     #[error("unrecognised message: {0}")]
     Invalid(&'static str),
+    /// The bytes start like a JSON framing that afpool cannot read the way afserver would:
+    /// answered with an error in that framing, never forwarded.
+    #[error("unreadable message: {reason}")]
+    Unreadable {
+        /// The framing the bytes started like.
+        framing: Framing,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A reply whose end is only known when the server closes (HTTP without Content-Length).
     #[error("message ends at connection close")]
     UntilClose,
 }
 
-/// Find the first complete request in `buf`, the way afserver reads it.
+/// Find the first complete request in `buf`, the way afserver reads it: `POST` (case-sensitive)
+/// is HTTP, `AFANASY` (any case) is text, `GET` (case-sensitive) a static file, anything else a
+/// binary header.
 pub fn parse_request(buf: &[u8]) -> Result<Frame, FrameError> {
-    if starts_with_ci(buf, b"POST") {
-        parse_http(buf, true)
+    if buf.starts_with(b"POST") {
+        request::http(buf)
     } else if starts_with_ci(buf, b"AFANASY") {
-        parse_text(buf, true)
+        request::text(buf)
     } else if buf.starts_with(b"GET") {
         let end = find(buf, b"\r\n\r\n").map(|p| p + 4);
         match end {
-            Some(len) => Ok(Frame {
-                framing: Framing::Get,
-                body: len..len,
-                len,
-            }),
+            Some(len) => Ok(Frame::new(Framing::Get, len..len)),
             None if buf.len() > MAX_HEADER => Err(FrameError::Invalid("GET header too long")),
             None => Err(FrameError::Incomplete),
         }
@@ -106,18 +129,49 @@ pub fn parse_request(buf: &[u8]) -> Result<Frame, FrameError> {
     }
 }
 
+/// The JSON framing `buf` starts like, if any: `POST`, `AFANASY`, or a binary header of type 23,
+/// 24 or 25. Such bytes are never relayed unread.
+pub fn json_framing(buf: &[u8]) -> Option<Framing> {
+    if buf.starts_with(b"POST") {
+        Some(Framing::Http)
+    } else if starts_with_ci(buf, b"AFANASY") {
+        Some(Framing::Text)
+    } else if buf.len() >= BINARY_HEADER && !buf.starts_with(b"GET") {
+        let framing = Framing::Binary {
+            version: be_i32(&buf[0..4]),
+            mtype: be_i32(&buf[4..8]),
+        };
+        framing.carries_json().then_some(framing)
+    } else {
+        None
+    }
+}
+
 /// Find the first complete reply in `buf`. Reply framing is read from the reply's own bytes (afserver
 /// once answered a binary request in text framing).
 pub fn parse_reply(buf: &[u8]) -> Result<Frame, FrameError> {
     if buf.starts_with(b"HTTP/") {
-        parse_http(buf, false)
+        parse_http_reply(buf)
     } else if starts_with_ci(buf, b"AFANASY") {
-        parse_text(buf, false)
+        parse_text_reply(buf)
     } else {
         parse_binary(buf)
     }
 }
 
+impl Frame {
+    fn new(framing: Framing, body: Range<usize>) -> Frame {
+        Frame {
+            framing,
+            len: body.end,
+            body,
+            resize: false,
+        }
+    }
+}
+
+/// A binary message as afserver reads it: types below 21 (TDATA) and from 64 (TLAST) on are the
+/// 12-byte header alone.
 fn parse_binary(buf: &[u8]) -> Result<Frame, FrameError> {
     if buf.len() < BINARY_HEADER {
         return Err(FrameError::Incomplete);
@@ -125,73 +179,51 @@ fn parse_binary(buf: &[u8]) -> Result<Frame, FrameError> {
     let version = be_i32(&buf[0..4]);
     let mtype = be_i32(&buf[4..8]);
     let framing = Framing::Binary { version, mtype };
-    if mtype < FIRST_DATA_TYPE {
-        return Ok(Frame {
-            framing,
-            body: BINARY_HEADER..BINARY_HEADER,
-            len: BINARY_HEADER,
-        });
+    if !(FIRST_DATA_TYPE..TYPE_LAST).contains(&mtype) {
+        return Ok(Frame::new(framing, BINARY_HEADER..BINARY_HEADER));
     }
-    let n = be_i32(&buf[8..12]);
-    let n = usize::try_from(n).map_err(|_| FrameError::Invalid("negative binary length"))?;
-    complete(framing, BINARY_HEADER, n, buf.len())
+    match be_i32(&buf[8..12]) {
+        n if n < 0 && framing.carries_json() => Err(FrameError::Unreadable {
+            framing,
+            reason: "negative binary length",
+        }),
+        n if n < 0 => Err(FrameError::Invalid("negative binary length")),
+        n => complete(framing, BINARY_HEADER, n as usize, buf.len()),
+    }
 }
 
-/// Text framing: `AFANASY <n> JSON`, then (requests) anything up to the first `{`, (replies) the body
-/// right after `JSON`.
-fn parse_text(buf: &[u8], request: bool) -> Result<Frame, FrameError> {
-    let window = &buf[..buf.len().min(TEXT_HEADER_WINDOW)];
+/// A text reply: `AFANASY <n> JSON` and the body right after `JSON`.
+fn parse_text_reply(buf: &[u8]) -> Result<Frame, FrameError> {
+    let window = &buf[..buf.len().min(TEXT_REPLY_WINDOW)];
     let Some(json_at) = find(window, b"JSON") else {
-        return if buf.len() >= TEXT_HEADER_WINDOW {
+        return if buf.len() >= TEXT_REPLY_WINDOW {
             Err(FrameError::Invalid("AFANASY header without JSON"))
         } else {
             Err(FrameError::Incomplete)
         };
     };
     let n = parse_size(&buf[7..json_at]).ok_or(FrameError::Invalid("bad AFANASY size"))?;
-    let mut start = json_at + 4;
-    if request {
-        match buf[start..].iter().position(|&b| b == b'{') {
-            Some(p) => start += p,
-            None => return header_pending(buf),
-        }
-    }
-    complete(Framing::Text, start, n, buf.len())
+    complete(Framing::Text, json_at + 4, n, buf.len())
 }
 
-/// HTTP: headers up to the blank line; a request's body size comes from `Content-Length` when present
-/// (the browser's `AFANASY:` value counts UTF-16 units, not bytes), else from `AFANASY:`; a reply's from
-/// `Content-Length`, or the connection close when there is none.
-fn parse_http(buf: &[u8], request: bool) -> Result<Frame, FrameError> {
+/// An HTTP reply: headers up to the blank line, the body sized by `Content-Length`, or the
+/// connection close when there is none.
+fn parse_http_reply(buf: &[u8]) -> Result<Frame, FrameError> {
     let Some(end) = find(buf, b"\r\n\r\n") else {
-        return header_pending(buf);
+        return if buf.len() > MAX_HEADER {
+            Err(FrameError::Invalid("header too long"))
+        } else {
+            Err(FrameError::Incomplete)
+        };
     };
-    let head = &buf[..end];
     let start = end + 4;
-    let content_length = header_value(head, b"content-length").and_then(parse_size);
-    let size = if request {
-        let afanasy = header_value(head, b"afanasy").and_then(parse_size);
-        if afanasy.is_none() {
-            return Err(FrameError::Invalid("POST without an AFANASY header"));
-        }
-        content_length.or(afanasy)
-    } else {
-        content_length
-    };
-    match size {
+    match header_value(&buf[..end], b"content-length").and_then(parse_size) {
         Some(n) => complete(Framing::Http, start, n, buf.len()),
         None => Err(FrameError::UntilClose),
     }
 }
 
-fn header_pending(buf: &[u8]) -> Result<Frame, FrameError> {
-    if buf.len() > MAX_HEADER {
-        Err(FrameError::Invalid("header too long"))
-    } else {
-        Err(FrameError::Incomplete)
-    }
-}
-
+/// The message whose body of `n` bytes starts at `start`, if `have` bytes hold all of it.
 fn complete(framing: Framing, start: usize, n: usize, have: usize) -> Result<Frame, FrameError> {
     if n > MAX_MESSAGE {
         return Err(FrameError::TooLarge(n));
@@ -200,11 +232,7 @@ fn complete(framing: Framing, start: usize, n: usize, have: usize) -> Result<Fra
     if have < len {
         return Err(FrameError::Partial(len));
     }
-    Ok(Frame {
-        framing,
-        body: start..len,
-        len,
-    })
+    Ok(Frame::new(framing, start..len))
 }
 
 /// The value of the first header line named `name` (case-insensitive), trimmed.
@@ -232,7 +260,7 @@ fn starts_with_ci(buf: &[u8], prefix: &[u8]) -> bool {
 
 /// Position of `needle` in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 #[cfg(test)]

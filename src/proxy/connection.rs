@@ -1,6 +1,8 @@
-//! One client connection: read its one message, route it if it is a job submission, forward it to
-//! afserver in one write, relay exactly one reply back, close. Everything that is not a job goes
-//! through byte for byte.
+//! One client connection: read its one message, check and route it, forward it to afserver in one
+//! write, relay exactly one reply back, close. A job submission goes as afpool's own
+//! re-serialisation of what it checked; other JSON messages go byte for byte once afpool has read
+//! them as afserver will; a message afpool cannot read that way is answered with an error and not
+//! forwarded. Binary messages of other types go through byte for byte.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -10,7 +12,7 @@ use super::Shared;
 use crate::job;
 use crate::protocol::codec::{read_message, ReadOutcome, Side};
 use crate::protocol::encode;
-use crate::protocol::frame::{Frame, Framing, TYPE_JSONBIN};
+use crate::protocol::frame::{self, Frame, Framing, TYPE_JSONBIN};
 
 /// Serve one client connection to the end; errors are logged, never returned.
 pub async fn handle(mut client: TcpStream, shared: &Shared) {
@@ -29,15 +31,26 @@ pub async fn handle(mut client: TcpStream, shared: &Shared) {
     match outcome {
         ReadOutcome::Message(frame) => relay_message(&mut client, &buf, frame, shared).await,
         ReadOutcome::TooLarge(n) => too_large(&mut client, &buf, n).await,
+        ReadOutcome::Unreadable { framing, reason } => {
+            let text = format!("afpool: unreadable request ({reason}); not forwarded");
+            answer_error(&mut client, framing, &text).await;
+        }
         ReadOutcome::Opaque | ReadOutcome::Closed if buf.is_empty() => {}
-        ReadOutcome::Opaque | ReadOutcome::Closed => relay_opaque(&mut client, &buf, shared).await,
+        ReadOutcome::Closed => match frame::json_framing(&buf) {
+            Some(framing) => {
+                let text = "afpool: the request ended before its declared size; not forwarded";
+                answer_error(&mut client, framing, text).await;
+            }
+            None => relay_opaque(&mut client, &buf, shared).await,
+        },
+        ReadOutcome::Opaque => relay_opaque(&mut client, &buf, shared).await,
     }
     let _ = client.shutdown().await;
 }
 
 async fn relay_message(client: &mut TcpStream, buf: &[u8], frame: Frame, shared: &Shared) {
     let request = &buf[..frame.len];
-    let forward = match route_if_job(request, &frame, shared) {
+    let forward = match check_and_route(request, &frame, shared) {
         Ok(forward) => forward,
         Err(reply) => {
             let _ = client.write_all(&reply).await;
@@ -46,6 +59,10 @@ async fn relay_message(client: &mut TcpStream, buf: &[u8], frame: Frame, shared:
     };
     let sent = match &forward {
         Forward::Same => shared.upstream.exchange(request).await,
+        Forward::Reframed { head } => {
+            let body = &request[frame.body.clone()];
+            shared.upstream.exchange_parts(&[head, body]).await
+        }
         Forward::Rewritten { head, body } => shared.upstream.exchange_parts(&[head, body]).await,
     };
     match sent {
@@ -63,30 +80,34 @@ async fn relay_message(client: &mut TcpStream, buf: &[u8], frame: Frame, shared:
 enum Forward {
     /// The request as it came.
     Same,
-    /// A routed job: the request's header re-framed for the new body, and the body.
+    /// The request's body under a header re-framed with its byte length (web GUI sizes).
+    Reframed { head: Vec<u8> },
+    /// A job submission: the request's header re-framed for afpool's body, and that body.
     Rewritten { head: Vec<u8>, body: Vec<u8> },
 }
 
-/// What to forward; `Err` holds afpool's own reply when the job must not reach afserver.
-fn route_if_job(request: &[u8], frame: &Frame, shared: &Shared) -> Result<Forward, Vec<u8>> {
+/// What to forward; `Err` holds afpool's own reply when the request must not reach afserver.
+fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<Forward, Vec<u8>> {
     if !frame.framing.carries_json() {
         return Ok(Forward::Same);
     }
-    match shared.router.route_submission(&request[frame.body.clone()]) {
+    let body = &request[frame.body.clone()];
+    match shared.router.route_submission(body) {
+        None if frame.resize => Ok(Forward::Reframed {
+            head: encode::reframe_head(request, frame, body.len()),
+        }),
         None => Ok(Forward::Same),
         Some(Ok(outcome)) => {
             tracing::info!("{}", outcome.summary());
-            Ok(match outcome.body {
-                Some(body) => {
-                    let head = encode::reframe_head(request, frame, body.len());
-                    Forward::Rewritten { head, body }
-                }
-                None => Forward::Same,
-            })
+            let body = outcome
+                .body
+                .expect("route_submission always re-serialises a submission");
+            let head = encode::reframe_head(request, frame, body.len());
+            Ok(Forward::Rewritten { head, body })
         }
         Some(Err(rejection)) => {
             let text = rejection.to_string();
-            tracing::warn!("job rejected: {text}");
+            tracing::warn!("request refused: {text}");
             Err(encode::reply(frame.framing, &job::error_reply_body(&text)))
         }
     }
@@ -96,23 +117,18 @@ fn route_if_job(request: &[u8], frame: &Frame, shared: &Shared) -> Result<Forwar
 async fn too_large(client: &mut TcpStream, buf: &[u8], n: usize) {
     let text =
         format!("afpool: message of {n} bytes is over afserver's 64 MiB limit; not forwarded");
+    let framing = frame::json_framing(buf).unwrap_or_else(|| Framing::Binary {
+        version: i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]),
+        mtype: TYPE_JSONBIN,
+    });
+    answer_error(client, framing, &text).await;
+}
+
+/// Answer afpool's own error reply in `framing`.
+async fn answer_error(client: &mut TcpStream, framing: Framing, text: &str) {
     tracing::warn!("{text}");
-    let framing = if buf.starts_with(b"POST") {
-        Framing::Http
-    } else if buf
-        .get(..7)
-        .is_some_and(|p| p.eq_ignore_ascii_case(b"AFANASY"))
-    {
-        Framing::Text
-    } else {
-        let version = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
-        Framing::Binary {
-            version,
-            mtype: TYPE_JSONBIN,
-        }
-    };
     let _ = client
-        .write_all(&encode::reply(framing, &job::error_reply_body(&text)))
+        .write_all(&encode::reply(framing, &job::error_reply_body(text)))
         .await;
 }
 

@@ -5,9 +5,15 @@
 //! 12 s). A job that crashes the real afserver 3.4.1 (no user name, no blocks, a block without tasks)
 //! "crashes" the fake: it stops accepting and `crashed()` turns true.
 //!
-//! It parses messages itself, independently of afpool's own framing code, so the two cannot share
-//! a mistake. Also used by `examples/fake_afserver.rs` for benchmarks.
+//! It reads messages itself ([`afserver_read`]), as afserver does and independently of afpool's
+//! own code, so the two cannot share a mistake: binary types 23, 24 and 25 are JSON, `get` is a
+//! request only when it is an object, and of two equal keys the first counts. Its render list
+//! writes `user_name` unescaped, as afserver does. Also used by `examples/fake_afserver.rs` for
+//! benchmarks.
 #![allow(dead_code)]
+
+#[path = "afserver_read.rs"]
+pub mod afserver_read;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,6 +25,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use afserver_read::Kind;
+
 /// How the fake behaves.
 #[derive(Clone, Default)]
 pub struct FakeConfig {
@@ -28,6 +36,9 @@ pub struct FakeConfig {
     pub scripted: HashMap<Vec<u8>, Vec<u8>>,
     /// Do not record requests (benchmarks).
     pub quiet: bool,
+    /// Render name → the user it runs as, written into the render list unescaped like afserver
+    /// does (`CORP\util` makes the list invalid JSON); other renders run as `render`.
+    pub render_users: HashMap<String, String>,
 }
 
 #[derive(Default)]
@@ -117,14 +128,6 @@ impl FakeAfserver {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Kind {
-    Text,
-    Http,
-    Get,
-    Binary(i32, i32),
-}
-
 async fn connection(mut s: TcpStream, st: &State, cfg: &FakeConfig, stop: &CancellationToken) {
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
@@ -135,7 +138,7 @@ async fn connection(mut s: TcpStream, st: &State, cfg: &FakeConfig, stop: &Cance
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
-    let judged = header(&buf);
+    let judged = afserver_read::header(&buf);
     st.decided.send_modify(|d| *d += 1);
     let Some((kind, start, len)) = judged else {
         st.dropped.fetch_add(1, Ordering::SeqCst);
@@ -173,36 +176,6 @@ async fn connection(mut s: TcpStream, st: &State, cfg: &FakeConfig, stop: &Cance
     .await;
 }
 
-/// Framing, body start and body length, judged from the bytes of the first read(s).
-fn header(buf: &[u8]) -> Option<(Kind, usize, usize)> {
-    let text = String::from_utf8_lossy(&buf[..buf.len().min(4096)]);
-    if buf.starts_with(b"POST") {
-        let n = text.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case("afanasy")
-                .then(|| v.trim().parse::<usize>().ok())?
-        })?;
-        let start = text
-            .find("\r\n{")
-            .map(|p| p + 2)
-            .or_else(|| text.find("\n{").map(|p| p + 1))?;
-        Some((Kind::Http, start, n))
-    } else if buf[..7].eq_ignore_ascii_case(b"AFANASY") {
-        let json = text.find("JSON")?;
-        let n = text[7..json].trim().parse().ok()?;
-        let start = json + text[json..].find('{')?;
-        Some((Kind::Text, start, n))
-    } else if buf.starts_with(b"GET") {
-        Some((Kind::Get, buf.len(), 0))
-    } else {
-        let int = |i: usize| i32::from_be_bytes(buf[i..i + 4].try_into().unwrap());
-        let (version, mtype) = (int(0), int(4));
-        let len = if mtype >= 21 { int(8) as usize } else { 0 };
-        Some((Kind::Binary(version, mtype), 12, len))
-    }
-}
-
 /// The reply to one request, or None when the request crashes afserver 3.4.1.
 fn answer(kind: Kind, body: &[u8], st: &State, cfg: &FakeConfig) -> Option<Vec<u8>> {
     match kind {
@@ -211,11 +184,15 @@ fn answer(kind: Kind, body: &[u8], st: &State, cfg: &FakeConfig) -> Option<Vec<u
             let head = format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n", page.len());
             return Some([head.as_bytes(), page].concat());
         }
+        Kind::Invalid => {
+            let info = br#"{"info":{"kind":"error","text":"TInvalid message received."}}"#;
+            return Some(framed(Kind::Text, info));
+        }
         Kind::Binary(v, _) if v != 81 => return Some(binary(81, 1, 1, b"")),
-        Kind::Binary(_, t) if t != 24 => return Some(binary(81, 8, 4, b"")),
+        k if !k.is_json() => return Some(binary(81, 8, 4, b"")),
         _ => {}
     }
-    let json = match serde_json::from_slice::<serde_json::Value>(body) {
+    let json = match afserver_read::json_body(body) {
         Err(e) => {
             format!(r#"{{"info":{{"kind":"error","text":"JSON parse error: {e}"}}}}"#).into_bytes()
         }
@@ -225,7 +202,7 @@ fn answer(kind: Kind, body: &[u8], st: &State, cfg: &FakeConfig) -> Option<Vec<u
 }
 
 fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Vec<u8>> {
-    if let Some(get) = v.get("get") {
+    if let Some(get) = v.get("get").filter(|g| g.is_object()) {
         if get["type"] == "renders" {
             return Some(renders_body(cfg));
         }
@@ -264,7 +241,8 @@ fn renders_body(cfg: &FakeConfig) -> Vec<u8> {
         .enumerate()
         .map(|(i, (name, online))| {
             let (st, state) = if *online { (1, " ONL") } else { (0, " OFF") };
-            format!(r#"{{"name":"{name}","id":{},"st":{st},"state":"{state}","pool":"/","annotation":"gpu\..*"}}"#, i + 1)
+            let user = cfg.render_users.get(name).map_or("render", String::as_str);
+            format!(r#"{{"name":"{name}","id":{},"user_name":"{user}","st":{st},"state":"{state}","pool":"/","annotation":"gpu\..*"}}"#, i + 1)
         })
         .collect();
     format!(r#"{{"renders":[{}]}}"#, items.join(",")).into_bytes()
@@ -272,7 +250,9 @@ fn renders_body(cfg: &FakeConfig) -> Vec<u8> {
 
 fn framed(kind: Kind, json: &[u8]) -> Vec<u8> {
     match kind {
-        Kind::Text => [format!("AFANASY {} JSON", json.len()).as_bytes(), json].concat(),
+        Kind::Text | Kind::Invalid => {
+            [format!("AFANASY {} JSON", json.len()).as_bytes(), json].concat()
+        }
         Kind::Http | Kind::Get => {
             let head = format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\nContent-Type: application/json\r\nCache-Control: max-age=0\r\nServer: afanasy/3.4.1\r\n\r\n", json.len());
             [head.as_bytes(), json].concat()

@@ -121,14 +121,17 @@ pub fn reply_json(reply: &[u8]) -> serde_json::Value {
     serde_json::from_slice(&reply[frame.body]).expect("JSON reply")
 }
 
-/// Standard test farm: four renders, like the captures plus prefix traps.
+/// Standard test farm: five renders, like the captures plus prefix traps; `r10` runs as the
+/// Windows user `CORP\util`, which afserver writes unescaped (its render list is not valid JSON).
 pub fn farm() -> FakeConfig {
     let renders = ["render01", "render02", "gpu.node3", "r1", "r10"]
         .iter()
         .map(|n| (n.to_string(), *n != "render02"))
         .collect();
+    let render_users = [("r10".to_string(), r"CORP\util".to_string())].into();
     FakeConfig {
         renders,
+        render_users,
         ..FakeConfig::default()
     }
 }

@@ -23,8 +23,14 @@ fn job(blocks: &str) -> String {
     format!(r#"{{"name":"j","user_name":"u","blocks":{blocks}}}"#)
 }
 
+/// A job with `fields`, plus a name and a user name unless `fields` sets them (a body with a key
+/// twice is refused before the shield runs).
 fn with(fields: &str) -> String {
-    format!(r#"{{"name":"j","user_name":"u",{fields},"blocks":[{{{TASKS}}}]}}"#)
+    let defaults: String = [r#""name":"j","#, r#""user_name":"u","#]
+        .into_iter()
+        .filter(|d| !fields.contains(&d[..d.find(':').unwrap() + 1]))
+        .collect();
+    format!(r#"{{{defaults}{fields},"blocks":[{{{TASKS}}}]}}"#)
 }
 
 fn block(fields: &str) -> String {
