@@ -39,6 +39,10 @@ pub struct FakeConfig {
     /// Render name → the user it runs as, written into the render list unescaped like afserver
     /// does (`CORP\util` makes the list invalid JSON); other renders run as `render`.
     pub render_users: HashMap<String, String>,
+    /// The body of every `get renders` reply instead of the list (e.g. garbage).
+    pub renders_reply: Option<Vec<u8>>,
+    /// Never answer `get renders` (hold the connection open, as a hung afserver would).
+    pub renders_stall: bool,
 }
 
 #[derive(Default)]
@@ -49,6 +53,7 @@ struct State {
     crashed: AtomicBool,
     next_id: AtomicI64,
     decided: tokio::sync::watch::Sender<usize>,
+    stalled: AtomicUsize,
 }
 
 /// A running fake afserver.
@@ -126,6 +131,10 @@ impl FakeAfserver {
     pub fn crashed(&self) -> bool {
         self.state.crashed.load(Ordering::SeqCst)
     }
+    /// How many `get renders` requests are being held unanswered (`renders_stall`).
+    pub fn stalled(&self) -> usize {
+        self.state.stalled.load(Ordering::SeqCst)
+    }
 }
 
 async fn connection(mut s: TcpStream, st: &State, cfg: &FakeConfig, stop: &CancellationToken) {
@@ -154,6 +163,10 @@ async fn connection(mut s: TcpStream, st: &State, cfg: &FakeConfig, stop: &Cance
     if !cfg.quiet {
         st.requests.lock().unwrap().push(request.clone());
     }
+    if cfg.renders_stall && is_get_renders(kind, &buf[start..start + len]) {
+        st.stalled.fetch_add(1, Ordering::SeqCst);
+        return stop.cancelled().await;
+    }
     let reply = match cfg.scripted.get(&request) {
         Some(r) => r.clone(),
         None => match answer(kind, &buf[start..start + len], st, cfg) {
@@ -174,6 +187,12 @@ async fn connection(mut s: TcpStream, st: &State, cfg: &FakeConfig, stop: &Cance
         while matches!(s.read(&mut chunk).await, Ok(n) if n > 0) {}
     })
     .await;
+}
+
+fn is_get_renders(kind: Kind, body: &[u8]) -> bool {
+    kind.is_json()
+        && afserver_read::json_body(body)
+            .is_ok_and(|v| v.get("get").is_some_and(|g| g["type"] == "renders"))
 }
 
 /// The reply to one request, or None when the request crashes afserver 3.4.1.
@@ -204,7 +223,11 @@ fn answer(kind: Kind, body: &[u8], st: &State, cfg: &FakeConfig) -> Option<Vec<u
 fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Vec<u8>> {
     if let Some(get) = v.get("get").filter(|g| g.is_object()) {
         if get["type"] == "renders" {
-            return Some(renders_body(cfg));
+            return Some(
+                cfg.renders_reply
+                    .clone()
+                    .unwrap_or_else(|| renders_body(cfg)),
+            );
         }
         return Some(br#"{"info":{"kind":"error","text":"Invalid get type."}}"#.to_vec());
     }
