@@ -124,7 +124,7 @@ impl AuditEntry {
 pub struct AuditFilter {
     /// Only entries at most this old.
     pub since: Option<Duration>,
-    /// Only entries about this pool (exact name).
+    /// Only entries about this pool (exact name; a rename matches its old and new names).
     pub pool: Option<String>,
     /// Only entries about this job.
     pub job_id: Option<i64>,
@@ -141,7 +141,13 @@ impl AuditFilter {
 
     /// True when `entry` passes the pool and job filters (not the time).
     pub fn matches(&self, entry: &AuditEntry) -> bool {
-        self.pool.as_ref().is_none_or(|p| *p == entry.pool)
+        let renamed_to = |p: &String| {
+            let new = entry.after.as_ref().and_then(|a| a.get("name"));
+            entry.kind == AuditKind::PoolRenamed && new.and_then(Value::as_str) == Some(p)
+        };
+        self.pool
+            .as_ref()
+            .is_none_or(|p| *p == entry.pool || renamed_to(p))
             && self.job_id.is_none_or(|id| entry.job_id == Some(id))
     }
 }
@@ -240,5 +246,10 @@ mod tests {
         assert!(by(Some("gpu"), Some(7)).matches(&entry));
         assert!(!by(Some("cpu"), None).matches(&entry));
         assert!(!by(None, Some(8)).matches(&entry));
+        let name = |n: &str| Some(serde_json::json!({ "name": n }));
+        let renamed =
+            AuditEntry::now(AuditKind::PoolRenamed, "ann", "a", "").change(name("a"), name("b"));
+        assert!(by(Some("a"), None).matches(&renamed) && by(Some("b"), None).matches(&renamed));
+        assert!(!by(Some("c"), None).matches(&renamed));
     }
 }

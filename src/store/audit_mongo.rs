@@ -96,7 +96,8 @@ fn to_doc(entry: &AuditEntry) -> Result<Document, StoreError> {
 fn query(filter: &AuditFilter, cutoff: bson::DateTime) -> Document {
     let mut query = doc! { "at": { "$gte": cutoff } };
     if let Some(pool) = &filter.pool {
-        query.insert("pool", pool.as_str());
+        let renamed = doc! { "kind": "pool_renamed", "after.name": pool.as_str() };
+        query.insert("$or", vec![doc! { "pool": pool.as_str() }, renamed]);
     }
     if let Some(id) = filter.job_id {
         query.insert("job_id", Bson::Int64(id));
