@@ -119,43 +119,25 @@ async fn apply(
     cmd: PoolCommand,
     who: &str,
 ) -> Result<(String, AuditEntry), StoreError> {
-    let entry = |kind, pool: &str, before, after, text: &String| {
-        let detail = text.trim_end().to_string();
-        AuditEntry::now(kind, who, pool, detail).change(before, after)
-    };
     let hosts = |p: &Pool| Some(json!(p.hosts));
-    let (text, audit) = match cmd {
+    let (kind, pool, before, after, text) = match cmd {
         PoolCommand::Create { name, hosts: asked } => {
             let pool = store.create(&name, &asked).await?;
-            let text = format!(
-                "created pool '{}' with {}\n",
-                pool.name,
-                count(pool.hosts.len())
-            );
-            let e = entry(
-                AuditKind::PoolCreated,
-                &pool.name,
-                None,
-                hosts(&pool),
-                &text,
-            );
-            (text, e)
+            let n = count(pool.hosts.len());
+            let text = format!("created pool '{}' with {n}\n", pool.name);
+            (AuditKind::PoolCreated, name, None, hosts(&pool), text)
         }
         PoolCommand::Rename { old, new } => {
             store.rename(&old, &new).await?;
             let text = format!("renamed pool '{old}' to '{new}'\n");
-            let name = |n: &String| Some(json!({ "name": n }));
-            (
-                text.clone(),
-                entry(AuditKind::PoolRenamed, &old, name(&old), name(&new), &text),
-            )
+            let (before, after) = (json!({ "name": old }), json!({ "name": new }));
+            (AuditKind::PoolRenamed, old, Some(before), Some(after), text)
         }
         PoolCommand::Delete { name } => {
             let before = store.get(&name).await?;
             store.delete(&name).await?;
             let text = format!("deleted pool '{name}'\n");
-            let e = entry(AuditKind::PoolDeleted, &name, hosts(&before), None, &text);
-            (text, e)
+            (AuditKind::PoolDeleted, name, hosts(&before), None, text)
         }
         PoolCommand::Add { name, hosts } => {
             return host_change(store, AuditKind::HostsAdded, &name, &hosts, who).await;
@@ -165,7 +147,8 @@ async fn apply(
         }
         PoolCommand::List { .. } | PoolCommand::Show { .. } => unreachable!("not a change"),
     };
-    Ok((text, audit))
+    let entry = AuditEntry::now(kind, who, &pool, text.trim_end()).change(before, after);
+    Ok((text, entry))
 }
 
 /// Adds (`HostsAdded`) or removes hosts; returns what it prints and its audit entry.
