@@ -80,6 +80,9 @@ pub enum Command {
     /// its hosts, the renders the job can and cannot run on, the masks before and after, the
     /// verdict and the rewritten job (the same as `afsubmit --dry-run`).
     Explain(crate::commands::explain::ExplainArgs),
+    /// Show the audit log: every pool change (who, when, hosts before and after) and every
+    /// routed, held, rejected or re-targeted job, oldest first; filter by age, pool or job.
+    Audit(crate::commands::audit::AuditArgs),
 }
 
 /// `afpool serve` flags.
@@ -280,5 +283,16 @@ mod tests {
         assert_eq!(settings.on_unknown_pool, Policy::Reject);
         assert_eq!(settings.on_empty_pool, Policy::Pass);
         assert!(Cli::try_parse_from(["afpool", "serve", "--mask-mode", "nope"]).is_err());
+    }
+
+    #[test]
+    fn audit_flags_parse() {
+        let cli = Cli::try_parse_from(["afpool", "audit", "--since", "2h", "--job", "7"]).unwrap();
+        let Command::Audit(args) = cli.command else {
+            panic!("audit expected");
+        };
+        assert_eq!(args.since, Some(std::time::Duration::from_secs(7_200)));
+        assert_eq!((args.pool, args.job, args.json), (None, Some(7), false));
+        assert!(Cli::try_parse_from(["afpool", "audit", "--since", "2y"]).is_err());
     }
 }

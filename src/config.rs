@@ -40,6 +40,8 @@ pub struct Config {
     pub reply_timeout_secs: Option<f64>,
     /// Seconds between render list refreshes.
     pub renders_refresh_secs: Option<f64>,
+    /// Days the audit log keeps entries (default 90).
+    pub audit_keep_days: Option<u32>,
     /// How jobs are routed.
     #[serde(default)]
     pub routing: RouteSettings,

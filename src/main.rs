@@ -34,8 +34,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let shutdown = afpool::shutdown::on_signals();
             commands::serve::run(config, args, shutdown).await
         }
-        Command::Pool(cmd) => commands::pool::run(commands::open_store(&config).await?, cmd).await,
+        Command::Pool(cmd) => {
+            let store = commands::open_store(&config).await?;
+            commands::pool::run(store, commands::open_audit(&config).await?, cmd).await
+        }
         Command::Hosts(args) => commands::hosts::run(config, args).await,
         Command::Explain(args) => commands::explain::run(config, args).await,
+        Command::Audit(args) => {
+            commands::audit::run(commands::open_audit(&config).await?, args).await
+        }
     }
 }

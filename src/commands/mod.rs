@@ -1,6 +1,7 @@
 //! One file per `afpool` subcommand; each exposes `run(..) -> anyhow::Result<()>`. This file holds
 //! what they share: turning global flags and the config file into settings, and opening the store.
 
+pub mod audit;
 pub mod explain;
 pub mod hosts;
 pub mod pool;
@@ -10,7 +11,9 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::secret::SecretUri;
-use crate::store::{self, SharedStore};
+use crate::store::audit::{SharedAudit, DEFAULT_KEEP_DAYS};
+use crate::store::recorder::Recorder;
+use crate::store::{self, SharedStore, StoreOptions};
 
 /// The store spec the config names: `--store`, else the legacy config file's MongoDB, else the
 /// embedded file store at its default path.
@@ -32,4 +35,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
         .await
         .context("cannot open the pool store")?;
     Ok(store)
+}
+
+/// Open the job registry and audit log beside the store the config names.
+pub async fn open_recorder(config: &Config) -> anyhow::Result<Recorder> {
+    let spec = store_spec(config)?;
+    let keep_days = config.audit_keep_days.unwrap_or(DEFAULT_KEEP_DAYS);
+    let options = StoreOptions::default();
+    let recorder = Recorder::open(spec.expose(), &options, keep_days).await;
+    recorder.context("cannot open the audit log")
+}
+
+/// Open the audit log beside the store the config names.
+pub async fn open_audit(config: &Config) -> anyhow::Result<SharedAudit> {
+    Ok(open_recorder(config).await?.audit)
 }

@@ -4,11 +4,18 @@
 //! `list --json` prints `[{"name": "...", "hosts": ["..."]}]`, `show --json` one such object.
 //! Errors are [`StoreError`]s wrapped in `anyhow`, so `main` can map `Unavailable` to exit code 2
 //! and everything else to 1.
+//!
+//! Every change is appended to the audit log (who = the OS user, before/after = host lists, or
+//! names for a rename). The change is made first; if the audit entry then cannot be written, a
+//! warning says so on stderr and the command still succeeds (the change happened).
 
 use std::io::Write;
 
 use clap::Subcommand;
 
+use serde_json::json;
+
+use crate::store::audit::{os_user, AuditEntry, AuditKind, SharedAudit};
 use crate::store::{Pool, SharedStore, StoreError};
 
 /// Manage render pools: named sets of render hosts that jobs can be routed to.
@@ -75,49 +82,92 @@ pub enum PoolCommand {
     },
 }
 
-/// Runs one `afpool pool` subcommand against `store`, printing to stdout.
-pub async fn run(store: SharedStore, cmd: PoolCommand) -> anyhow::Result<()> {
-    let text = execute(&store, cmd).await?;
+/// Runs one `afpool pool` subcommand against `store`, printing to stdout; changes are
+/// recorded in `audit` as done by the OS user.
+pub async fn run(store: SharedStore, audit: SharedAudit, cmd: PoolCommand) -> anyhow::Result<()> {
+    let (text, entry) = execute(&store, cmd, &os_user()).await?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
+    if let Some(entry) = entry {
+        if let Err(e) = audit.append(&entry).await {
+            eprintln!("afpool: warning: the change was made but not audited: {e}");
+        }
+    }
     Ok(())
 }
 
-/// Runs the command and returns what it prints.
-async fn execute(store: &SharedStore, cmd: PoolCommand) -> Result<String, StoreError> {
-    Ok(match cmd {
+/// Runs the command; returns what it prints and, for a change, its audit entry.
+async fn execute(
+    store: &SharedStore,
+    cmd: PoolCommand,
+    who: &str,
+) -> Result<(String, Option<AuditEntry>), StoreError> {
+    let text = match cmd {
         PoolCommand::List { json: true } => to_json(&store.list().await?),
         PoolCommand::List { json: false } => list_table(&store.list().await?),
         PoolCommand::Show { name, json: true } => to_json(&store.get(&name).await?),
         PoolCommand::Show { name, json: false } => show_pool(&store.get(&name).await?),
-        PoolCommand::Create { name, hosts } => {
-            let pool = store.create(&name, &hosts).await?;
-            format!(
-                "created pool '{}' with {}\n",
-                pool.name,
-                count(pool.hosts.len())
-            )
+        change => return apply(store, change, who).await.map(|(t, e)| (t, Some(e))),
+    };
+    Ok((text, None))
+}
+
+/// Runs a command that changes the store; returns what it prints and its audit entry.
+async fn apply(
+    store: &SharedStore,
+    cmd: PoolCommand,
+    who: &str,
+) -> Result<(String, AuditEntry), StoreError> {
+    let hosts = |p: &Pool| Some(json!(p.hosts));
+    let (kind, pool, before, after, text) = match cmd {
+        PoolCommand::Create { name, hosts: asked } => {
+            let pool = store.create(&name, &asked).await?;
+            let n = count(pool.hosts.len());
+            let text = format!("created pool '{}' with {n}\n", pool.name);
+            (AuditKind::PoolCreated, name, None, hosts(&pool), text)
         }
         PoolCommand::Rename { old, new } => {
             store.rename(&old, &new).await?;
-            format!("renamed pool '{old}' to '{new}'\n")
+            let text = format!("renamed pool '{old}' to '{new}'\n");
+            let (before, after) = (json!({ "name": old }), json!({ "name": new }));
+            (AuditKind::PoolRenamed, old, Some(before), Some(after), text)
         }
         PoolCommand::Delete { name } => {
+            let before = store.get(&name).await?;
             store.delete(&name).await?;
-            format!("deleted pool '{name}'\n")
+            let text = format!("deleted pool '{name}'\n");
+            (AuditKind::PoolDeleted, name, hosts(&before), None, text)
         }
         PoolCommand::Add { name, hosts } => {
-            let before = store.get(&name).await?;
-            let after = store.add_hosts(&name, &hosts).await?;
-            change_summary("added", &before, &after, &hosts)
+            return host_change(store, AuditKind::HostsAdded, &name, &hosts, who).await;
         }
         PoolCommand::Remove { name, hosts } => {
-            let before = store.get(&name).await?;
-            let after = store.remove_hosts(&name, &hosts).await?;
-            change_summary("removed", &before, &after, &hosts)
+            return host_change(store, AuditKind::HostsRemoved, &name, &hosts, who).await;
         }
-    })
+        PoolCommand::List { .. } | PoolCommand::Show { .. } => unreachable!("not a change"),
+    };
+    let entry = AuditEntry::now(kind, who, &pool, text.trim_end()).change(before, after);
+    Ok((text, entry))
+}
+
+/// Adds (`HostsAdded`) or removes hosts; returns what it prints and its audit entry.
+async fn host_change(
+    store: &SharedStore,
+    kind: AuditKind,
+    name: &str,
+    asked: &[String],
+    who: &str,
+) -> Result<(String, AuditEntry), StoreError> {
+    let before = store.get(name).await?;
+    let (verb, after) = match kind {
+        AuditKind::HostsAdded => ("added", store.add_hosts(name, asked).await?),
+        _ => ("removed", store.remove_hosts(name, asked).await?),
+    };
+    let text = change_summary(verb, &before, &after, asked);
+    let entry = AuditEntry::now(kind, who, name, text.trim_end())
+        .change(Some(json!(before.hosts)), Some(json!(after.hosts)));
+    Ok((text, entry))
 }
 
 /// The stable JSON shape for scripts.

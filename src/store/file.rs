@@ -15,8 +15,7 @@
 //! the old one. So several afpool processes can change the file at once without losing an
 //! update, and readers (which take no lock) always see a complete file.
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,6 +23,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::atomic;
 use super::names::{self, same_host};
 use super::{ChangeFeed, Pool, PoolStore, Snapshot, StoreError};
 
@@ -112,12 +112,6 @@ impl FileStore {
         &self.path
     }
 
-    fn lock_path(&self) -> PathBuf {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        self.path.with_file_name(name)
-    }
-
     fn io_error(&self, what: &str, e: impl std::fmt::Display) -> StoreError {
         StoreError::Unavailable(format!("{what} {}: {e}", self.path.display()))
     }
@@ -153,29 +147,7 @@ impl FileStore {
     }
 
     fn write_doc(&self, doc: &FileDoc) -> Result<(), StoreError> {
-        let dir = self.dir();
-        let mut tmp = new_temp_file(&dir)
-            .map_err(|e| self.io_error("cannot create a temporary file next to", e))?;
-        let mut out = BufWriter::new(tmp.as_file_mut());
-        serde_json::to_writer_pretty(&mut out, doc)
-            .map_err(|e| self.io_error("cannot write", e))?;
-        out.write_all(b"\n")
-            .map_err(|e| self.io_error("cannot write", e))?;
-        out.flush().map_err(|e| self.io_error("cannot write", e))?;
-        drop(out);
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| self.io_error("cannot sync", e))?;
-        if let Ok(meta) = fs::metadata(&self.path) {
-            // Keep the permissions of the file being replaced.
-            let _ = fs::set_permissions(tmp.path(), meta.permissions());
-        }
-        tmp.persist(&self.path)
-            .map_err(|e| self.io_error("cannot replace", e.error))?;
-        if let Ok(dir) = File::open(&dir) {
-            let _ = dir.sync_all(); // make the rename durable; not supported everywhere
-        }
-        Ok(())
+        atomic::replace_json(&self.path, doc).map_err(|(what, e)| self.io_error(what, e))
     }
 
     /// Every pool, sorted by name, from a read document.
@@ -185,33 +157,19 @@ impl FileStore {
         pools
     }
 
-    fn dir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
-    }
-
     /// Runs `change` on the current content under the exclusive lock and writes the result back
     /// when `change` reports it changed something.
     fn modify<T>(
         &self,
         change: impl FnOnce(&mut FileDoc) -> Result<(T, bool), StoreError>,
     ) -> Result<T, StoreError> {
-        fs::create_dir_all(self.dir()).map_err(|e| self.io_error("cannot create folder for", e))?;
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.lock_path())
-            .map_err(|e| self.io_error("cannot open lock file for", e))?;
-        lock.lock().map_err(|e| self.io_error("cannot lock", e))?;
+        let _lock = atomic::lock(&self.path).map_err(|e| self.io_error("cannot lock", e))?;
         let mut doc = self.read_doc()?;
         let (value, changed) = change(&mut doc)?;
         if changed {
             self.write_doc(&doc)?;
         }
-        Ok(value) // dropping `lock` releases it
+        Ok(value) // dropping `_lock` releases it
     }
 
     /// Runs blocking file work off the async runtime.
@@ -350,18 +308,6 @@ impl PoolStore for FileStore {
     async fn fingerprint(&self) -> Result<Option<String>, StoreError> {
         self.blocking(|s| Ok(Some(s.metadata_fingerprint()?))).await
     }
-}
-
-/// A temporary file in `dir` created like any new file: mode 0666 less the umask (0644 under
-/// the usual umask 022), so afpool running as another user can read what it becomes.
-fn new_temp_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o666));
-    }
-    builder.tempfile_in(dir)
 }
 
 impl FileStore {

@@ -85,11 +85,14 @@ async fn new_files_get_the_usual_mode_and_existing_ones_keep_theirs() {
     let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let dir = tempfile::tempdir().unwrap();
     let usual = dir.path().join("usual");
-    File::create(&usual).unwrap();
+    fs::File::create(&usual).unwrap();
     let store = FileStore::new(dir.path().join("pools.json"));
     store.create("x", &[]).await.unwrap();
     assert_eq!(mode(store.path()), mode(&usual));
-    assert_eq!(mode(&store.lock_path()), mode(&usual));
+    assert_eq!(
+        mode(&crate::store::atomic::lock_path(store.path())),
+        mode(&usual)
+    );
     fs::set_permissions(store.path(), fs::Permissions::from_mode(0o640)).unwrap();
     store.add_hosts("x", &["h".into()]).await.unwrap();
     assert_eq!(mode(store.path()), 0o640);

@@ -6,12 +6,23 @@
 //! MongoDB collection). Both share the rules in [`names`]. [`live::LivePools`] keeps an
 //! always-current in-memory copy for the proxy, keeping the last good pools through faults
 //! ([`fault`]).
+//!
+//! Beside the pools live the registry of pool jobs ([`registry`]) and the audit log ([`audit`]),
+//! opened together by [`recorder::Recorder::open`] from the same store spec.
 
+pub mod atomic;
+pub mod audit;
+pub mod audit_file;
+pub mod audit_mongo;
 pub mod fault;
 pub mod file;
 pub mod live;
 pub mod mongo;
 pub mod names;
+pub mod recorder;
+pub mod registry;
+pub mod registry_file;
+pub mod registry_mongo;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -168,10 +179,29 @@ pub async fn open(spec: &str) -> Result<SharedStore, StoreError> {
 /// A MongoDB server need not be reachable yet: operations report [`StoreError::Unavailable`]
 /// until it is. A malformed spec or URI is reported as `Unavailable` too.
 pub async fn open_with(spec: &str, options: &StoreOptions) -> Result<SharedStore, StoreError> {
+    Ok(match locate(spec)? {
+        Location::Mongo(uri) => {
+            let store = mongo::MongoStore::connect(&uri, &options.database, &options.collection);
+            Arc::new(store.await?)
+        }
+        Location::File(path) => Arc::new(file::FileStore::new(path)),
+    })
+}
+
+/// Where a store spec points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A MongoDB URI, to pass to the driver as is.
+    Mongo(String),
+    /// The file store's pools file.
+    File(PathBuf),
+}
+
+/// Reads a store spec as [`open_with`] does.
+pub fn locate(spec: &str) -> Result<Location, StoreError> {
     let spec = spec.trim();
     if spec.starts_with("mongodb://") || spec.starts_with("mongodb+srv://") {
-        let store = mongo::MongoStore::connect(spec, &options.database, &options.collection);
-        return Ok(Arc::new(store.await?));
+        return Ok(Location::Mongo(spec.to_string()));
     }
     let path = match spec.strip_prefix("file:") {
         Some("") => default_file_path(),
@@ -186,7 +216,7 @@ pub async fn open_with(spec: &str, options: &StoreOptions) -> Result<SharedStore
         }
         None => PathBuf::from(spec),
     };
-    Ok(Arc::new(file::FileStore::new(path)))
+    Ok(Location::File(path))
 }
 
 /// The default file store location: `$AFPOOL_HOME/pools.json`, else

@@ -55,15 +55,7 @@ impl MongoStore {
     /// Does not wait for the server: operations report `Unavailable` until it is reachable.
     pub async fn connect(uri: &str, db: &str, coll: &str) -> Result<Self, StoreError> {
         let described = format!("{}/{db}.{coll}", uri_hosts(uri));
-        let bad_uri = |e: mongodb::error::Error| {
-            StoreError::Unavailable(format!("bad MongoDB URI {}: {e}", redact_uri(uri)))
-        };
-        check_userinfo(uri)?;
-        let mut options = ClientOptions::parse(uri).await.map_err(bad_uri)?;
-        options.server_selection_timeout.get_or_insert(TIMEOUT);
-        options.connect_timeout.get_or_insert(TIMEOUT);
-        options.app_name.get_or_insert_with(|| "afpool".to_string());
-        let client = Client::with_options(options).map_err(bad_uri)?;
+        let client = client(uri).await?;
         let coll = client.database(db).collection(coll);
         Ok(MongoStore {
             coll,
@@ -119,6 +111,20 @@ impl MongoStore {
     }
 }
 
+/// A driver client for `uri` (passed as is) with afpool's timeouts; does not wait for the
+/// server. Also used by the registry and audit backends.
+pub async fn client(uri: &str) -> Result<Client, StoreError> {
+    let bad_uri = |e: mongodb::error::Error| {
+        StoreError::Unavailable(format!("bad MongoDB URI {}: {e}", redact_uri(uri)))
+    };
+    check_userinfo(uri)?;
+    let mut options = ClientOptions::parse(uri).await.map_err(bad_uri)?;
+    options.server_selection_timeout.get_or_insert(TIMEOUT);
+    options.connect_timeout.get_or_insert(TIMEOUT);
+    options.app_name.get_or_insert_with(|| "afpool".to_string());
+    Client::with_options(options).map_err(bad_uri)
+}
+
 /// Refuses a user name or password that is not percent-encoded. The driver would cut such a URI
 /// elsewhere than [`redact_uri`] does, and could then name a piece of the password as a host in
 /// its errors.
@@ -168,7 +174,8 @@ fn pool_from_doc(doc: &Document) -> Option<Pool> {
     })
 }
 
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+/// True for MongoDB's duplicate key error (code 11000).
+pub fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
     match e.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
         ErrorKind::Command(c) => c.code == 11000,

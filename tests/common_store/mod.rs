@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use afpool::store::file::FileStore;
 use afpool::store::mongo::MongoStore;
-use afpool::store::SharedStore;
+use afpool::store::recorder::Recorder;
+use afpool::store::{SharedStore, StoreOptions};
 use bson::Document;
 use tokio::process::{Child, Command};
 
@@ -86,6 +87,37 @@ impl Backend {
                     .await
                     .expect("connect"),
             ),
+        }
+    }
+
+    /// The job registry and audit log beside this backend's pools, keeping `keep_days`.
+    pub async fn recorder(&self, keep_days: u32) -> Recorder {
+        let (spec, options) = match self {
+            Backend::File(_) => (
+                format!("file:{}", self.path().display()),
+                StoreOptions::default(),
+            ),
+            Backend::Mongo { uri, db } => {
+                let options = StoreOptions {
+                    database: db.clone(),
+                    ..StoreOptions::default()
+                };
+                (uri.clone(), options)
+            }
+        };
+        Recorder::open(&spec, &options, keep_days)
+            .await
+            .expect("open recorder")
+    }
+
+    /// Raw access to another collection of the test database (MongoDB).
+    pub async fn raw_named(&self, name: &str) -> mongodb::Collection<Document> {
+        match self {
+            Backend::Mongo { uri, db } => {
+                let client = mongodb::Client::with_uri_str(uri).await.expect("client");
+                client.database(db).collection(name)
+            }
+            Backend::File(_) => panic!("not a MongoDB backend"),
         }
     }
 

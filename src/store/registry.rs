@@ -1,0 +1,66 @@
+//! The registry of pool jobs: one [`PoolJob`] per job afserver accepted into a pool, kept in the
+//! pool store so it survives restarts and is shared by every proxy on the same store.
+//!
+//! Backends: [`super::registry_file::FileRegistry`] (`jobs.json` beside the pools file, same
+//! locking and atomic writes) and [`super::registry_mongo::MongoRegistry`] (collection `jobs`
+//! beside `pools`, unique index on `job_id`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::job::MaskMode;
+
+/// A job's three host mask fields; `None` = not set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMasks {
+    /// `hosts_mask`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts_mask: Option<String>,
+    /// `hosts_mask_exclude`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts_mask_exclude: Option<String>,
+    /// `hosts_mask_type` (`find` or `regex`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts_mask_type: Option<String>,
+}
+
+/// One registered pool job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolJob {
+    /// afserver's job id.
+    pub job_id: i64,
+    /// The pool the job was routed into.
+    pub pool: String,
+    /// The job's `user_name`.
+    pub user: String,
+    /// The job's `name`.
+    pub job_name: String,
+    /// When afserver accepted it (UTC).
+    #[serde(with = "bson::serde_helpers::bson_datetime_as_rfc3339_string")]
+    pub submitted_at: bson::DateTime,
+    /// The masks afpool wrote.
+    pub masks_written: JobMasks,
+    /// The masks the user submitted.
+    pub user_masks: JobMasks,
+    /// Which mask the pool went into.
+    pub mask_mode: MaskMode,
+}
+
+/// Where pool jobs are registered.
+#[async_trait]
+pub trait JobRegistry: Send + Sync {
+    /// Inserts `job`, or replaces the record with the same job id.
+    async fn upsert(&self, job: &PoolJob) -> Result<(), StoreError>;
+    /// Removes a job; `Ok(false)` when it was not registered.
+    async fn remove(&self, job_id: i64) -> Result<bool, StoreError>;
+    /// One job, or `None`.
+    async fn get(&self, job_id: i64) -> Result<Option<PoolJob>, StoreError>;
+    /// Every registered job (of `pool` only, when given), by job id.
+    async fn list(&self, pool: Option<&str>) -> Result<Vec<PoolJob>, StoreError>;
+}
+
+/// A shared, dynamically dispatched registry.
+pub type SharedRegistry = Arc<dyn JobRegistry>;
