@@ -11,35 +11,11 @@ use std::time::{Duration, Instant};
 use afpool::store::mongo::MongoStore;
 use afpool::store::{PoolStore, StoreError};
 use bson::{doc, oid::ObjectId, Bson, Document};
-use common_store::Backend;
+use common_store::{contract, Backend};
 use futures_util::TryStreamExt;
 
 fn hosts(names: &[&str]) -> Vec<String> {
     names.iter().map(|h| h.to_string()).collect()
-}
-
-/// Generates one test per case and backend: `file::<case>` and `mongo::<case>`.
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod file {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(&super::Backend::file()).await;
-                }
-            )*
-        }
-        mod mongo {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let Some(backend) = super::Backend::mongo(stringify!($case)) else { return };
-                    super::$case(&backend).await;
-                    backend.cleanup().await;
-                }
-            )*
-        }
-    };
 }
 
 contract!(

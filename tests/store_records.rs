@@ -13,32 +13,8 @@ use afpool::store::audit::{AuditEntry, AuditFilter, AuditKind, AuditLog};
 use afpool::store::audit_file::FileAudit;
 use afpool::store::registry::{JobMasks, PoolJob};
 use bson::doc;
-use common_store::Backend;
+use common_store::{contract, Backend};
 use futures_util::TryStreamExt;
-
-/// Generates one test per case and backend: `file::<case>` and `mongo::<case>`.
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod file {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(&super::Backend::file()).await;
-                }
-            )*
-        }
-        mod mongo {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let Some(backend) = super::Backend::mongo(stringify!($case)) else { return };
-                    super::$case(&backend).await;
-                    backend.cleanup().await;
-                }
-            )*
-        }
-    };
-}
 
 contract!(
     registry_upsert_get_list_remove,

@@ -250,3 +250,32 @@ impl Secantus {
         }
     }
 }
+
+/// Generates one test per case and backend: `file::<case>` and `mongo::<case>` (the test file
+/// imports `Backend` and defines each case as `async fn case(&Backend)`).
+#[allow(unused_macros)]
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod file {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(&super::Backend::file()).await;
+                }
+            )*
+        }
+        mod mongo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let Some(backend) = super::Backend::mongo(stringify!($case)) else { return };
+                    super::$case(&backend).await;
+                    backend.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+#[allow(unused_imports)]
+pub(crate) use contract;
