@@ -469,36 +469,6 @@ async fn a_silent_client_is_closed_after_the_first_message_timeout() {
 }
 
 #[tokio::test]
-async fn the_first_job_waits_for_the_render_list_when_afserver_starts_late() {
-    let addr = free_addr();
-    // The proxy starts while afserver is down: it has no render list yet.
-    let proxy = spawn_proxy(
-        addr,
-        vec![pool("gpu", &["gpu.node3"])],
-        RouteSettings::default(),
-    )
-    .await;
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let fake = FakeAfserver::serve(listener, farm());
-    let reply = send(
-        proxy.addr,
-        &encode::text_request(&envelope(&job(Some("gpu"), "late"))),
-    )
-    .await;
-    assert!(reply_json(&reply)["id"].as_i64().unwrap() > 0);
-    let mask = fake.jobs()[0]["hosts_mask_exclude"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    for host in ["render01", "render02", "r1", "r10"] {
-        assert!(
-            excludes(&mask, host),
-            "{host} is a render afserver knows: {mask}"
-        );
-    }
-}
-
-#[tokio::test]
 async fn a_web_gui_job_with_non_ascii_text_is_reframed_with_byte_lengths() {
     let fake = FakeAfserver::start(farm()).await;
     let proxy = spawn_proxy(

@@ -1,6 +1,7 @@
 //! Routing does not depend on afserver's render list: a job is routed while the list request
 //! hangs, and with a list afpool cannot read at all the masks are the same as with a good one. A
-//! list with a Windows-style user (`CORP\util`, written raw by afserver) is still read.
+//! list with a Windows-style user (`CORP\util`, written raw by afserver) is still read, and a
+//! proxy started before afserver routes its first job fully.
 
 mod common;
 
@@ -73,4 +74,28 @@ async fn a_render_list_with_a_windows_user_is_read() {
         .collect();
     names.sort();
     assert_eq!(names, ["gpu.node3", "r1", "r10", "render01", "render02"]);
+}
+
+#[tokio::test]
+async fn a_proxy_started_before_afserver_routes_its_first_job_fully() {
+    let addr = free_addr();
+    // The proxy starts while afserver is down: it has no render list, and needs none.
+    let proxy = spawn_proxy(
+        addr,
+        vec![pool("gpu", &["gpu.node3", "gpu01"])],
+        RouteSettings::default(),
+    )
+    .await;
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let fake = FakeAfserver::serve(listener, farm());
+    let reply = send(proxy.addr, &encode::text_request(JOB)).await;
+    assert!(reply_json(&reply)["id"].as_i64().unwrap() > 0);
+    let mask = fake.jobs()[0]["hosts_mask_exclude"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for host in ["render01", "render02", "r1", "r10", "never-listed"] {
+        assert!(full_match(&mask, host), "{host}: {mask}");
+    }
+    assert!(!full_match(&mask, "gpu.node3") && !full_match(&mask, "gpu01"));
 }
