@@ -62,8 +62,10 @@ pub async fn read_message<R: AsyncRead + Unpin>(
                 }
             }
             Err(FrameError::Partial(total)) => {
-                // The size is known: allocate once, exactly.
-                if read_more(reader, buf, total - buf.len()).await? == 0 {
+                // The size is only announced: grow with the bytes that arrive (at most doubling),
+                // never reserve the whole announced size up front, and never past it.
+                let want = (total - buf.len()).min(buf.len().max(CHUNK));
+                if read_more(reader, buf, want).await? == 0 {
                     return Ok(ReadOutcome::Closed);
                 }
             }
@@ -117,6 +119,29 @@ mod tests {
             .unwrap();
         assert_eq!(out, ReadOutcome::Closed);
         assert_eq!(buf, b"AFANASY 80 JSON{\"id\"");
+    }
+
+    #[tokio::test]
+    async fn an_announced_size_is_not_reserved_before_the_bytes_arrive() {
+        let mut request = [
+            &81i32.to_be_bytes()[..],
+            &24i32.to_be_bytes(),
+            &(64i32 << 20).to_be_bytes(),
+        ]
+        .concat();
+        request.extend_from_slice(&[b' '; 100]);
+        let mut reader: &[u8] = &request;
+        let mut buf = Vec::new();
+        let out = read_message(&mut reader, &mut buf, Side::Request)
+            .await
+            .unwrap();
+        assert_eq!(out, ReadOutcome::Closed);
+        assert_eq!(buf.len(), 112);
+        assert!(
+            buf.capacity() <= 4 * CHUNK,
+            "{} bytes reserved",
+            buf.capacity()
+        );
     }
 
     #[tokio::test]
