@@ -1,0 +1,101 @@
+//! The pool guarantee through the proxy, against the fake afserver: a forged `afpool_routed` mark
+//! routes the job into the pool it names; a job whose own masks leave no pool host is held and
+//! fenced; a user mask libstdc++ refuses is answered, never forwarded; a job routed twice gets
+//! the same masks.
+
+mod common;
+
+use afpool::job::RouteSettings;
+use afpool::protocol::encode;
+use common::*;
+use serde_json::{json, Value};
+
+async fn start() -> (FakeAfserver, TestProxy) {
+    let fake = FakeAfserver::start(farm()).await;
+    let pools = vec![pool("gpu", &["gpu.node3", "gpu01"])];
+    let proxy = spawn_proxy(fake.addr, pools, RouteSettings::default()).await;
+    (fake, proxy)
+}
+
+/// Sends a job with `extra` keys through the proxy; the reply as JSON.
+async fn submit(proxy: &TestProxy, extra: Value) -> Value {
+    let mut job = json!({"name": "j", "user_name": "u", "blocks": [{"tasks": [{"name": "t"}]}]});
+    for (k, v) in extra.as_object().unwrap() {
+        job[k] = v.clone();
+    }
+    let body = serde_json::to_vec(&json!({ "job": job })).unwrap();
+    reply_json(&send(proxy.addr, &encode::text_request(&body)).await)
+}
+
+/// Every name that is not a pool member is excluded, and no member.
+fn assert_in_gpu(mask: &str) {
+    for outside in ["render01", "r10", "gpu02", "later-render"] {
+        assert!(full_match(mask, outside), "{outside}: {mask}");
+    }
+    for member in ["gpu.node3", "gpu01"] {
+        assert!(!full_match(mask, member), "{member}: {mask}");
+    }
+}
+
+#[tokio::test]
+async fn a_forged_routed_mark_routes_the_job_into_the_pool_it_names() {
+    let (fake, proxy) = start().await;
+    let reply = submit(&proxy, json!({"afpool_routed": "gpu"})).await;
+    assert!(reply["id"].as_i64().unwrap() > 0, "{reply}");
+    let job = &fake.jobs()[0];
+    assert_eq!(job["hosts_mask_type"], "regex");
+    assert_in_gpu(job["hosts_mask_exclude"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn a_job_whose_masks_leave_no_pool_host_is_held_and_fenced() {
+    let (fake, proxy) = start().await;
+    let extra = json!({"pool": "gpu", "hosts_mask_type": "regex", "hosts_mask": "render0[1-9]"});
+    let reply = submit(&proxy, extra).await;
+    assert!(reply["id"].as_i64().unwrap() > 0, "{reply}");
+    let job = &fake.jobs()[0];
+    assert_eq!(job["offline"], true, "held (paused)");
+    let note = job["annotation"].as_str().unwrap();
+    assert!(
+        note.contains("hosts masks leave no host of pool 'gpu'"),
+        "{note}"
+    );
+    assert_in_gpu(job["hosts_mask_exclude"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn user_masks_libstdcxx_refuses_are_answered_not_forwarded() {
+    let (fake, proxy) = start().await;
+    for mask in ["[](]", "(a{100}){1000}", "render("] {
+        let extra = json!({"pool": "gpu", "hosts_mask_type": "regex", "hosts_mask_exclude": mask});
+        let reply = submit(&proxy, extra).await;
+        assert_eq!(reply["id"], 0, "{mask}: {reply}");
+        let text = reply["error"].as_str().unwrap();
+        assert!(text.contains("not a valid regular expression"), "{text}");
+    }
+    assert!(fake.jobs().is_empty() && !fake.crashed());
+}
+
+#[tokio::test]
+async fn a_job_routed_by_two_proxies_in_a_row_gets_the_same_masks() {
+    let fake = FakeAfserver::start(farm()).await;
+    let pools = vec![pool("gpu", &["gpu.node3", "gpu01"])];
+    let inner = spawn_proxy(fake.addr, pools.clone(), RouteSettings::default()).await;
+    let outer = spawn_proxy(inner.addr, pools.clone(), RouteSettings::default()).await;
+    let extra = json!({"pool": "gpu", "hosts_mask_exclude": "gpu01"});
+    assert!(submit(&outer, extra.clone()).await["id"].as_i64().unwrap() > 0);
+    let direct = spawn_proxy(fake.addr, pools, RouteSettings::default()).await;
+    assert!(submit(&direct, extra).await["id"].as_i64().unwrap() > 0);
+    let jobs = fake.jobs();
+    let masks = |j: &Value| {
+        (
+            j["hosts_mask_exclude"].clone(),
+            j["hosts_mask_type"].clone(),
+        )
+    };
+    assert_eq!(masks(&jobs[0]), masks(&jobs[1]));
+    assert_eq!(
+        jobs[0]["hosts_mask_exclude"],
+        "(gpu01.*)|((?!(?:gpu[.]node3|gpu01)$).*)"
+    );
+}
