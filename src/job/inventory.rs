@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 pub use super::hosts::{HostList, HostState};
+use super::ecma::{self, Refusal};
 use super::{compact, mask};
 use crate::renders::RenderInfo;
 use crate::store::Pool;
@@ -29,6 +30,8 @@ pub(crate) struct PoolPlan {
     pub valid: Result<(), String>,
     include: OnceLock<String>,
     exclude: OnceLock<String>,
+    /// afserver's verdict on `include` and `exclude`, checked once per snapshot.
+    checked: [OnceLock<Result<(), Refusal>>; 2],
 }
 
 impl PoolPlan {
@@ -43,6 +46,20 @@ impl PoolPlan {
     pub fn exclude(&self) -> &str {
         self.exclude
             .get_or_init(|| mask::pool_lookahead(self.include()))
+    }
+
+    /// Whether afserver accepts `mask` (see [`ecma::check_bytes`]); the pool's own two masks are
+    /// checked once per snapshot, any other (merged with a user's mask) every time.
+    pub(crate) fn check_mask(&self, mask: &str) -> Result<(), Refusal> {
+        let check = || ecma::check_bytes(mask.as_bytes()).map(|_| ());
+        let cached = if mask == self.include() {
+            &self.checked[0]
+        } else if mask == self.exclude() {
+            &self.checked[1]
+        } else {
+            return check();
+        };
+        cached.get_or_init(check).clone()
     }
 }
 
@@ -198,6 +215,7 @@ fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &SnapshotHosts) -> Pool
         valid: shared.valid.clone(),
         include: OnceLock::new(),
         exclude: OnceLock::new(),
+        checked: Default::default(),
     }
 }
 

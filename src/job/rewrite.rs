@@ -179,7 +179,7 @@ pub(crate) fn plan(
         .into_iter()
         .zip([&plan.hosts_mask, &plan.hosts_mask_exclude])
     {
-        match value.as_deref().map(|v| ecma::check_bytes(v.as_bytes())) {
+        match value.as_deref().map(|v| pool.check_mask(v)) {
             None | Some(Ok(_)) => {}
             Some(Err(Refusal::TooManyStates(states))) => {
                 return Err(PlanError::TooLarge { key, states })
