@@ -7,8 +7,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-pub use super::hosts::{HostList, HostState};
 use super::ecma::{self, Refusal};
+pub use super::hosts::{HostList, HostState};
 use super::{compact, mask};
 use crate::renders::RenderInfo;
 use crate::store::Pool;

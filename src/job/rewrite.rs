@@ -156,13 +156,7 @@ pub(crate) fn plan(
         hosts_excluded: pool.excluded,
     };
     if allowed.len() < pool.hosts.len() {
-        let (can, cannot): (Vec<HostState>, Vec<HostState>) = pool
-            .can_run
-            .iter()
-            .cloned()
-            .partition(|h| allowed.contains(&h.name.as_str()));
-        plan.can_run = Arc::new(can);
-        plan.cannot_run = pool.cannot_run.with_extra(cannot);
+        (plan.can_run, plan.cannot_run) = narrowed(pool, &allowed);
     }
     if settings.mask_mode != MaskMode::Include {
         plan.hosts_mask_exclude = Some(mask::merge(&user.hosts_mask_exclude, pool.exclude()));
@@ -191,6 +185,16 @@ pub(crate) fn plan(
         }
     }
     Ok(plan)
+}
+
+/// The pool's known renders split by whether the job's own masks allow them.
+fn narrowed(pool: &PoolPlan, allowed: &[&str]) -> (Arc<Vec<HostState>>, HostList) {
+    let (can, cannot): (Vec<HostState>, Vec<HostState>) = pool
+        .can_run
+        .iter()
+        .cloned()
+        .partition(|h| allowed.contains(&h.name.as_str()));
+    (Arc::new(can), pool.cannot_run.with_extra(cannot))
 }
 
 /// The pool's hosts the job's own masks let through; every block must keep at least one.

@@ -138,16 +138,25 @@ fn decide(
             })
         }
         Err(PlanError::Rejected(r)) => Err(r),
-        Err(e) => {
-            // No host left: the pool's own exclusion is the fence; a pool too large: nothing.
-            let fence = match e {
-                PlanError::NoHostLeft(_) => plan.exclude(),
-                _ => FENCE_ALL,
-            };
-            let problem = unusable(name, e);
-            policy(job, settings, settings.on_empty_pool, name, problem, fence)
-        }
+        Err(e) => unplannable(job, settings, name, plan, e),
     }
+}
+
+/// The empty-pool policy for a pool that has hosts but cannot take the job. A held job is fenced
+/// by the pool's own exclusion when no host was left, else (a mask too large) by every host.
+fn unplannable(
+    job: &mut Job<'_>,
+    settings: &RouteSettings,
+    name: &str,
+    plan: &PoolPlan,
+    e: PlanError,
+) -> Result<Decision, Rejection> {
+    let fence = match e {
+        PlanError::NoHostLeft(_) => plan.exclude(),
+        _ => FENCE_ALL,
+    };
+    let problem = unusable(name, e);
+    policy(job, settings, settings.on_empty_pool, name, problem, fence)
 }
 
 /// Why pool `name` cannot take the job, for the empty-pool policy.
