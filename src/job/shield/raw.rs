@@ -50,23 +50,18 @@ pub(super) fn array(raw: &str) -> Option<Vec<&str>> {
         return None;
     }
     let (mut items, mut start) = (Vec::new(), None);
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let (mut depth, mut i) = (0usize, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
         if depth == 1 && start.is_none() && !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b',' | b']')
         {
             start = Some(i);
         }
         match b {
-            b'"' => in_string = true,
+            b'"' => {
+                i = string_end(bytes, i + 1);
+                continue;
+            }
             b'[' | b'{' => depth += 1,
             b']' | b'}' => depth -= 1,
             _ => {}
@@ -77,8 +72,22 @@ pub(super) fn array(raw: &str) -> Option<Vec<&str>> {
         if depth == 0 {
             break;
         }
+        i += 1;
     }
     Some(items)
+}
+
+/// The position just past the closing quote of the string whose text starts at `from`, skipping
+/// to each quote or backslash at once (task lists are mostly string text).
+fn string_end(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(p) = memchr::memchr2(b'"', b'\\', bytes.get(from..).unwrap_or_default()) {
+        let at = from + p;
+        if bytes[at] == b'"' {
+            return at + 1;
+        }
+        from = at + 2; // a backslash and the character it escapes
+    }
+    bytes.len()
 }
 
 /// A JSON object's members in request order, keys decoded, values raw.
