@@ -180,7 +180,8 @@ impl From<PolicyArg> for Policy {
 /// `--mask-mode` values (the core's [`MaskMode`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MaskModeArg {
-    /// `hosts_mask_exclude` = every known host outside the pool (merged with the user's exclude).
+    /// `hosts_mask_exclude` = every host that is not a pool member, known or not (a negative
+    /// look-ahead of the members, merged with the user's exclude).
     Exclude,
     /// `hosts_mask` = the pool's hosts (intersected with the user's include mask).
     Include,

@@ -21,7 +21,8 @@ pub enum Policy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum MaskMode {
-    /// `hosts_mask_exclude` = every known host outside the pool (merged with the user's exclude).
+    /// `hosts_mask_exclude` = every host that is not a pool member, known or not (a negative
+    /// look-ahead of the members, merged with the user's exclude).
     #[default]
     Exclude,
     /// `hosts_mask` = the pool's hosts (intersected with the user's include mask).
