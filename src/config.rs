@@ -34,6 +34,14 @@ pub struct Config {
     pub max_connections: Option<usize>,
     /// Seconds a client may take to send its message.
     pub first_message_timeout_secs: Option<f64>,
+    /// Seconds a client may take to take its reply.
+    pub client_write_timeout_secs: Option<f64>,
+    /// Seconds a connection is served at most, whatever happens.
+    pub connection_deadline_secs: Option<f64>,
+    /// Seconds in-flight requests may take to finish on shutdown.
+    pub drain_timeout_secs: Option<f64>,
+    /// Bytes all large messages in flight may hold at once (default 1 GiB).
+    pub max_inflight_bytes: Option<usize>,
     /// Seconds to connect to afserver.
     pub connect_timeout_secs: Option<f64>,
     /// Seconds to wait for afserver's reply.
@@ -88,6 +96,24 @@ impl Config {
         }
         if let Some(s) = self.first_message_timeout_secs {
             limits.first_message_timeout = secs(s, "first_message_timeout_secs")?;
+        }
+        if let Some(s) = self.client_write_timeout_secs {
+            limits.client_write_timeout = secs(s, "client_write_timeout_secs")?;
+        }
+        if let Some(s) = self.connection_deadline_secs {
+            limits.connection_deadline = secs(s, "connection_deadline_secs")?;
+        }
+        if let Some(s) = self.drain_timeout_secs {
+            limits.drain_timeout = secs(s, "drain_timeout_secs")?;
+        }
+        if let Some(n) = self.max_inflight_bytes {
+            if n < crate::proxy::BUDGET_FREE_BELOW {
+                bail!(
+                    "max_inflight_bytes must be at least 1 MiB ({} bytes)",
+                    crate::proxy::BUDGET_FREE_BELOW
+                );
+            }
+            limits.max_inflight_bytes = n;
         }
         Ok(limits)
     }

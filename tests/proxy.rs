@@ -1,6 +1,6 @@
 //! The proxy against the fake afserver: byte-exact relay of every captured non-job message in every
 //! framing, job routing in every framing, policies and the shield end to end, split headers, stray
-//! reply bytes, 200 concurrent submissions, and afserver down.
+//! reply bytes, and 200 concurrent submissions (afserver down and other faults: proxy_faults.rs).
 
 mod common;
 
@@ -392,25 +392,6 @@ async fn two_hundred_concurrent_submissions_each_land_in_their_pool() {
 }
 
 #[tokio::test]
-async fn afserver_down_closes_the_client_promptly() {
-    let dead = free_addr();
-    let proxy = spawn_proxy(
-        dead,
-        vec![pool("gpu", &["gpu.node3"])],
-        RouteSettings::default(),
-    )
-    .await;
-    for request in [
-        capture("08-text-get-renders.request.bin"),
-        encode::text_request(&envelope(&job(Some("gpu"), "d"))),
-    ] {
-        let mut s = TcpStream::connect(proxy.addr).await.unwrap();
-        s.write_all(&request).await.unwrap();
-        assert_closed_without_reply(s).await;
-    }
-}
-
-#[tokio::test]
 async fn shutdown_finishes_in_flight_requests() {
     let fake = FakeAfserver::start(farm()).await;
     let proxy = spawn_proxy(fake.addr, vec![], RouteSettings::default()).await;
@@ -461,6 +442,7 @@ async fn a_silent_client_is_closed_after_the_first_message_timeout() {
     let limits = afpool::proxy::Limits {
         max_connections: 4,
         first_message_timeout: Duration::from_millis(200),
+        ..afpool::proxy::Limits::default()
     };
     let proxy = spawn_proxy_with(fake.addr, vec![], RouteSettings::default(), limits).await;
     let mut s = TcpStream::connect(proxy.addr).await.unwrap();

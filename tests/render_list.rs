@@ -88,7 +88,7 @@ async fn a_proxy_started_before_afserver_routes_its_first_job_fully() {
     .await;
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let fake = FakeAfserver::serve(listener, farm());
-    let reply = send(proxy.addr, &encode::text_request(JOB)).await;
+    let reply = send_when_open(proxy.addr, &encode::text_request(JOB)).await;
     assert!(reply_json(&reply)["id"].as_i64().unwrap() > 0);
     let mask = fake.jobs()[0]["hosts_mask_exclude"]
         .as_str()

@@ -54,11 +54,7 @@ pub async fn run(
     router.spawn_rebuilds(shutdown.clone());
     tracing::info!(listen = %local, upstream = %upstream.addr, store = %store_name,
         pools = pool_count, renders = render_count, "afpool serving");
-    let shared = Arc::new(Shared {
-        upstream,
-        router,
-        limits: config.limits()?,
-    });
+    let shared = Arc::new(Shared::new(upstream, router, config.limits()?));
     proxy::run(listener, shared, shutdown).await;
     Ok(())
 }

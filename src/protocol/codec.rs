@@ -3,6 +3,7 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::budget::Lease;
 use super::frame::{parse_reply, parse_request, Frame, FrameError, Framing, MAX_MESSAGE};
 
 /// What reading one message produced. The bytes read are in the caller's buffer.
@@ -22,6 +23,8 @@ pub enum ReadOutcome {
     },
     /// The declared size is over afserver's 64 MiB limit.
     TooLarge(usize),
+    /// Reading on would take more of the in-flight byte budget than is free (the declared size).
+    OverBudget(usize),
     /// The peer closed before a whole message arrived (the buffer holds what came).
     Closed,
 }
@@ -43,6 +46,16 @@ pub async fn read_message<R: AsyncRead + Unpin>(
     buf: &mut Vec<u8>,
     side: Side,
 ) -> std::io::Result<ReadOutcome> {
+    read_message_leased(reader, buf, side, &mut Lease::unlimited()).await
+}
+
+/// [`read_message`] whose buffer grows only as far as `lease` covers it.
+pub async fn read_message_leased<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    side: Side,
+    lease: &mut Lease,
+) -> std::io::Result<ReadOutcome> {
     loop {
         let parsed = match side {
             Side::Request => parse_request(buf),
@@ -57,6 +70,9 @@ pub async fn read_message<R: AsyncRead + Unpin>(
             Err(FrameError::TooLarge(n)) => return Ok(ReadOutcome::TooLarge(n)),
             Err(FrameError::UntilClose) => return read_to_close(reader, buf).await,
             Err(FrameError::Incomplete) => {
+                if !lease.cover(buf.len() + CHUNK) {
+                    return Ok(ReadOutcome::OverBudget(buf.len() + CHUNK));
+                }
                 if read_more(reader, buf, CHUNK).await? == 0 {
                     return Ok(ReadOutcome::Closed);
                 }
@@ -65,6 +81,9 @@ pub async fn read_message<R: AsyncRead + Unpin>(
                 // The size is only announced: grow with the bytes that arrive (at most doubling),
                 // never reserve the whole announced size up front, and never past it.
                 let want = (total - buf.len()).min(buf.len().max(CHUNK));
+                if !lease.cover(buf.len() + want) {
+                    return Ok(ReadOutcome::OverBudget(total));
+                }
                 if read_more(reader, buf, want).await? == 0 {
                     return Ok(ReadOutcome::Closed);
                 }
@@ -141,6 +160,37 @@ mod tests {
             buf.capacity() <= 4 * CHUNK,
             "{} bytes reserved",
             buf.capacity()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_past_the_free_budget_stops_before_growing() {
+        let budget = crate::protocol::budget::Budget::new(256 * 1024, 32 * 1024);
+        let mut hog = budget.lease();
+        assert!(hog.cover(200 * 1024));
+        let mut request = [
+            &81i32.to_be_bytes()[..],
+            &24i32.to_be_bytes(),
+            &100_000i32.to_be_bytes(),
+        ]
+        .concat();
+        request.resize(12 + 100_000, b' ');
+        let mut reader: &[u8] = &request;
+        let (mut buf, mut lease) = (Vec::new(), budget.lease());
+        let out = read_message_leased(&mut reader, &mut buf, Side::Request, &mut lease)
+            .await
+            .unwrap();
+        assert_eq!(out, ReadOutcome::OverBudget(100_012));
+        assert!(buf.capacity() <= 32 * 1024, "{} bytes", buf.capacity());
+        drop(hog);
+        let mut reader: &[u8] = &request;
+        let mut buf = Vec::new();
+        let out = read_message_leased(&mut reader, &mut buf, Side::Request, &mut lease)
+            .await
+            .unwrap();
+        assert!(
+            matches!(out, ReadOutcome::Message(ref f) if f.len == request.len()),
+            "{out:?}"
         );
     }
 

@@ -2,25 +2,38 @@
 //! write, relay exactly one reply back, close. A job submission goes as afpool's own
 //! re-serialisation of what it checked; other JSON messages go byte for byte once afpool has read
 //! them as afserver will; a message afpool cannot read that way is answered with an error and not
-//! forwarded. Binary messages of other types go through byte for byte.
+//! forwarded. Binary messages of other types go through byte for byte. Every step is bounded:
+//! the first message's time, the in-flight byte budget, afserver's timeouts, the time the client
+//! takes to read the reply, and the connection deadline over all.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use super::Shared;
 use crate::job;
-use crate::protocol::codec::{read_message, ReadOutcome, Side};
+use crate::protocol::budget::Lease;
+use crate::protocol::codec::{read_message_leased, ReadOutcome, Side};
 use crate::protocol::encode;
 use crate::protocol::frame::{self, Frame, Framing, TYPE_JSONBIN};
+use crate::upstream::UpstreamError;
 
-/// Serve one client connection to the end; errors are logged, never returned.
+/// Serve one client connection to the end, within the connection deadline; errors are logged,
+/// never returned.
 pub async fn handle(mut client: TcpStream, shared: &Shared) {
+    let deadline = shared.limits.connection_deadline;
+    if timeout(deadline, serve(&mut client, shared)).await.is_err() {
+        tracing::warn!("connection deadline of {deadline:?} passed; closing");
+    }
+}
+
+async fn serve(client: &mut TcpStream, shared: &Shared) {
     client.set_nodelay(true).ok();
     let mut buf = Vec::new();
+    let mut lease = shared.budget.lease();
     let first = timeout(
         shared.limits.first_message_timeout,
-        read_message(&mut client, &mut buf, Side::Request),
+        read_message_leased(client, &mut buf, Side::Request, &mut lease),
     )
     .await;
     let outcome = match first {
@@ -29,51 +42,101 @@ pub async fn handle(mut client: TcpStream, shared: &Shared) {
         Ok(Ok(outcome)) => outcome,
     };
     match outcome {
-        ReadOutcome::Message(frame) => relay_message(&mut client, &buf, frame, shared).await,
-        ReadOutcome::TooLarge(n) => too_large(&mut client, &buf, n).await,
+        ReadOutcome::Message(frame) => relay_message(client, &buf, frame, shared, lease).await,
+        ReadOutcome::TooLarge(n) => {
+            let text = format!(
+                "afpool: message of {n} bytes is over afserver's 64 MiB limit; not forwarded"
+            );
+            answer_error(client, shared, framing_of(&buf), &text).await
+        }
+        ReadOutcome::OverBudget(n) => {
+            let text = format!(
+                "afpool: too many large messages in flight (budget {} MiB); this one of {n} \
+                 bytes was not taken: send it again in a moment",
+                shared.budget.total() >> 20
+            );
+            answer_error(client, shared, framing_of(&buf), &text).await
+        }
         ReadOutcome::Unreadable { framing, reason } => {
             let text = format!("afpool: unreadable request ({reason}); not forwarded");
-            answer_error(&mut client, framing, &text).await;
+            answer_error(client, shared, framing, &text).await;
         }
         ReadOutcome::Opaque | ReadOutcome::Closed if buf.is_empty() => {}
         ReadOutcome::Closed => match frame::json_framing(&buf) {
             Some(framing) => {
                 let text = "afpool: the request ended before its declared size; not forwarded";
-                answer_error(&mut client, framing, text).await;
+                answer_error(client, shared, framing, text).await;
             }
-            None => relay_opaque(&mut client, &buf, shared).await,
+            None => super::opaque::relay(client, &buf, shared).await,
         },
-        ReadOutcome::Opaque => relay_opaque(&mut client, &buf, shared).await,
+        ReadOutcome::Opaque => super::opaque::relay(client, &buf, shared).await,
     }
-    let _ = client.shutdown().await;
 }
 
-async fn relay_message(client: &mut TcpStream, buf: &[u8], frame: Frame, shared: &Shared) {
+/// The framing to answer bytes in: a JSON framing when they start like one, else binary JSON.
+fn framing_of(buf: &[u8]) -> Framing {
+    frame::json_framing(buf).unwrap_or_else(|| Framing::Binary {
+        version: i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]),
+        mtype: TYPE_JSONBIN,
+    })
+}
+
+async fn relay_message(
+    client: &mut TcpStream,
+    buf: &[u8],
+    frame: Frame,
+    shared: &Shared,
+    mut lease: Lease,
+) {
     let request = &buf[..frame.len];
     let forward = match check_and_route(request, &frame, shared) {
         Ok(forward) => forward,
         Err(reply) => {
-            let _ = client.write_all(&reply).await;
+            write_client(client, shared, &reply).await;
             return;
         }
     };
-    let sent = match &forward {
-        Forward::Same => shared.upstream.exchange(request).await,
-        Forward::Reframed { head } => {
-            let body = &request[frame.body.clone()];
-            shared.upstream.exchange_parts(&[head, body]).await
-        }
-        Forward::Rewritten { head, body } => shared.upstream.exchange_parts(&[head, body]).await,
+    let parts: [&[u8]; 2] = match &forward {
+        Forward::Same => [request, &[]],
+        Forward::Reframed { head } => [head, &request[frame.body.clone()]],
+        Forward::Rewritten { head, body } => [head, body],
     };
-    match sent {
+    match shared.upstream.exchange_leased(&parts, &mut lease).await {
         Ok(reply) if reply.is_empty() => tracing::debug!("afserver closed without a reply"),
         Ok(reply) => {
-            if let Err(e) = client.write_all(&reply).await {
-                tracing::debug!("client went away before the reply: {e}");
-            }
+            write_client(client, shared, &reply).await;
         }
-        Err(e) => tracing::warn!("request not delivered, closing the client connection: {e}"),
+        Err(e) => undelivered(client, shared, frame.framing, &e).await,
     }
+}
+
+/// afserver could not be asked, or did not answer: JSON senders get an error reply that says
+/// whether afserver may have the request; binary senders see the connection close.
+async fn undelivered(client: &mut TcpStream, shared: &Shared, framing: Framing, e: &UpstreamError) {
+    if !framing.carries_json() {
+        return tracing::warn!("request not delivered, closing the client connection: {e}");
+    }
+    let text = if e.maybe_delivered() {
+        format!("afpool: {e}; afserver may or may not have acted on the request")
+    } else {
+        format!("afpool: {e}; the request was not delivered")
+    };
+    answer_error(client, shared, framing, &text).await;
+}
+
+/// Write afpool's or afserver's reply to the client within the client write timeout; `false`
+/// when it could not be written.
+pub(super) async fn write_client(client: &mut TcpStream, shared: &Shared, reply: &[u8]) -> bool {
+    let limit = shared.limits.client_write_timeout;
+    match timeout(limit, client.write_all(reply)).await {
+        Ok(Ok(())) => return true,
+        Ok(Err(e)) => tracing::debug!("client went away before the reply: {e}"),
+        Err(_) => tracing::warn!(
+            bytes = reply.len(),
+            "the client did not take its reply within {limit:?}; closing"
+        ),
+    }
+    false
 }
 
 /// What goes to afserver.
@@ -113,40 +176,14 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
     }
 }
 
-/// A message over afserver's 64 MiB limit is never forwarded; JSON senders get an error reply.
-async fn too_large(client: &mut TcpStream, buf: &[u8], n: usize) {
-    let text =
-        format!("afpool: message of {n} bytes is over afserver's 64 MiB limit; not forwarded");
-    let framing = frame::json_framing(buf).unwrap_or_else(|| Framing::Binary {
-        version: i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]),
-        mtype: TYPE_JSONBIN,
-    });
-    answer_error(client, framing, &text).await;
-}
-
 /// Answer afpool's own error reply in `framing`.
-async fn answer_error(client: &mut TcpStream, framing: Framing, text: &str) {
+pub(super) async fn answer_error(
+    client: &mut TcpStream,
+    shared: &Shared,
+    framing: Framing,
+    text: &str,
+) {
     tracing::warn!("{text}");
-    let _ = client
-        .write_all(&encode::reply(framing, &job::error_reply_body(text)))
-        .await;
-}
-
-/// Bytes afpool does not understand go to afserver as they came, and whatever comes back is relayed
-/// until either side closes or the reply timeout passes.
-async fn relay_opaque(client: &mut TcpStream, buf: &[u8], shared: &Shared) {
-    tracing::debug!(bytes = buf.len(), "relaying an unrecognised message as-is");
-    let mut upstream = match shared.upstream.connect().await {
-        Ok(s) => s,
-        Err(e) => return tracing::warn!("closing the client connection: {e}"),
-    };
-    if upstream.write_all(buf).await.is_err() {
-        return;
-    }
-    let relay = async {
-        let mut reply = Vec::new();
-        let _ = upstream.read_to_end(&mut reply).await;
-        let _ = client.write_all(&reply).await;
-    };
-    let _ = timeout(shared.upstream.reply_timeout, relay).await;
+    let reply = encode::reply(framing, &job::error_reply_body(text));
+    write_client(client, shared, &reply).await;
 }

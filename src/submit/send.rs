@@ -44,7 +44,10 @@ pub fn address(e: &UpstreamError) -> &str {
         UpstreamError::Connect(addr, _)
         | UpstreamError::ConnectTimeout(addr, _)
         | UpstreamError::Io(addr, _)
-        | UpstreamError::ReplyTimeout(addr, _) => addr,
+        | UpstreamError::WriteTimeout(addr, _)
+        | UpstreamError::ReplyTimeout(addr, ..)
+        | UpstreamError::Cut(addr, _)
+        | UpstreamError::OverBudget(addr, _) => addr,
     }
 }
 
@@ -54,7 +57,11 @@ pub fn reason(e: &UpstreamError) -> String {
         UpstreamError::Connect(_, e) => e.to_string(),
         UpstreamError::ConnectTimeout(_, t) => format!("no connection within {t:?}"),
         UpstreamError::Io(_, e) => format!("connection failed: {e}"),
-        UpstreamError::ReplyTimeout(_, t) => format!("no reply within {t:?}"),
+        UpstreamError::WriteTimeout(_, t) => format!("the request was not taken within {t:?}"),
+        UpstreamError::ReplyTimeout(_, t, 0) => format!("no reply within {t:?}"),
+        UpstreamError::ReplyTimeout(_, t, n) => format!("only {n} bytes of a reply within {t:?}"),
+        UpstreamError::Cut(_, n) => format!("the connection closed after {n} bytes of a reply"),
+        UpstreamError::OverBudget(_, n) => format!("a reply of {n} bytes is over the byte budget"),
     }
 }
 

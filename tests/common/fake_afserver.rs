@@ -50,6 +50,7 @@ struct State {
     requests: Mutex<Vec<Vec<u8>>>,
     jobs: Mutex<Vec<serde_json::Value>>,
     dropped: AtomicUsize,
+    probes: AtomicUsize,
     crashed: AtomicBool,
     next_id: AtomicI64,
     decided: tokio::sync::watch::Sender<usize>,
@@ -114,6 +115,12 @@ impl FakeAfserver {
     pub fn jobs(&self) -> Vec<serde_json::Value> {
         self.state.jobs.lock().unwrap().clone()
     }
+    /// afpool health probes answered (not in [`FakeAfserver::requests`]).
+    #[allow(dead_code)]
+    pub fn probes(&self) -> usize {
+        self.state.probes.load(Ordering::SeqCst)
+    }
+
     /// Requests dropped for a split header.
     pub fn dropped(&self) -> usize {
         self.state.dropped.load(Ordering::SeqCst)
@@ -148,17 +155,24 @@ async fn connection(mut s: TcpStream, st: &State, cfg: &FakeConfig, stop: &Cance
         }
     }
     let judged = afserver_read::header(&buf);
-    st.decided.send_modify(|d| *d += 1);
     let Some((kind, start, len)) = judged else {
+        st.decided.send_modify(|d| *d += 1);
         st.dropped.fetch_add(1, Ordering::SeqCst);
         return; // split or bad header: closed without a reply
     };
     while buf.len() < start + len {
         match s.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return st.decided.send_modify(|d| *d += 1),
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
+    if &buf[start..start + len] == afpool::upstream::PROBE_BODY {
+        // afpool's health probe: answered, never counted among the requests
+        st.probes.fetch_add(1, Ordering::SeqCst);
+        let _ = s.write_all(&framed(kind, br#"{"users":[]}"#)).await;
+        return;
+    }
+    st.decided.send_modify(|d| *d += 1);
     let request = buf[..start + len].to_vec();
     if !cfg.quiet {
         st.requests.lock().unwrap().push(request.clone());

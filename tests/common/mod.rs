@@ -40,11 +40,10 @@ pub struct TestProxy {
 
 /// A short upstream timeout so failing tests fail fast.
 pub fn upstream(addr: SocketAddr) -> Upstream {
-    Upstream {
-        addr: addr.to_string(),
-        connect_timeout: Duration::from_secs(2),
-        reply_timeout: Duration::from_secs(10),
-    }
+    let mut up = Upstream::new(addr.to_string());
+    up.connect_timeout = Duration::from_secs(2);
+    up.reply_timeout = Duration::from_secs(10);
+    up
 }
 
 /// Start a proxy in front of `upstream_addr` with fixed pools; waits for the first render list
@@ -57,6 +56,7 @@ pub async fn spawn_proxy(
     let limits = Limits {
         max_connections: 512,
         first_message_timeout: Duration::from_secs(5),
+        ..Limits::default()
     };
     spawn_proxy_with(upstream_addr, pools, settings, limits).await
 }
@@ -68,8 +68,17 @@ pub async fn spawn_proxy_with(
     settings: RouteSettings,
     limits: Limits,
 ) -> TestProxy {
+    spawn_proxy_to(upstream(upstream_addr), pools, settings, limits).await
+}
+
+/// [`spawn_proxy_with`] with explicit afserver settings.
+pub async fn spawn_proxy_to(
+    up: Upstream,
+    pools: Vec<Pool>,
+    settings: RouteSettings,
+    limits: Limits,
+) -> TestProxy {
     let shutdown = CancellationToken::new();
-    let up = upstream(upstream_addr);
     let renders = RendersCache::spawn(up.clone(), Duration::from_secs(3600), shutdown.clone());
     let _ = tokio::time::timeout(Duration::from_secs(2), renders.wait_refreshes(1)).await;
     let router = Arc::new(Router::new(
@@ -77,11 +86,7 @@ pub async fn spawn_proxy_with(
         Arc::new(FixedPools(Arc::new(pools))),
         renders,
     ));
-    let shared = Arc::new(Shared {
-        upstream: up,
-        router,
-        limits,
-    });
+    let shared = Arc::new(Shared::new(up, router, limits));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(proxy::run(listener, shared, shutdown.clone()));
@@ -89,6 +94,32 @@ pub async fn spawn_proxy_with(
         addr,
         shutdown,
         task,
+    }
+}
+
+/// Send `request` to a proxy that may still be closed because afserver was down when it started
+/// (it reopens within its health interval once afserver answers): connections refused, or reset
+/// as the listener closes, are tried again for up to 20 s.
+#[allow(dead_code)]
+pub async fn send_when_open(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    use std::io::ErrorKind::{ConnectionRefused, ConnectionReset};
+    let start = std::time::Instant::now();
+    loop {
+        let attempt = async {
+            let mut s = TcpStream::connect(addr).await?;
+            s.write_all(request).await?;
+            let mut buf = Vec::new();
+            read_message(&mut s, &mut buf, Side::Reply).await?;
+            Ok::<_, std::io::Error>(buf)
+        };
+        match attempt.await {
+            Ok(reply) => return reply,
+            Err(e) if matches!(e.kind(), ConnectionRefused | ConnectionReset) => {
+                assert!(start.elapsed() < Duration::from_secs(20), "never open: {e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
     }
 }
 

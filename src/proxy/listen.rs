@@ -1,0 +1,109 @@
+//! [`Gate`]: the proxy's listening socket, open only while afserver is reachable. af.py (every
+//! DCC plugin) reports a failure only when it cannot connect, so while afserver is down the
+//! proxy's port refuses connections exactly as afserver's would; it reopens on the same address
+//! as soon as afserver answers again.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::upstream::Reach;
+
+/// The listening socket and the reachability it follows.
+pub struct Gate {
+    addr: SocketAddr,
+    listener: Option<TcpListener>,
+    up: watch::Receiver<bool>,
+}
+
+impl Gate {
+    /// Follow `reach` with `listener` (bound already).
+    pub fn new(listener: TcpListener, reach: Arc<Reach>) -> Self {
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        Gate {
+            addr,
+            listener: Some(listener),
+            up: reach.watch(),
+        }
+    }
+
+    /// The next connection; `None` on shutdown. Closes and reopens the listener as afserver
+    /// goes and comes.
+    pub async fn accept(
+        &mut self,
+        shutdown: &CancellationToken,
+    ) -> Option<(TcpStream, SocketAddr)> {
+        loop {
+            if !*self.up.borrow_and_update() {
+                self.close();
+            } else if self.listener.is_none() {
+                self.reopen(shutdown).await?;
+            }
+            let Some(listener) = &self.listener else {
+                tokio::select! {
+                    r = self.up.changed() => if r.is_err() { return None },
+                    _ = shutdown.cancelled() => return None,
+                }
+                continue;
+            };
+            tokio::select! {
+                accepted = accept(listener) => return Some(accepted),
+                r = self.up.changed() => if r.is_err() { return None },
+                _ = shutdown.cancelled() => return None,
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        if self.listener.take().is_some() {
+            tracing::warn!(
+                listen = %self.addr,
+                "afserver is unreachable: not accepting connections until it answers again"
+            );
+        }
+    }
+
+    /// Bind the same address again, retrying while it is taken.
+    async fn reopen(&mut self, shutdown: &CancellationToken) -> Option<()> {
+        let mut logged = false;
+        loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(listener) => {
+                    tracing::info!(listen = %self.addr, "afserver answers again: accepting connections");
+                    self.listener = Some(listener);
+                    return Some(());
+                }
+                Err(e) if !logged => {
+                    tracing::error!(listen = %self.addr, "cannot listen again, retrying: {e}");
+                    logged = true;
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = shutdown.cancelled() => return None,
+            }
+        }
+    }
+}
+
+/// Accept with backoff on errors such as running out of file descriptors.
+async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        match listener.accept().await {
+            Ok(pair) => return pair,
+            Err(e) => {
+                tracing::warn!("accept failed, retrying in {backoff:?}: {e}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
