@@ -49,6 +49,10 @@ pub async fn run(
             upstream.addr
         );
     }
+    let legacy = match &args.legacy_pool_server {
+        Some(addr) => Some(super::legacy::spawn_for_serve(&config, addr, &pools, &shutdown).await?),
+        None => None,
+    };
     let (pool_count, render_count) = (pools.current().len(), renders.current().len());
     let router = Arc::new(Router::new(config.routing.clone(), pools, renders));
     router.spawn_rebuilds(shutdown.clone());
@@ -60,5 +64,8 @@ pub async fn run(
         limits: config.limits()?,
     });
     proxy::run(listener, shared, shutdown).await;
+    if let Some(legacy) = legacy {
+        let _ = legacy.await;
+    }
     Ok(())
 }
