@@ -36,6 +36,10 @@ pub async fn run(
     let store = super::open_store(&config).await?;
     let store_name = store.describe();
     let pools = LivePools::start(store, shutdown.clone()).await;
+    let legacy = match &args.legacy_pool_server {
+        Some(addr) => Some(super::legacy::spawn_for_serve(&config, addr, &pools, &shutdown).await?),
+        None => None,
+    };
     let renders = RendersCache::spawn(
         upstream.clone(),
         config.renders_refresh()?,
@@ -49,10 +53,6 @@ pub async fn run(
             upstream.addr
         );
     }
-    let legacy = match &args.legacy_pool_server {
-        Some(addr) => Some(super::legacy::spawn_for_serve(&config, addr, &pools, &shutdown).await?),
-        None => None,
-    };
     let (pool_count, render_count) = (pools.current().len(), renders.current().len());
     let router = Arc::new(Router::new(config.routing.clone(), pools, renders));
     router.spawn_rebuilds(shutdown.clone());
