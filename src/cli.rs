@@ -86,6 +86,10 @@ pub enum Command {
     /// Run only the older pools tool's Pool Server (TCP 9999, `GET POOLS`) for its old clients
     /// (patched Blender addon, AfStarter, af.py), answering from the pool store.
     LegacyPoolServer(crate::commands::legacy::LegacyPoolServerArgs),
+    /// Install or remove afpool's entries in the CGRU Keeper menu ("Manage Pools...", "Start
+    /// Pools Proxy", "Pools Proxy Status"), replacing the older pools tool's entries.
+    #[command(subcommand)]
+    Keeper(crate::commands::keeper::KeeperCommand),
 }
 
 /// `afpool serve` flags.

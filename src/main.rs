@@ -47,5 +47,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let shutdown = afpool::shutdown::on_signals();
             commands::legacy::run(config, args, shutdown).await
         }
+        Command::Keeper(cmd) => commands::keeper::run(cmd, &mut std::io::stdout()),
     }
 }
