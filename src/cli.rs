@@ -90,6 +90,9 @@ pub enum Command {
     /// Pools Proxy", "Pools Proxy Status"), replacing the older pools tool's entries.
     #[command(subcommand)]
     Keeper(crate::commands::keeper::KeeperCommand),
+    /// Find machines on the network (TCP connects to a few ports, reverse DNS), show whether
+    /// afserver knows each and which pools hold it, and optionally add them to a pool.
+    Scan(crate::commands::scan::ScanArgs),
 }
 
 /// `afpool serve` flags.

@@ -48,5 +48,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::legacy::run(config, args, shutdown).await
         }
         Command::Keeper(cmd) => commands::keeper::run(cmd, &mut std::io::stdout()),
+        Command::Scan(args) => commands::scan::run(config, args).await,
     }
 }

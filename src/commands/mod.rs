@@ -7,6 +7,7 @@ pub mod hosts;
 pub mod keeper;
 pub mod legacy;
 pub mod pool;
+pub mod scan;
 pub mod serve;
 
 use anyhow::Context;
