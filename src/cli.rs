@@ -83,6 +83,16 @@ pub enum Command {
     /// Show the audit log: every pool change (who, when, hosts before and after) and every
     /// routed, held, rejected or re-targeted job, oldest first; filter by age, pool or job.
     Audit(crate::commands::audit::AuditArgs),
+    /// Run only the older pools tool's Pool Server (TCP 9999, `GET POOLS`) for its old clients
+    /// (patched Blender addon, AfStarter, af.py), answering from the pool store.
+    LegacyPoolServer(crate::commands::legacy::LegacyPoolServerArgs),
+    /// Install or remove afpool's entries in the CGRU Keeper menu ("Manage Pools...", "Start
+    /// Pools Proxy", "Pools Proxy Status"), replacing the older pools tool's entries.
+    #[command(subcommand)]
+    Keeper(crate::commands::keeper::KeeperCommand),
+    /// Find machines on the network (TCP connects to a few ports, reverse DNS), show whether
+    /// afserver knows each and which pools hold it, and optionally add them to a pool.
+    Scan(crate::commands::scan::ScanArgs),
 }
 
 /// `afpool serve` flags.
@@ -97,6 +107,16 @@ pub struct ServeArgs {
     /// Routing options.
     #[command(flatten)]
     pub routing: RoutingArgs,
+    /// Also answer the older pools tool's clients with its Pool Server protocol on ADDR (alone:
+    /// the old poolserver/config.json's address found from --legacy-config, else 0.0.0.0:9999).
+    #[arg(
+        long,
+        env = "AFPOOL_LEGACY_POOL_SERVER",
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = ""
+    )]
+    pub legacy_pool_server: Option<String>,
 }
 
 /// Routing flags shared by `serve` and `afsubmit`.
@@ -284,6 +304,23 @@ mod tests {
         assert_eq!(settings.on_unknown_pool, Policy::Reject);
         assert_eq!(settings.on_empty_pool, Policy::Pass);
         assert!(Cli::try_parse_from(["afpool", "serve", "--mask-mode", "nope"]).is_err());
+    }
+
+    #[test]
+    fn legacy_pool_server_flags_parse() {
+        let serve = |args: &[&str]| {
+            let argv = ["afpool", "serve"].iter().chain(args).copied();
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Serve(args) => args.legacy_pool_server,
+                _ => panic!("serve expected"),
+            }
+        };
+        assert_eq!(serve(&[]), None);
+        assert_eq!(serve(&["--legacy-pool-server"]), Some(String::new()));
+        let addr = serve(&["--legacy-pool-server", "127.0.0.1:9999"]);
+        assert_eq!(addr.as_deref(), Some("127.0.0.1:9999"));
+        let cli = Cli::try_parse_from(["afpool", "legacy-pool-server", "--listen", ":1"]).unwrap();
+        assert!(matches!(cli.command, Command::LegacyPoolServer(_)));
     }
 
     #[test]

@@ -11,12 +11,14 @@
 //! - [`cli`], [`config`], [`commands`]: the command line, settings, and one file per subcommand.
 //! - [`secret`]: values (the MongoDB URI) that logs, errors and `--help` show redacted.
 //! - [`logging`], [`memory`], [`shutdown`]: process set-up.
+//! - [`legacy`]: the older pools tool's Pool Server (TCP 9999), for its old clients.
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod job;
+pub mod legacy;
 pub mod logging;
 pub mod memory;
 pub mod protocol;

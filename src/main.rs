@@ -43,5 +43,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(args) => {
             commands::audit::run(commands::open_audit(&config).await?, args).await
         }
+        Command::LegacyPoolServer(args) => {
+            let shutdown = afpool::shutdown::on_signals();
+            commands::legacy::run(config, args, shutdown).await
+        }
+        Command::Keeper(cmd) => commands::keeper::run(cmd, &mut std::io::stdout()),
+        Command::Scan(args) => commands::scan::run(config, args).await,
     }
 }

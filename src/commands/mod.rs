@@ -4,7 +4,10 @@
 pub mod audit;
 pub mod explain;
 pub mod hosts;
+pub mod keeper;
+pub mod legacy;
 pub mod pool;
+pub mod scan;
 pub mod serve;
 
 use anyhow::Context;

@@ -36,6 +36,10 @@ pub async fn run(
     let store = super::open_store(&config).await?;
     let store_name = store.describe();
     let pools = LivePools::start(store, shutdown.clone()).await;
+    let legacy = match &args.legacy_pool_server {
+        Some(addr) => Some(super::legacy::spawn_for_serve(&config, addr, &pools, &shutdown).await?),
+        None => None,
+    };
     let renders = RendersCache::spawn(
         upstream.clone(),
         config.renders_refresh()?,
@@ -56,5 +60,8 @@ pub async fn run(
         pools = pool_count, renders = render_count, "afpool serving");
     let shared = Arc::new(Shared::new(upstream, router, config.limits()?));
     proxy::run(listener, shared, shutdown).await;
+    if let Some(legacy) = legacy {
+        let _ = legacy.await;
+    }
     Ok(())
 }

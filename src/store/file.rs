@@ -85,9 +85,12 @@ impl ClientDoc {
 impl PoolDoc {
     fn to_pool(&self) -> Pool {
         let hosts = self.clients.iter().map(|c| c.hostname.clone());
+        // A document imported from MongoDB or a legacy Pool Server reply keeps its `_id`.
+        let oid = self.extra.get("_id").and_then(|id| id.get("$oid"));
         Pool {
             name: self.name.clone(),
             hosts: names::dedupe_hosts(hosts),
+            legacy_id: oid.and_then(Value::as_str).map(str::to_string),
         }
     }
 }

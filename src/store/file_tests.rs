@@ -12,7 +12,9 @@ async fn reads_legacy_array_and_keeps_unknown_fields() {
                     {"hostname": "pc-2"}], "note": "x"}]"#;
     fs::write(&path, legacy).unwrap();
     let store = FileStore::new(&path);
-    assert_eq!(store.get("comp").await.unwrap().hosts, ["PC-1", "pc-2"]);
+    let comp = store.get("comp").await.unwrap();
+    assert_eq!(comp.hosts, ["PC-1", "pc-2"]);
+    assert_eq!(comp.legacy_id.as_deref(), Some("5cf4c0ffee0000000000abcd"));
     store.add_hosts("comp", &["pc-3".into()]).await.unwrap();
     let raw: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     let pool = &raw["pools"][0];

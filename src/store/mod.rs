@@ -34,13 +34,28 @@ use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 /// One pool: a name and the render host names that belong to it, spelled as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Equality compares the name and the hosts only, not [`Pool::legacy_id`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pool {
     /// Pool name: non-empty, no `|`, never the legacy sentinel `Don't use pool.`.
     pub name: String,
     /// Member host names as stored (membership is compared case-insensitively).
     pub hosts: Vec<String>,
+    /// The document's MongoDB ObjectId as 24 hex digits, when the store has one (the MongoDB
+    /// store, or a file store document carrying `_id.$oid`); the legacy Pool Server answers
+    /// with it. Not part of the pool's JSON.
+    #[serde(skip)]
+    pub legacy_id: Option<String>,
 }
+
+impl PartialEq for Pool {
+    fn eq(&self, other: &Pool) -> bool {
+        self.name == other.name && self.hosts == other.hosts
+    }
+}
+
+impl Eq for Pool {}
 
 impl Pool {
     /// A pool named `name` with `hosts`, spelled as given.
@@ -48,6 +63,7 @@ impl Pool {
         Pool {
             name: name.into(),
             hosts: hosts.into_iter().map(|h| h.as_ref().to_string()).collect(),
+            legacy_id: None,
         }
     }
 

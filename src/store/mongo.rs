@@ -171,6 +171,7 @@ fn pool_from_doc(doc: &Document) -> Option<Pool> {
     Some(Pool {
         name,
         hosts: names::dedupe_hosts(raw_hosts(doc)),
+        legacy_id: doc.get_object_id("_id").ok().map(|id| id.to_hex()),
     })
 }
 
@@ -215,9 +216,10 @@ impl PoolStore for MongoStore {
             .insert_one(doc! { "name": name, "clients": clients })
             .await
         {
-            Ok(_) => Ok(Pool {
+            Ok(inserted) => Ok(Pool {
                 name: name.to_string(),
                 hosts,
+                legacy_id: inserted.inserted_id.as_object_id().map(|id| id.to_hex()),
             }),
             Err(e) if is_duplicate_key(&e) => Err(StoreError::AlreadyExists(name.to_string())),
             Err(e) => Err(self.unavailable(e)),
@@ -341,6 +343,13 @@ mod tests {
         };
         let pool = pool_from_doc(&doc).unwrap();
         assert_eq!(pool.hosts, ["PC-1", "pc-2"]);
+        assert_eq!(pool.legacy_id, None);
+        let oid = bson::oid::ObjectId::parse_str("5cf4e2a1b2c3d4e5f6a7b8c9").unwrap();
+        let with_id = pool_from_doc(&doc! { "_id": oid, "name": "x" }).unwrap();
+        assert_eq!(
+            with_id.legacy_id.as_deref(),
+            Some("5cf4e2a1b2c3d4e5f6a7b8c9")
+        );
         assert!(pool_from_doc(&doc! { "name": "empty" })
             .unwrap()
             .hosts
