@@ -72,7 +72,10 @@ async fn relay_message(client: &mut TcpStream, buf: &[u8], frame: Frame, shared:
                 tracing::debug!("client went away before the reply: {e}");
             }
         }
-        Err(e) => tracing::warn!("request not delivered, closing the client connection: {e}"),
+        Err(e) => {
+            shared.metrics.upstream_error();
+            tracing::warn!("request not delivered, closing the client connection: {e}");
+        }
     }
 }
 
@@ -98,6 +101,7 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
         }),
         None => Ok(Forward::Same),
         Some(Ok(outcome)) => {
+            shared.metrics.job_decided(&outcome);
             tracing::info!("{}", outcome.summary());
             let body = outcome
                 .body
@@ -107,6 +111,7 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
         }
         Some(Err(rejection)) => {
             let text = rejection.to_string();
+            shared.metrics.job_rejected(&rejection);
             tracing::warn!("request refused: {text}");
             Err(encode::reply(frame.framing, &job::error_reply_body(&text)))
         }

@@ -40,6 +40,8 @@ pub struct Shared {
     pub router: Arc<Router>,
     /// Service limits.
     pub limits: Limits,
+    /// Routing decisions, upstream errors and latency, for `GET /metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Serve on an already bound `listener` until `shutdown` is cancelled, then wait for in-flight
@@ -62,6 +64,7 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: Cancellat
         let span = tracing::info_span!("conn", id = ids, %peer);
         tracker.spawn(tracing::Instrument::instrument(
             async move {
+                let _timer = shared.metrics.proxy_timer();
                 connection::handle(socket, &shared).await;
                 drop(permit);
             },
