@@ -83,6 +83,16 @@ async fn without_a_token_file_only_loopback_may_write() {
         .await
         .unwrap();
     assert_eq!(made.status(), 201);
+    let rebound = http
+        .post(&local)
+        .header("host", "evil.example:80")
+        .json(&json!({"name": "c"}));
+    let (status, body) = json_of(rebound.send().await.unwrap()).await;
+    assert_eq!(
+        (status, &body["kind"]),
+        (403, &json!("forbidden")),
+        "{body}"
+    );
     let Some(ip) = outside_ip() else {
         return eprintln!("no non-loopback address here; the remote half is skipped");
     };

@@ -1,13 +1,15 @@
 //! Who may write through the API. Reads are open. Writes need `Authorization: Bearer TOKEN` with
 //! a token from the `--api-tokens` file (`name token` per line, `#` comments); the token's name is
 //! the `who` of the audit entry. Without a token file, writes are accepted only from loopback
-//! (`who` = `loopback`). Tokens are [`Secret`]s compared in constant time and never logged.
+//! (`who` = `loopback`), and only when the request addresses afpool as `localhost` or by IP (a
+//! web page whose DNS name was re-pointed to 127.0.0.1 cannot write). Tokens are [`Secret`]s
+//! compared in constant time and never logged.
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, HOST};
 use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
 
@@ -53,30 +55,58 @@ impl Auth {
     }
 
     /// Who is writing, or why the write is refused. `bearer` is the token sent, `peer` the
-    /// client's address.
+    /// client's address, `host` the request's `Host` header.
     pub fn check(
         &self,
         bearer: Option<&str>,
         peer: Option<SocketAddr>,
+        host: Option<&str>,
     ) -> Result<String, ApiError> {
-        match self {
-            Auth::LoopbackOnly if peer.is_some_and(|p| p.ip().is_loopback()) => {
-                Ok(LOOPBACK_WHO.to_string())
-            }
-            Auth::LoopbackOnly => Err(ApiError::Forbidden(
-                "writes are accepted only from this machine (afpool serve has no --api-tokens file)"
-                    .into(),
-            )),
-            Auth::Tokens(tokens) => {
-                let Some(sent) = bearer else {
-                    return Err(ApiError::Unauthorized(
-                        "this write needs `Authorization: Bearer TOKEN`".into(),
-                    ));
-                };
-                find(tokens, sent).ok_or_else(|| ApiError::Forbidden("unknown API token".into()))
-            }
-        }
+        let tokens = match self {
+            Auth::Tokens(tokens) => tokens,
+            Auth::LoopbackOnly => return loopback_writer(peer, host),
+        };
+        let Some(sent) = bearer else {
+            return Err(ApiError::Unauthorized(
+                "this write needs `Authorization: Bearer TOKEN`".into(),
+            ));
+        };
+        find(tokens, sent).ok_or_else(|| ApiError::Forbidden("unknown API token".into()))
     }
+}
+
+/// A write without a token file: from loopback, addressed by IP or as `localhost` (a web page of
+/// another site that a DNS name re-pointed to 127.0.0.1 must not write).
+fn loopback_writer(peer: Option<SocketAddr>, host: Option<&str>) -> Result<String, ApiError> {
+    if !peer.is_some_and(|p| p.ip().is_loopback()) {
+        return Err(ApiError::Forbidden(
+            "writes are accepted only from this machine (afpool serve has no --api-tokens file)"
+                .into(),
+        ));
+    }
+    if !host.is_none_or(local_host_name) {
+        return Err(ApiError::Forbidden(
+            "without --api-tokens, writes must address afpool as localhost or by IP address".into(),
+        ));
+    }
+    Ok(LOOPBACK_WHO.to_string())
+}
+
+/// True for `localhost`, `*.localhost` and IP literals, with or without a port.
+fn local_host_name(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => {
+            return v6
+                .split(']')
+                .next()
+                .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+        }
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let name = name.to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// The name of the token equal to `sent`; every token is compared, each in constant time.
@@ -131,7 +161,10 @@ impl FromRequestParts<AppState> for Writer {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        state.auth.check(bearer, peer).map(Writer)
+        let authority = parts.uri.authority().map(|a| a.as_str());
+        let host = parts.headers.get(HOST).and_then(|v| v.to_str().ok());
+        let host = host.or(authority);
+        state.auth.check(bearer, peer, host).map(Writer)
     }
 }
 
@@ -158,16 +191,22 @@ mod tests {
     }
 
     #[rstest]
-    #[case(None, "127.0.0.1:5", Ok("loopback"))]
-    #[case(None, "[::1]:5", Ok("loopback"))]
-    #[case(Some("tok1"), "10.0.0.5:5", Err(403))]
-    #[case(None, "10.0.0.5:5", Err(403))]
+    #[case(None, "127.0.0.1:5", None, Ok("loopback"))]
+    #[case(None, "[::1]:5", Some("[::1]:51180"), Ok("loopback"))]
+    #[case(None, "127.0.0.1:5", Some("localhost:51180"), Ok("loopback"))]
+    #[case(None, "127.0.0.1:5", Some("127.0.0.1"), Ok("loopback"))]
+    #[case(None, "127.0.0.1:5", Some("10.1.2.3:51180"), Ok("loopback"))]
+    #[case(None, "127.0.0.1:5", Some("evil.example:51180"), Err(403))]
+    #[case(None, "127.0.0.1:5", Some("[::1"), Err(403))]
+    #[case(Some("tok1"), "10.0.0.5:5", None, Err(403))]
+    #[case(None, "10.0.0.5:5", Some("localhost"), Err(403))]
     fn without_a_token_file_only_loopback_writes(
         #[case] bearer: Option<&str>,
         #[case] peer: &str,
+        #[case] host: Option<&str>,
         #[case] expected: Result<&str, u16>,
     ) {
-        let got = Auth::LoopbackOnly.check(bearer, addr(peer));
+        let got = Auth::LoopbackOnly.check(bearer, addr(peer), host);
         let got = got.map_err(|e| e.status_and_kind().0.as_u16());
         assert_eq!(got, expected.map(String::from));
     }
@@ -183,7 +222,7 @@ mod tests {
         #[case] expected: Result<&str, u16>,
     ) {
         let auth = Auth::Tokens(parse_tokens("ann tok1\nbob tok2\n").unwrap());
-        let got = auth.check(bearer, addr("127.0.0.1:1"));
+        let got = auth.check(bearer, addr("127.0.0.1:1"), Some("evil.example"));
         let got = got.map_err(|e| e.status_and_kind().0.as_u16());
         assert_eq!(got, expected.map(String::from));
     }
@@ -192,7 +231,10 @@ mod tests {
     fn errors_never_show_tokens() {
         let auth = Auth::Tokens(parse_tokens("ann s3cret\n").unwrap());
         assert!(!format!("{auth:?}").contains("s3cret"));
-        let e = auth.check(Some("s3cre"), None).unwrap_err().to_string();
+        let e = auth
+            .check(Some("s3cre"), None, None)
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("s3cre"), "{e}");
     }
 }
