@@ -112,6 +112,9 @@ pub async fn start(options: &HttpOptions, state: AppState) -> anyhow::Result<Opt
         Err(e) => return Err(e).with_context(|| format!("cannot listen for HTTP on {addr}")),
     };
     let addr = listener.local_addr()?;
+    if acceptor.is_none() && options.tokens.is_some() && !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "API tokens will cross the network in clear text: add --tls-cert/--tls-key");
+    }
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     let shutdown = state.shutdown.clone();
     let app = router::app(state);
