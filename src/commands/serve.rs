@@ -39,7 +39,7 @@ pub async fn run(
     }
     let auth = Arc::new(http::load_auth(&http_options)?);
     let store = super::open_store(&config).await?;
-    let audit = super::open_audit(&config).await?;
+    let recorder = super::open_recorder(&config).await?;
     let store_name = store.describe();
     let pools = LivePools::start(store.clone(), shutdown.clone()).await;
     let renders = RendersCache::spawn(
@@ -65,7 +65,8 @@ pub async fn run(
     let metrics = Arc::new(Metrics::new());
     let state = AppState {
         store,
-        audit,
+        audit: recorder.audit,
+        registry: recorder.registry,
         pools,
         renders,
         router: router.clone(),

@@ -3,7 +3,7 @@
 //! metrics and server-sent events. See the README's "Web page and API" section for the routes.
 //!
 //! One concept per file: [`router`] (routes, body limits, latency), [`error`] (the one
-//! [`error::ApiError`]), [`auth`] (who may write), [`pools`], [`hosts`], [`explain`], [`audit`],
+//! [`error::ApiError`]), [`auth`] (who may write), [`pools`], [`hosts`], [`explain`], [`jobs`], [`audit`],
 //! [`health`], [`metrics`], [`events`], [`page`], [`tls`] (rustls) and [`server`] (the accept loop).
 
 pub mod audit;
@@ -13,6 +13,7 @@ pub mod events;
 pub mod explain;
 pub mod health;
 pub mod hosts;
+pub mod jobs;
 pub mod metrics;
 pub mod page;
 pub mod pools;
@@ -32,6 +33,7 @@ use crate::metrics::Metrics;
 use crate::routing::{RendersCache, Router};
 use crate::store::audit::SharedAudit;
 use crate::store::live::LivePools;
+use crate::store::registry::SharedRegistry;
 use crate::store::SharedStore;
 
 /// The default `--http` address.
@@ -62,6 +64,8 @@ pub struct AppState {
     pub store: SharedStore,
     /// The audit log beside it.
     pub audit: SharedAudit,
+    /// The registry of pool jobs beside it.
+    pub registry: SharedRegistry,
     /// The proxy's live pools (change notifications, store health).
     pub pools: Arc<LivePools>,
     /// The proxy's render list.

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::error::ApiError;
-use super::{audit, events, explain, health, hosts, metrics, page, pools, AppState};
+use super::{audit, events, explain, health, hosts, jobs, metrics, page, pools, AppState};
 use super::{BODY_LIMIT, EXPLAIN_BODY_LIMIT};
 
 /// Every route, with `state`.
@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/v1/hosts", get(hosts::list))
         .route("/api/v1/explain", explain_route)
+        .route("/api/v1/jobs", get(jobs::list))
         .route("/api/v1/audit", get(audit::read))
         .route("/api/v1/events", get(events::stream))
         .route("/healthz", get(health::check))

@@ -1,17 +1,20 @@
 //! The HTTP accept loop: one task per connection (HTTP/1.1 and HTTP/2, over TLS when configured),
-//! the client address handed to handlers (the loopback rule of [`super::auth`]), accept backoff,
-//! a TLS handshake timeout, and a graceful shutdown bounded by [`DRAIN`].
+//! the client address handed to handlers (the loopback rule of [`super::auth`]), a connection cap,
+//! accept backoff, TLS handshake and request header timeouts, and a graceful shutdown bounded by
+//! [`DRAIN`].
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +24,10 @@ use tower::ServiceExt;
 pub const DRAIN: Duration = Duration::from_secs(5);
 /// How long a client may take for the TLS handshake.
 pub const HANDSHAKE: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's headers (also closes idle connections).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most HTTP connections served at once; more wait in the accept queue.
+pub const MAX_CONNECTIONS: usize = 512;
 
 /// Serves `app` on `listener` until `shutdown`, then drains connections for up to [`DRAIN`].
 pub async fn run(
@@ -30,13 +37,21 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let tracker = TaskTracker::new();
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            _ = shutdown.cancelled() => break,
+        };
         let (socket, peer) = tokio::select! {
             accepted = accept(&listener) => accepted,
             _ = shutdown.cancelled() => break,
         };
         let (app, tls, shutdown) = (app.clone(), tls.clone(), shutdown.clone());
-        tracker.spawn(connection(socket, peer, app, tls, shutdown));
+        tracker.spawn(async move {
+            connection(socket, peer, app, tls, shutdown).await;
+            drop(permit);
+        });
     }
     tracker.close();
     if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
@@ -86,7 +101,11 @@ where
         request.extensions_mut().insert(ConnectInfo(peer));
         app.clone().oneshot(request)
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(conn);
     let done = tokio::select! {
