@@ -96,42 +96,28 @@ pub async fn run(store: SharedStore, audit: SharedAudit, cmd: PoolCommand) -> an
     Ok(())
 }
 
-/// Runs the command; returns what it prints and, for a change, what it did.
+/// Runs the command; returns what it prints and, for a change, what it did (made by the store
+/// layer shared with the HTTP API).
 async fn execute(
     store: &SharedStore,
     cmd: PoolCommand,
     who: &str,
 ) -> Result<(String, Option<Applied>), StoreError> {
-    let text = match cmd {
-        PoolCommand::List { json: true } => to_json(&store.list().await?),
-        PoolCommand::List { json: false } => list_table(&store.list().await?),
-        PoolCommand::Show { name, json: true } => to_json(&store.get(&name).await?),
-        PoolCommand::Show { name, json: false } => show_pool(&store.get(&name).await?),
-        PoolCommand::Create { name, hosts } => {
-            return change(store, PoolChange::Create { name, hosts }, who).await
+    let change = match cmd {
+        PoolCommand::List { json: true } => return Ok((to_json(&store.list().await?), None)),
+        PoolCommand::List { json: false } => return Ok((list_table(&store.list().await?), None)),
+        PoolCommand::Show { name, json: true } => {
+            return Ok((to_json(&store.get(&name).await?), None))
         }
-        PoolCommand::Rename { old, new } => {
-            return change(store, PoolChange::Rename { old, new }, who).await
+        PoolCommand::Show { name, json: false } => {
+            return Ok((show_pool(&store.get(&name).await?), None))
         }
-        PoolCommand::Delete { name } => {
-            return change(store, PoolChange::Delete { name }, who).await
-        }
-        PoolCommand::Add { name, hosts } => {
-            return change(store, PoolChange::Add { name, hosts }, who).await
-        }
-        PoolCommand::Remove { name, hosts } => {
-            return change(store, PoolChange::Remove { name, hosts }, who).await
-        }
+        PoolCommand::Create { name, hosts } => PoolChange::Create { name, hosts },
+        PoolCommand::Rename { old, new } => PoolChange::Rename { old, new },
+        PoolCommand::Delete { name } => PoolChange::Delete { name },
+        PoolCommand::Add { name, hosts } => PoolChange::Add { name, hosts },
+        PoolCommand::Remove { name, hosts } => PoolChange::Remove { name, hosts },
     };
-    Ok((text, None))
-}
-
-/// Makes a change through the store layer shared with the HTTP API.
-async fn change(
-    store: &SharedStore,
-    change: PoolChange,
-    who: &str,
-) -> Result<(String, Option<Applied>), StoreError> {
     let applied = changes::apply(store, change, who).await?;
     Ok((applied.summary.clone(), Some(applied)))
 }

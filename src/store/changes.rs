@@ -67,60 +67,67 @@ pub async fn apply(
     change: PoolChange,
     who: &str,
 ) -> Result<Applied, StoreError> {
-    let hosts = |p: &Pool| Some(json!(p.hosts));
-    let (kind, name, before, after, pool, summary) = match change {
-        PoolChange::Create { name, hosts: asked } => {
-            let pool = store.create(&name, &asked).await?;
-            let text = format!(
-                "created pool '{}' with {}\n",
-                pool.name,
-                count(pool.hosts.len())
-            );
-            let after = hosts(&pool);
-            (AuditKind::PoolCreated, name, None, after, Some(pool), text)
-        }
-        PoolChange::Rename { old, new } => {
-            store.rename(&old, &new).await?;
-            let text = format!("renamed pool '{old}' to '{new}'\n");
-            let (before, after) = (json!({ "name": old }), json!({ "name": new }));
-            let pool = store.get(&new).await.ok();
-            (
-                AuditKind::PoolRenamed,
-                old,
-                Some(before),
-                Some(after),
-                pool,
-                text,
-            )
-        }
-        PoolChange::Delete { name } => {
-            let before = store.get(&name).await?;
-            store.delete(&name).await?;
-            let text = format!("deleted pool '{name}'\n");
-            (
-                AuditKind::PoolDeleted,
-                name,
-                hosts(&before),
-                None,
-                None,
-                text,
-            )
-        }
+    match change {
+        PoolChange::Create { name, hosts } => create(store, &name, &hosts, who).await,
+        PoolChange::Rename { old, new } => rename(store, &old, &new, who).await,
+        PoolChange::Delete { name } => delete(store, &name, who).await,
         PoolChange::Add { name, hosts } => {
-            return host_change(store, AuditKind::HostsAdded, &name, &hosts, who).await;
+            host_change(store, AuditKind::HostsAdded, &name, &hosts, who).await
         }
         PoolChange::Remove { name, hosts } => {
-            return host_change(store, AuditKind::HostsRemoved, &name, &hosts, who).await;
+            host_change(store, AuditKind::HostsRemoved, &name, &hosts, who).await
         }
-    };
-    let entry = AuditEntry::now(kind, who, &name, summary.trim_end()).change(before, after);
-    Ok(Applied {
-        pool,
-        changed: Vec::new(),
-        skipped: Vec::new(),
-        summary,
-        entry,
-    })
+    }
+}
+
+impl Applied {
+    /// A change of a whole pool (no host lists): its entry says `summary`, `before` and `after`.
+    fn whole(pool: Option<Pool>, summary: String, entry: AuditEntry) -> Self {
+        Applied {
+            pool,
+            changed: Vec::new(),
+            skipped: Vec::new(),
+            summary,
+            entry,
+        }
+    }
+}
+
+async fn create(
+    store: &SharedStore,
+    name: &str,
+    hosts: &[String],
+    who: &str,
+) -> Result<Applied, StoreError> {
+    let pool = store.create(name, hosts).await?;
+    let n = count(pool.hosts.len());
+    let summary = format!("created pool '{}' with {n}\n", pool.name);
+    let entry = AuditEntry::now(AuditKind::PoolCreated, who, name, summary.trim_end())
+        .change(None, Some(json!(pool.hosts)));
+    Ok(Applied::whole(Some(pool), summary, entry))
+}
+
+async fn rename(
+    store: &SharedStore,
+    old: &str,
+    new: &str,
+    who: &str,
+) -> Result<Applied, StoreError> {
+    store.rename(old, new).await?;
+    let summary = format!("renamed pool '{old}' to '{new}'\n");
+    let (before, after) = (json!({ "name": old }), json!({ "name": new }));
+    let entry = AuditEntry::now(AuditKind::PoolRenamed, who, old, summary.trim_end())
+        .change(Some(before), Some(after));
+    Ok(Applied::whole(store.get(new).await.ok(), summary, entry))
+}
+
+async fn delete(store: &SharedStore, name: &str, who: &str) -> Result<Applied, StoreError> {
+    let before = store.get(name).await?;
+    store.delete(name).await?;
+    let summary = format!("deleted pool '{name}'\n");
+    let entry = AuditEntry::now(AuditKind::PoolDeleted, who, name, summary.trim_end())
+        .change(Some(json!(before.hosts)), None);
+    Ok(Applied::whole(None, summary, entry))
 }
 
 /// Appends the entry of `applied`; on failure the change still stands and the error says why it
