@@ -96,10 +96,8 @@ fn loopback_writer(peer: Option<SocketAddr>, host: Option<&str>) -> Result<Strin
 fn local_host_name(host: &str) -> bool {
     let name = match host.strip_prefix('[') {
         Some(v6) => {
-            return v6
-                .split(']')
-                .next()
-                .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+            let ip = v6.split_once(']').map(|(ip, _)| ip);
+            return ip.is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
         }
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
     };
