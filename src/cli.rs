@@ -117,6 +117,29 @@ pub struct ServeArgs {
         default_missing_value = ""
     )]
     pub legacy_pool_server: Option<String>,
+    /// Address of the HTTP API and web page, or `off` [default: 127.0.0.1:51180].
+    #[arg(long, env = "AFPOOL_HTTP", value_name = "ADDR")]
+    pub http: Option<String>,
+    /// API token file, `NAME TOKEN` per line: writes then need `Authorization: Bearer TOKEN`
+    /// and are audited under NAME. Without it, writes are accepted only from this machine.
+    #[arg(long, env = "AFPOOL_API_TOKENS", value_name = "FILE")]
+    pub api_tokens: Option<PathBuf>,
+    /// Serve the HTTP API over TLS with this PEM certificate chain (with --tls-key).
+    #[arg(
+        long,
+        env = "AFPOOL_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "AFPOOL_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Routing flags shared by `serve` and `afsubmit`.

@@ -10,6 +10,7 @@
 //! - [`submit`]: `afsubmit` and `afpool explain`: submit or explain job files with the same routing.
 //! - [`cli`], [`config`], [`commands`]: the command line, settings, and one file per subcommand.
 //! - [`secret`]: values (the MongoDB URI) that logs, errors and `--help` show redacted.
+//! - [`http`]: the HTTP API and web page `afpool serve` also serves; [`metrics`]: what `/metrics` exports.
 //! - [`logging`], [`memory`], [`shutdown`]: process set-up.
 //! - [`legacy`]: the older pools tool's Pool Server (TCP 9999), for its old clients.
 #![warn(missing_docs)]
@@ -17,10 +18,12 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod http;
 pub mod job;
 pub mod legacy;
 pub mod logging;
 pub mod memory;
+pub mod metrics;
 pub mod protocol;
 pub mod proxy;
 pub mod renders;

@@ -13,6 +13,8 @@ pub struct RenderInfo {
     pub online: bool,
     /// Running tasks (state bit 8).
     pub busy: bool,
+    /// Not taking tasks: nimby or NIMBY (state bits 2 and 4), set by its user or a schedule.
+    pub nimby: bool,
     /// Afanasy's own (native) pool path, e.g. `/gpu`.
     pub af_pool: Option<String>,
 }
@@ -24,6 +26,7 @@ impl RenderInfo {
             name: name.to_string(),
             online: true,
             busy: false,
+            nimby: false,
             af_pool: None,
         }
     }
@@ -78,6 +81,7 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<RenderInfo>, String> {
             name: r.name,
             online: r.st & 1 != 0,
             busy: r.st & 8 != 0,
+            nimby: r.st & 6 != 0,
             af_pool: r.pool,
         })
         .collect())
@@ -160,6 +164,7 @@ mod tests {
                 name: "r1".into(),
                 online: true,
                 busy: true,
+                nimby: false,
                 af_pool: None
             }]
         );

@@ -222,6 +222,21 @@ impl RendersCache {
         self.list.load_full()
     }
 
+    /// Time since the last successful refresh (`None`: never refreshed).
+    pub fn age(&self) -> Option<Duration> {
+        self.fetched_at.lock().unwrap().map(|at| at.elapsed())
+    }
+
+    /// The refresh interval.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// A receiver notified after every successful refresh (its value counts them).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
     /// Wait until at least `n` refreshes have succeeded.
     pub async fn wait_refreshes(&self, n: u64) {
         let mut rx = self.generation.subscribe();

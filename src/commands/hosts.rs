@@ -1,6 +1,8 @@
 //! `afpool hosts`: every render afserver knows, with the afpool pools it belongs to, plus pool
 //! members afserver does not know (flagged: a typo there silently shrinks a pool).
 
+use std::collections::{HashMap, HashSet};
+
 use anyhow::Context;
 use serde::Serialize;
 
@@ -18,6 +20,10 @@ pub struct HostRow {
     pub online: bool,
     /// Running tasks.
     pub busy: bool,
+    /// nimby or NIMBY: takes no new tasks.
+    pub nimby: bool,
+    /// One word: `offline`, `busy`, `nimby` or `online` (the first that applies).
+    pub state: &'static str,
     /// Afanasy's native pool path.
     pub af_pool: Option<String>,
     /// afpool pools the host is a member of.
@@ -61,14 +67,20 @@ pub async fn run(mut config: Config, args: HostsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Join renders and pools.
+/// Join renders and pools (host names compared case-insensitively).
 pub fn report(renders: &[RenderInfo], pools: &[Pool]) -> HostsReport {
-    let pools_of = |host: &str| -> Vec<String> {
-        pools
-            .iter()
-            .filter(|p| p.contains(host))
-            .map(|p| p.name.clone())
-            .collect()
+    let mut pools_by_host: HashMap<String, Vec<String>> = HashMap::new();
+    for pool in pools {
+        for host in &pool.hosts {
+            let names = pools_by_host.entry(host.to_ascii_lowercase()).or_default();
+            if names.last() != Some(&pool.name) {
+                names.push(pool.name.clone());
+            }
+        }
+    }
+    let pools_of = |host: &str| {
+        let found = pools_by_host.get(&host.to_ascii_lowercase());
+        found.cloned().unwrap_or_default()
     };
     let mut rows: Vec<HostRow> = renders
         .iter()
@@ -76,15 +88,20 @@ pub fn report(renders: &[RenderInfo], pools: &[Pool]) -> HostsReport {
             name: r.name.clone(),
             online: r.online,
             busy: r.busy,
+            nimby: r.nimby,
+            state: state_word(r),
             af_pool: r.af_pool.clone(),
             pools: pools_of(&r.name),
         })
         .collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut seen: HashSet<String> = renders
+        .iter()
+        .map(|r| r.name.to_ascii_lowercase())
+        .collect();
     let mut unknown: Vec<UnknownMember> = Vec::new();
     for host in pools.iter().flat_map(|p| &p.hosts) {
-        let known = renders.iter().any(|r| r.name.eq_ignore_ascii_case(host));
-        if !known && !unknown.iter().any(|u| u.host.eq_ignore_ascii_case(host)) {
+        if seen.insert(host.to_ascii_lowercase()) {
             unknown.push(UnknownMember {
                 host: host.clone(),
                 pools: pools_of(host),
@@ -95,6 +112,16 @@ pub fn report(renders: &[RenderInfo], pools: &[Pool]) -> HostsReport {
     HostsReport {
         renders: rows,
         unknown_members: unknown,
+    }
+}
+
+/// `offline`, `busy`, `nimby` or `online`: the first that applies.
+pub fn state_word(render: &RenderInfo) -> &'static str {
+    match render {
+        r if !r.online => "offline",
+        r if r.busy => "busy",
+        r if r.nimby => "nimby",
+        _ => "online",
     }
 }
 

@@ -13,9 +13,8 @@ use std::io::Write;
 
 use clap::Subcommand;
 
-use serde_json::json;
-
-use crate::store::audit::{os_user, AuditEntry, AuditKind, SharedAudit};
+use crate::store::audit::{os_user, SharedAudit};
+use crate::store::changes::{self, Applied, PoolChange};
 use crate::store::{Pool, SharedStore, StoreError};
 
 /// Manage render pools: named sets of render hosts that jobs can be routed to.
@@ -85,89 +84,42 @@ pub enum PoolCommand {
 /// Runs one `afpool pool` subcommand against `store`, printing to stdout; changes are
 /// recorded in `audit` as done by the OS user.
 pub async fn run(store: SharedStore, audit: SharedAudit, cmd: PoolCommand) -> anyhow::Result<()> {
-    let (text, entry) = execute(&store, cmd, &os_user()).await?;
+    let (text, applied) = execute(&store, cmd, &os_user()).await?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
-    if let Some(entry) = entry {
-        if let Err(e) = audit.append(&entry).await {
+    if let Some(applied) = applied {
+        if let Err(e) = changes::record(audit.as_ref(), &applied).await {
             eprintln!("afpool: warning: the change was made but not audited: {e}");
         }
     }
     Ok(())
 }
 
-/// Runs the command; returns what it prints and, for a change, its audit entry.
+/// Runs the command; returns what it prints and, for a change, what it did (made by the store
+/// layer shared with the HTTP API).
 async fn execute(
     store: &SharedStore,
     cmd: PoolCommand,
     who: &str,
-) -> Result<(String, Option<AuditEntry>), StoreError> {
-    let text = match cmd {
-        PoolCommand::List { json: true } => to_json(&store.list().await?),
-        PoolCommand::List { json: false } => list_table(&store.list().await?),
-        PoolCommand::Show { name, json: true } => to_json(&store.get(&name).await?),
-        PoolCommand::Show { name, json: false } => show_pool(&store.get(&name).await?),
-        change => return apply(store, change, who).await.map(|(t, e)| (t, Some(e))),
+) -> Result<(String, Option<Applied>), StoreError> {
+    let change = match cmd {
+        PoolCommand::List { json: true } => return Ok((to_json(&store.list().await?), None)),
+        PoolCommand::List { json: false } => return Ok((list_table(&store.list().await?), None)),
+        PoolCommand::Show { name, json: true } => {
+            return Ok((to_json(&store.get(&name).await?), None))
+        }
+        PoolCommand::Show { name, json: false } => {
+            return Ok((show_pool(&store.get(&name).await?), None))
+        }
+        PoolCommand::Create { name, hosts } => PoolChange::Create { name, hosts },
+        PoolCommand::Rename { old, new } => PoolChange::Rename { old, new },
+        PoolCommand::Delete { name } => PoolChange::Delete { name },
+        PoolCommand::Add { name, hosts } => PoolChange::Add { name, hosts },
+        PoolCommand::Remove { name, hosts } => PoolChange::Remove { name, hosts },
     };
-    Ok((text, None))
-}
-
-/// Runs a command that changes the store; returns what it prints and its audit entry.
-async fn apply(
-    store: &SharedStore,
-    cmd: PoolCommand,
-    who: &str,
-) -> Result<(String, AuditEntry), StoreError> {
-    let hosts = |p: &Pool| Some(json!(p.hosts));
-    let (kind, pool, before, after, text) = match cmd {
-        PoolCommand::Create { name, hosts: asked } => {
-            let pool = store.create(&name, &asked).await?;
-            let n = count(pool.hosts.len());
-            let text = format!("created pool '{}' with {n}\n", pool.name);
-            (AuditKind::PoolCreated, name, None, hosts(&pool), text)
-        }
-        PoolCommand::Rename { old, new } => {
-            store.rename(&old, &new).await?;
-            let text = format!("renamed pool '{old}' to '{new}'\n");
-            let (before, after) = (json!({ "name": old }), json!({ "name": new }));
-            (AuditKind::PoolRenamed, old, Some(before), Some(after), text)
-        }
-        PoolCommand::Delete { name } => {
-            let before = store.get(&name).await?;
-            store.delete(&name).await?;
-            let text = format!("deleted pool '{name}'\n");
-            (AuditKind::PoolDeleted, name, hosts(&before), None, text)
-        }
-        PoolCommand::Add { name, hosts } => {
-            return host_change(store, AuditKind::HostsAdded, &name, &hosts, who).await;
-        }
-        PoolCommand::Remove { name, hosts } => {
-            return host_change(store, AuditKind::HostsRemoved, &name, &hosts, who).await;
-        }
-        PoolCommand::List { .. } | PoolCommand::Show { .. } => unreachable!("not a change"),
-    };
-    let entry = AuditEntry::now(kind, who, &pool, text.trim_end()).change(before, after);
-    Ok((text, entry))
-}
-
-/// Adds (`HostsAdded`) or removes hosts; returns what it prints and its audit entry.
-async fn host_change(
-    store: &SharedStore,
-    kind: AuditKind,
-    name: &str,
-    asked: &[String],
-    who: &str,
-) -> Result<(String, AuditEntry), StoreError> {
-    let before = store.get(name).await?;
-    let (verb, after) = match kind {
-        AuditKind::HostsAdded => ("added", store.add_hosts(name, asked).await?),
-        _ => ("removed", store.remove_hosts(name, asked).await?),
-    };
-    let text = change_summary(verb, &before, &after, asked);
-    let entry = AuditEntry::now(kind, who, name, text.trim_end())
-        .change(Some(json!(before.hosts)), Some(json!(after.hosts)));
-    Ok((text, entry))
+    let applied = changes::apply(store, change, who).await?;
+    Ok((applied.summary.clone(), Some(applied)))
 }
 
 /// The stable JSON shape for scripts.
@@ -175,13 +127,6 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     let mut text = serde_json::to_string_pretty(value).expect("pools always serialize");
     text.push('\n');
     text
-}
-
-fn count(n: usize) -> String {
-    match n {
-        1 => "1 host".to_string(),
-        n => format!("{n} hosts"),
-    }
 }
 
 /// `NAME  HOSTS  MEMBERS` with aligned columns.
@@ -210,38 +155,6 @@ fn show_pool(pool: &Pool) -> String {
     text
 }
 
-/// What an add or remove changed, including the requested hosts it skipped.
-fn change_summary(verb: &str, before: &Pool, after: &Pool, asked: &[String]) -> String {
-    let changed: Vec<&String> = match verb {
-        "added" => after.hosts.iter().filter(|h| !before.contains(h)).collect(),
-        _ => before.hosts.iter().filter(|h| !after.contains(h)).collect(),
-    };
-    let into = if verb == "added" { "to" } else { "from" };
-    let mut text = format!(
-        "{verb} {} {into} pool '{}'",
-        count(changed.len()),
-        after.name
-    );
-    if !changed.is_empty() {
-        let names: Vec<&str> = changed.iter().map(|h| h.as_str()).collect();
-        text += &format!(": {}", names.join(" "));
-    }
-    let skipped: Vec<&str> = asked
-        .iter()
-        .map(|h| h.trim())
-        .filter(|h| !changed.iter().any(|c| c.eq_ignore_ascii_case(h)))
-        .collect();
-    if !skipped.is_empty() {
-        let why = if verb == "added" {
-            "already members"
-        } else {
-            "not members"
-        };
-        text += &format!(" ({why}: {})", skipped.join(" "));
-    }
-    text + &format!("; now {}\n", count(after.hosts.len()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,21 +178,5 @@ lighting  2      pc-1 pc-2
         let text = to_json(&[Pool::new("a", ["h"])]);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value, serde_json::json!([{"name": "a", "hosts": ["h"]}]));
-    }
-
-    #[test]
-    fn summary_names_skipped_hosts() {
-        let before = Pool::new("p", ["pc-1"]);
-        let after = Pool::new("p", ["pc-1", "pc-2"]);
-        let asked = ["PC-1".to_string(), "pc-2".to_string()];
-        assert_eq!(
-            change_summary("added", &before, &after, &asked),
-            "added 1 host to pool 'p': pc-2 (already members: PC-1); now 2 hosts\n"
-        );
-        let asked = ["pc-2".to_string(), "pc-9".to_string()];
-        assert_eq!(
-            change_summary("removed", &after, &before, &asked),
-            "removed 1 host from pool 'p': pc-2 (not members: pc-9); now 1 host\n"
-        );
     }
 }

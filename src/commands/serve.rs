@@ -1,4 +1,5 @@
-//! `afpool serve`: resolve settings, bind, start the pools and render refreshers, run the proxy.
+//! `afpool serve`: resolve settings, bind, start the pools and render refreshers, run the proxy
+//! and, on `--http` (default 127.0.0.1:51180), the HTTP API and web page beside it.
 
 use std::sync::Arc;
 
@@ -8,6 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::config::{check_no_loop, Config};
+use crate::http::{self, AppState, HttpOptions};
+use crate::metrics::Metrics;
 use crate::proxy::{self, Shared};
 use crate::routing::{RendersCache, Router};
 use crate::store::live::LivePools;
@@ -18,6 +21,7 @@ pub async fn run(
     args: ServeArgs,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let http_options = http_options(&args);
     if let Some(listen) = args.listen {
         config.listen = Some(listen);
     }
@@ -33,9 +37,11 @@ pub async fn run(
     if let Ok(addrs) = tokio::net::lookup_host(&upstream.addr).await {
         check_no_loop(local, &addrs.collect::<Vec<_>>())?;
     }
+    let auth = Arc::new(http::load_auth(&http_options)?);
     let store = super::open_store(&config).await?;
+    let recorder = super::open_recorder(&config).await?;
     let store_name = store.describe();
-    let pools = LivePools::start(store, shutdown.clone()).await;
+    let pools = LivePools::start(store.clone(), shutdown.clone()).await;
     let legacy = match &args.legacy_pool_server {
         Some(addr) => Some(super::legacy::spawn_for_serve(&config, addr, &pools, &shutdown).await?),
         None => None,
@@ -54,14 +60,56 @@ pub async fn run(
         );
     }
     let (pool_count, render_count) = (pools.current().len(), renders.current().len());
-    let router = Arc::new(Router::new(config.routing.clone(), pools, renders));
+    let router = Arc::new(Router::new(
+        config.routing.clone(),
+        pools.clone(),
+        renders.clone(),
+    ));
     router.spawn_rebuilds(shutdown.clone());
+    let metrics = Arc::new(Metrics::new());
+    let state = AppState {
+        store,
+        audit: recorder.audit,
+        registry: recorder.registry,
+        pools,
+        renders,
+        router: router.clone(),
+        metrics: metrics.clone(),
+        auth,
+        shutdown: shutdown.clone(),
+    };
+    let api = http::start(&http_options, state).await?;
+    let http_at = api
+        .as_ref()
+        .map_or("off".to_string(), |a| format!("{}://{}", a.scheme, a.addr));
     tracing::info!(listen = %local, upstream = %upstream.addr, store = %store_name,
-        pools = pool_count, renders = render_count, "afpool serving");
-    let shared = Arc::new(Shared::new(upstream, router, config.limits()?));
+        pools = pool_count, renders = render_count, http = %http_at, "afpool serving");
+    let shared = Arc::new(Shared::new(upstream, router, config.limits()?).with_metrics(metrics));
     proxy::run(listener, shared, shutdown).await;
+    if let Some(api) = api {
+        api.stopped().await;
+    }
     if let Some(legacy) = legacy {
         let _ = legacy.await;
     }
     Ok(())
+}
+
+/// The HTTP server's settings from the flags (`--http off` disables it).
+fn http_options(args: &ServeArgs) -> HttpOptions {
+    let addr = match args.http.as_deref().map(str::trim) {
+        Some(off) if off.eq_ignore_ascii_case("off") => None,
+        Some(addr) => Some(addr.to_string()),
+        None => Some(http::DEFAULT_ADDR.to_string()),
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        _ => None,
+    };
+    HttpOptions {
+        addr,
+        tokens: args.api_tokens.clone(),
+        tls,
+        optional: args.http.is_none(),
+    }
 }

@@ -113,6 +113,7 @@ async fn relay_message(
 /// afserver could not be asked, or did not answer: JSON senders get an error reply that says
 /// whether afserver may have the request; binary senders see the connection close.
 async fn undelivered(client: &mut TcpStream, shared: &Shared, framing: Framing, e: &UpstreamError) {
+    shared.metrics.upstream_error();
     if !framing.carries_json() {
         return tracing::warn!("request not delivered, closing the client connection: {e}");
     }
@@ -161,6 +162,7 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
         }),
         None => Ok(Forward::Same),
         Some(Ok(outcome)) => {
+            shared.metrics.job_decided(&outcome);
             tracing::info!("{}", outcome.summary());
             let body = outcome
                 .body
@@ -170,6 +172,7 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
         }
         Some(Err(rejection)) => {
             let text = rejection.to_string();
+            shared.metrics.job_rejected(&rejection);
             tracing::warn!("request refused: {text}");
             Err(encode::reply(frame.framing, &job::error_reply_body(&text)))
         }

@@ -68,17 +68,27 @@ pub struct Shared {
     pub limits: Limits,
     /// The in-flight byte budget (made from `limits` by [`Shared::new`]).
     pub budget: Budget,
+    /// Routing decisions, upstream errors and latency, for `GET /metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Shared {
-    /// What connections share, with a byte budget of `limits.max_inflight_bytes`.
+    /// What connections share, with a byte budget of `limits.max_inflight_bytes` and metrics
+    /// of their own.
     pub fn new(upstream: Upstream, router: Arc<Router>, limits: Limits) -> Self {
         Shared {
             budget: Budget::new(limits.max_inflight_bytes, BUDGET_FREE_BELOW),
             upstream,
             router,
             limits,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Count into `metrics` (shared with `GET /metrics`).
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 }
 
@@ -106,6 +116,7 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: Cancellat
         let cut = cut.clone();
         tracker.spawn(tracing::Instrument::instrument(
             async move {
+                let _timer = shared.metrics.proxy_timer();
                 tokio::select! {
                     _ = connection::handle(socket, &shared) => {}
                     _ = cut.cancelled() => tracing::debug!("cut by the drain deadline"),
