@@ -259,6 +259,63 @@ for capture in "$HEARTBEAT" "$RLIST"; do
 done
 stop "$SOCAT_PID"
 
+# --- 2b. HAProxy as the relay anchor: one request at a time, paths alternating ----------------
+if ! command -v haproxy >/dev/null; then
+  echo "bench: installing haproxy (the relay afpool's added latency is held against)" >&2
+  apt-get update -qq >/dev/null && apt-get install -y -qq haproxy >/dev/null
+fi
+HAPROXY_PORT=$(free_port)
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+  maxconn 4096
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+listen relay
+  bind 127.0.0.1:$HAPROXY_PORT
+  server afserver $FAKE_ADDR
+EOF
+haproxy -f "$WORK/haproxy.cfg" -db >/dev/null 2>&1 &
+HAPROXY_PID=$!
+PIDS+=("$HAPROXY_PID")
+HAPROXY_ADDR=127.0.0.1:$HAPROXY_PORT
+wait_serving "$HAPROXY_ADDR"
+rounds=$((QUICK == 1 ? 3 : 7))
+# median_p KIND PATH FIELD → the median over the rounds
+median_p() { for i in $(seq "$rounds"); do get "anchor-$1-$2-$i" "$3"; done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+for kind in pass jobs; do
+  for i in $(seq "$rounds"); do
+    for path in direct haproxy proxy; do
+      case $path in direct) addr=$FAKE_ADDR ;; haproxy) addr=$HAPROXY_ADDR ;; proxy) addr=$PROXY_ADDR ;; esac
+      if [[ $kind == pass ]]; then
+        load "$addr" "anchor-$kind-$path-$i" --file "$HEARTBEAT.request.bin" --concurrency 1 \
+          --requests $((1000 / SCALE)) --duration 5 --warmup 50
+      else
+        load "$addr" "anchor-$kind-$path-$i" --jobs "$POOLS" --concurrency 1 \
+          --requests $((1000 / SCALE)) --duration 5 --warmup 50 --expect '"id"'
+      fi
+    done
+  done
+  d50=$(median_p "$kind" direct p50_us)
+  h50=$(median_p "$kind" haproxy p50_us)
+  p50=$(median_p "$kind" proxy p50_us)
+  h_added=$(calc "$h50 - $d50" 0)
+  p_added=$(calc "$p50 - $d50" 0)
+  what=$([[ $kind == pass ]] && echo "afrender heartbeat, passthrough" || echo "pool job")
+  for path in direct haproxy proxy; do
+    figure "anchor_${kind}_${path}_p50" "$(median_p "$kind" "$path" p50_us)" us \
+      "$what, 1 client, median of $rounds alternating runs; p99 $(median_p "$kind" "$path" p99_us) us, $(median_p "$kind" "$path" rps) req/s" -
+  done
+  if [[ $kind == pass ]]; then
+    figure anchor_pass_added_p50 "$p_added" us "afpool adds <= HAProxy's $h_added us" "$(verdict "$p_added <= $h_added")"
+  else
+    figure anchor_jobs_added_p50 "$p_added" us "afpool adds <= HAProxy's $h_added us + 50 us" "$(verdict "$p_added <= $h_added + 50")"
+  fi
+done
+stop "$HAPROXY_PID"
+
 # --- 4a. idle RSS (the main proxy after start and warm-up) -------------------------------------
 figure idle_rss "$(calc "$IDLE_KB / 1024" 1)" MB "<= 20 MB (after start: $(calc "$IDLE_BASE_KB / 1024" 1) MB)" "$(verdict "$IDLE_KB <= 20 * 1024")"
 stop "$PROXY_PID"
