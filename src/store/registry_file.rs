@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::atomic;
-use super::registry::{JobRegistry, PoolJob};
+use super::registry::{unchanged, JobRegistry, PoolJob};
 use super::StoreError;
 
 /// File name of the registry beside the pools file.
@@ -123,6 +123,23 @@ impl JobRegistry for FileRegistry {
             jobs.retain(|j| pool.as_ref().is_none_or(|p| *p == j.pool));
             jobs.sort_by_key(|j| j.job_id);
             Ok(jobs)
+        })
+        .await
+    }
+
+    async fn replace_if(&self, job: &PoolJob, expected: &PoolJob) -> Result<bool, StoreError> {
+        let job = job.clone();
+        let expected = expected.clone();
+        self.blocking(move |r| {
+            r.modify(
+                |doc| match doc.jobs.iter_mut().find(|j| j.job_id == job.job_id) {
+                    Some(old) if unchanged(old, &expected) => {
+                        *old = job;
+                        (true, true)
+                    }
+                    _ => (false, false),
+                },
+            )
         })
         .await
     }
