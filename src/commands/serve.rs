@@ -1,4 +1,5 @@
-//! `afpool serve`: resolve settings, bind, start the pools and render refreshers, run the proxy.
+//! `afpool serve`: resolve settings, bind, start the pools and render refreshers and live pools
+//! (job registry, re-targeting, reconcile), run the proxy.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::config::{check_no_loop, Config};
+use crate::live::{LiveJobs, Tuning};
 use crate::proxy::{self, Shared};
 use crate::routing::{RendersCache, Router};
 use crate::store::live::LivePools;
@@ -50,15 +52,31 @@ pub async fn run(
         );
     }
     let (pool_count, render_count) = (pools.current().len(), renders.current().len());
-    let router = Arc::new(Router::new(config.routing.clone(), pools, renders));
+    let router = Arc::new(Router::new(config.routing.clone(), pools.clone(), renders));
     router.spawn_rebuilds(shutdown.clone());
+    let live = start_live(&config, &router, pools, &upstream, &shutdown).await?;
     tracing::info!(listen = %local, upstream = %upstream.addr, store = %store_name,
         pools = pool_count, renders = render_count, "afpool serving");
     let shared = Arc::new(Shared {
         upstream,
         router,
         limits: config.limits()?,
+        live: Some(live),
     });
     proxy::run(listener, shared, shutdown).await;
     Ok(())
+}
+
+/// Starts live pools: the job registry beside the store, re-targeting and reconciling.
+async fn start_live(
+    config: &Config,
+    router: &Arc<Router>,
+    pools: Arc<LivePools>,
+    upstream: &crate::upstream::Upstream,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Arc<LiveJobs>> {
+    let recorder = super::open_recorder(config).await?;
+    let (router, upstream, tuning) = (router.clone(), upstream.clone(), Tuning::default());
+    let live = LiveJobs::start(recorder, router, pools, upstream, tuning, shutdown.clone());
+    Ok(live.await)
 }

@@ -21,7 +21,7 @@ pub mod target;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::job::Outcome;
@@ -64,6 +64,7 @@ pub struct LiveJobs {
     upstream: Upstream,
     tuning: Tuning,
     wake: Notify,
+    retargeted: watch::Sender<u64>,
 }
 
 impl LiveJobs {
@@ -84,6 +85,7 @@ impl LiveJobs {
             upstream,
             tuning,
             wake: Notify::new(),
+            retargeted: watch::Sender::new(0),
         });
         match live.recorder.registry.list(None).await {
             Ok(jobs) => live.index.replace_all(&jobs),
@@ -98,6 +100,16 @@ impl LiveJobs {
     /// The registered jobs this proxy knows of.
     pub fn index(&self) -> &JobIndex {
         &self.index
+    }
+
+    /// Waits until a re-target pass computed from pools version `version` (or later) has sent
+    /// what it could (bound it with a timeout).
+    pub async fn wait_retargeted(&self, version: u64) {
+        let _ = self
+            .retargeted
+            .subscribe()
+            .wait_for(|v| *v >= version)
+            .await;
     }
 
     /// What to record of a routed submission, taken before it is forwarded.

@@ -70,8 +70,10 @@ impl Retargeter {
     pub(super) async fn run(mut self, shutdown: CancellationToken) {
         let mut changes = self.pools.subscribe();
         loop {
+            let version = self.pools.version();
             self.pass().await;
             self.flush().await;
+            self.live.retargeted.send_replace(version);
             let retry = async {
                 match self.pending.is_empty() {
                     true => std::future::pending().await,

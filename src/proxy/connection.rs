@@ -63,13 +63,24 @@ async fn relay_message(client: &mut TcpStream, buf: &[u8], frame: Frame, shared:
             let body = &request[frame.body.clone()];
             shared.upstream.exchange_parts(&[head, body]).await
         }
-        Forward::Rewritten { head, body } => shared.upstream.exchange_parts(&[head, body]).await,
+        Forward::Rewritten { head, body, .. } => {
+            shared.upstream.exchange_parts(&[head, body]).await
+        }
     };
     match sent {
         Ok(reply) if reply.is_empty() => tracing::debug!("afserver closed without a reply"),
         Ok(reply) => {
             if let Err(e) = client.write_all(&reply).await {
                 tracing::debug!("client went away before the reply: {e}");
+            }
+            if let (
+                Forward::Rewritten {
+                    routed: Some(r), ..
+                },
+                Some(live),
+            ) = (forward, &shared.live)
+            {
+                live.after_reply(*r, &reply);
             }
         }
         Err(e) => tracing::warn!("request not delivered, closing the client connection: {e}"),
@@ -82,8 +93,13 @@ enum Forward {
     Same,
     /// The request's body under a header re-framed with its byte length (web GUI sizes).
     Reframed { head: Vec<u8> },
-    /// A job submission: the request's header re-framed for afpool's body, and that body.
-    Rewritten { head: Vec<u8>, body: Vec<u8> },
+    /// A job submission (or a guarded edit): the request's header re-framed for afpool's body,
+    /// that body, and what to record once afserver answers.
+    Rewritten {
+        head: Vec<u8>,
+        body: Vec<u8>,
+        routed: Option<Box<crate::live::record::Submitted>>,
+    },
 }
 
 /// What to forward; `Err` holds afpool's own reply when the request must not reach afserver.
@@ -92,21 +108,35 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
         return Ok(Forward::Same);
     }
     let body = &request[frame.body.clone()];
-    match shared.router.route_submission(body) {
+    let live = shared.live.as_ref();
+    let routed = shared.router.route_submission(body);
+    if let (None, Some(guarded)) = (&routed, live.and_then(|l| l.guard(body))) {
+        return match guarded {
+            Ok(body) => Ok(Forward::Rewritten {
+                head: encode::reframe_head(request, frame, body.len()),
+                body,
+                routed: None,
+            }),
+            Err(text) => Err(encode::reply(frame.framing, &job::error_reply_body(&text))),
+        };
+    }
+    match routed {
         None if frame.resize => Ok(Forward::Reframed {
             head: encode::reframe_head(request, frame, body.len()),
         }),
         None => Ok(Forward::Same),
         Some(Ok(outcome)) => {
             tracing::info!("{}", outcome.summary());
+            let routed = live.and_then(|l| l.submitted(&outcome)).map(Box::new);
             let body = outcome
                 .body
                 .expect("route_submission always re-serialises a submission");
             let head = encode::reframe_head(request, frame, body.len());
-            Ok(Forward::Rewritten { head, body })
+            Ok(Forward::Rewritten { head, body, routed })
         }
         Some(Err(rejection)) => {
             let text = rejection.to_string();
+            live.inspect(|l| l.rejected(&text));
             tracing::warn!("request refused: {text}");
             Err(encode::reply(frame.framing, &job::error_reply_body(&text)))
         }

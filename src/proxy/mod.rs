@@ -40,6 +40,8 @@ pub struct Shared {
     pub router: Arc<Router>,
     /// Service limits.
     pub limits: Limits,
+    /// Live pool jobs (registry, guard on edits); `None`: routing only.
+    pub live: Option<Arc<crate::live::LiveJobs>>,
 }
 
 /// Serve on an already bound `listener` until `shutdown` is cancelled, then wait for in-flight

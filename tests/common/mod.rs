@@ -81,6 +81,7 @@ pub async fn spawn_proxy_with(
         upstream: up,
         router,
         limits,
+        live: None,
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
