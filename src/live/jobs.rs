@@ -1,7 +1,9 @@
 //! [`JobIndex`]: this proxy's in-memory copy of the registered pool jobs, so the guard can tell
 //! on the request path, without I/O, whether an edited job is a pool job. The registry in the
 //! pool store stays the truth: the index is reloaded from it by every re-target pass and
-//! reconcile, and updated at once by what this proxy records itself.
+//! reconcile, and updated at once by what this proxy records itself. A reload keeps what this
+//! proxy changed after the reload's read began ([`JobIndex::mark`]), so a read that raced a
+//! registration cannot hide the job.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -11,34 +13,71 @@ use crate::store::registry::PoolJob;
 /// Registered pool jobs by afserver job id.
 #[derive(Debug, Default)]
 pub struct JobIndex {
-    jobs: RwLock<HashMap<i64, PoolJob>>,
+    inner: RwLock<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    jobs: HashMap<i64, PoolJob>,
+    /// Change counter, and when each job was last inserted or removed here.
+    clock: u64,
+    touched: HashMap<i64, u64>,
+}
+
+impl Inner {
+    fn touch(&mut self, id: i64) {
+        self.clock += 1;
+        self.touched.insert(id, self.clock);
+    }
 }
 
 impl JobIndex {
     /// The job `id`, if registered.
     pub fn get(&self, id: i64) -> Option<PoolJob> {
-        self.jobs.read().unwrap().get(&id).cloned()
+        self.inner.read().unwrap().jobs.get(&id).cloned()
     }
 
     /// Registers or replaces a job.
     pub fn insert(&self, job: PoolJob) {
-        self.jobs.write().unwrap().insert(job.job_id, job);
+        let mut inner = self.inner.write().unwrap();
+        inner.touch(job.job_id);
+        inner.jobs.insert(job.job_id, job);
     }
 
     /// Forgets a job.
     pub fn remove(&self, id: i64) {
-        self.jobs.write().unwrap().remove(&id);
+        let mut inner = self.inner.write().unwrap();
+        inner.touch(id);
+        inner.jobs.remove(&id);
     }
 
-    /// Replaces everything with `jobs` (a fresh read of the registry).
-    pub fn replace_all(&self, jobs: &[PoolJob]) {
-        let fresh = jobs.iter().map(|j| (j.job_id, j.clone())).collect();
-        *self.jobs.write().unwrap() = fresh;
+    /// Take before reading the registry, and pass to [`JobIndex::replace_all`].
+    pub fn mark(&self) -> u64 {
+        self.inner.read().unwrap().clock + 1
+    }
+
+    /// Replaces everything with `jobs`, a read of the registry begun at `mark`; jobs inserted or
+    /// removed here since `mark` keep their state here.
+    pub fn replace_all(&self, jobs: &[PoolJob], mark: u64) {
+        let mut inner = self.inner.write().unwrap();
+        let recent = |inner: &Inner, id: &i64| inner.touched.get(id).is_some_and(|t| *t >= mark);
+        let mut fresh: HashMap<i64, PoolJob> = jobs
+            .iter()
+            .filter(|j| !recent(&inner, &j.job_id))
+            .map(|j| (j.job_id, j.clone()))
+            .collect();
+        for (id, job) in &inner.jobs {
+            if recent(&inner, id) {
+                fresh.insert(*id, job.clone());
+            }
+        }
+        inner.touched.retain(|_, t| *t >= mark);
+        inner.jobs = fresh;
     }
 
     /// How many jobs are registered.
     pub fn len(&self) -> usize {
-        self.jobs.read().unwrap().len()
+        self.inner.read().unwrap().jobs.len()
     }
 
     /// True when no job is registered.
@@ -74,7 +113,26 @@ mod tests {
         assert_eq!(index.get(1).unwrap().pool, "cpu");
         index.remove(1);
         assert!(index.is_empty());
-        index.replace_all(&[job(2, "gpu"), job(3, "gpu")]);
+        let mark = index.mark();
+        index.replace_all(&[job(2, "gpu"), job(3, "gpu")], mark);
         assert_eq!((index.len(), index.get(1)), (2, None));
+    }
+
+    #[test]
+    fn a_stale_reload_keeps_later_changes() {
+        let index = JobIndex::default();
+        index.insert(job(1, "gpu"));
+        let mark = index.mark();
+        index.insert(job(2, "gpu")); // registered while the registry was read
+        index.remove(1); // released meanwhile
+        index.replace_all(&[job(1, "gpu"), job(3, "cpu")], mark);
+        let mut ids: Vec<i64> = [1, 2, 3]
+            .into_iter()
+            .filter(|i| index.get(*i).is_some())
+            .collect();
+        ids.sort();
+        assert_eq!(ids, [2, 3]);
+        index.replace_all(&[job(1, "gpu")], index.mark());
+        assert_eq!((index.len(), index.get(1).is_some()), (1, true));
     }
 }

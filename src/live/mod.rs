@@ -87,8 +87,9 @@ impl LiveJobs {
             wake: Notify::new(),
             retargeted: watch::Sender::new(0),
         });
+        let mark = live.index.mark();
         match live.recorder.registry.list(None).await {
-            Ok(jobs) => live.index.replace_all(&jobs),
+            Ok(jobs) => live.index.replace_all(&jobs, mark),
             Err(e) => tracing::warn!("cannot read the job registry yet: {e}"),
         }
         let retargeter = retarget::Retargeter::new(live.clone(), pools);
@@ -245,29 +246,34 @@ impl LiveJobs {
         }
     }
 
-    /// One reconcile: drop deleted jobs, adopt lost ones.
+    /// One reconcile: drop deleted jobs, adopt lost ones, reload the index.
     pub async fn reconcile(&self) {
         let afserver = match reconcile::fetch(&self.upstream).await {
             Ok(jobs) => jobs,
             Err(e) => return tracing::debug!("cannot reconcile the job registry yet: {e}"),
         };
         let registry = &self.recorder.registry;
+        let mark = self.index.mark();
         let Ok(registered) = registry.list(None).await else {
             return;
         };
         let plan = reconcile::plan(&registered, &afserver, self.router.settings().mask_mode);
         for id in &plan.drop {
-            self.index.remove(*id);
             if let Err(e) = registry.remove(*id).await {
                 tracing::warn!(job = id, "deleted job stays registered for now: {e}");
             }
         }
         for job in &plan.adopt {
-            self.index.insert(job.clone());
             if let Err(e) = registry.upsert(job).await {
                 tracing::warn!(job = job.job_id, "pool job not adopted yet: {e}");
             }
         }
+        let mut current: Vec<_> = registered
+            .into_iter()
+            .filter(|j| !plan.drop.contains(&j.job_id))
+            .collect();
+        current.extend(plan.adopt.iter().cloned());
+        self.index.replace_all(&current, mark);
         if !plan.drop.is_empty() || !plan.adopt.is_empty() {
             tracing::info!(
                 dropped = plan.drop.len(),

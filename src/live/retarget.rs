@@ -92,13 +92,14 @@ impl Retargeter {
     /// Computes every registered job's masks and claims those that changed.
     async fn pass(&mut self) {
         let registry = &self.live.recorder.registry;
+        let mark = self.live.index.mark();
         let jobs = match registry.list(None).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 return tracing::warn!("cannot read the job registry; re-targeting later: {e}")
             }
         };
-        self.live.index.replace_all(&jobs);
+        self.live.index.replace_all(&jobs, mark);
         let inv = Inventory::new(self.pools.current().to_vec(), Vec::new());
         for job in jobs {
             let Some(next) = self.next(&job, &inv) else {
