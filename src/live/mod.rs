@@ -280,7 +280,8 @@ impl LiveJobs {
                 adopted = plan.adopt.len(),
                 "job registry reconciled with afserver"
             );
-            self.wake.notify_one();
         }
+        // A re-target pass after every reconcile also catches jobs registered during a pass.
+        self.wake.notify_one();
     }
 }
