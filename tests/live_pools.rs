@@ -260,6 +260,12 @@ async fn a_pool_token_in_an_edit_moves_the_job_and_pool_none_releases_it() {
         .unwrap();
     let index_settled = || async { recorder.registry.get(id).await.unwrap().is_none() };
     eventually("released job unregistered", index_settled).await;
+    let untagged = |jobs: &[FakeJob]| jobs[0].annotation.is_empty();
+    tokio::time::timeout(Duration::from_secs(10), fake.wait_jobs(untagged))
+        .await
+        .expect("the [pool: gpu] tag is removed");
+    proxy.live.reconcile().await;
+    assert!(proxy.live.index().get(id).is_none(), "not adopted again");
 }
 
 #[tokio::test]
@@ -346,4 +352,24 @@ async fn a_pool_edit_while_afserver_is_down_lands_once_it_is_back() {
     tokio::time::timeout(Duration::from_secs(20), fake.wait_jobs(moved))
         .await
         .expect("the update lands once afserver is back");
+}
+
+#[tokio::test]
+async fn a_renamed_pool_keeps_its_jobs_and_a_deleted_one_holds_them() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let id = submit(proxy.addr, "gpu", "a").await;
+    registered(&proxy, &spec, 1).await;
+    let written = fake.kept_job(id).unwrap();
+    store.rename("gpu", "render").await.unwrap();
+    let index = proxy.live.index();
+    let renamed = || async { index.get(id).is_some_and(|j| j.pool == "render") };
+    eventually("the job follows the rename", renamed).await;
+    assert_eq!(fake.kept_job(id).unwrap(), written, "masks unchanged");
+    store.delete("render").await.unwrap();
+    let held = |jobs: &[FakeJob]| jobs.iter().all(|j| j.offline && !runs_on(j, "render01"));
+    tokio::time::timeout(Duration::from_secs(10), fake.wait_jobs(held))
+        .await
+        .expect("the jobs of a deleted pool are fenced and paused");
 }

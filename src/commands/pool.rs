@@ -15,7 +15,8 @@ use clap::Subcommand;
 
 use serde_json::json;
 
-use crate::store::audit::{os_user, AuditEntry, AuditKind, SharedAudit};
+use crate::store::audit::{os_user, AuditEntry, AuditKind};
+use crate::store::recorder::Recorder;
 use crate::store::{Pool, SharedStore, StoreError};
 
 /// Manage render pools: named sets of render hosts that jobs can be routed to.
@@ -50,7 +51,7 @@ pub enum PoolCommand {
     },
     /// Rename a pool; fails if the new name is taken.
     ///
-    /// Jobs already queued keep the host masks they were given; only new jobs see the new name.
+    /// Live jobs of the pool (registered by `afpool serve`) follow it to the new name.
     Rename {
         /// Current name.
         old: String,
@@ -58,9 +59,15 @@ pub enum PoolCommand {
         new: String,
     },
     /// Delete a pool (its hosts are not touched in Afanasy).
+    ///
+    /// A pool with live jobs (registered by `afpool serve`) is deleted only with `--force`; its
+    /// jobs then follow the unknown-pool policy (hold: fenced and paused).
     Delete {
         /// The pool to delete.
         name: String,
+        /// Delete it even if live jobs are in it.
+        #[arg(long)]
+        force: bool,
     },
     /// Add hosts to a pool; hosts already in it (in any letter case) are skipped.
     ///
@@ -84,8 +91,19 @@ pub enum PoolCommand {
 
 /// Runs one `afpool pool` subcommand against `store`, printing to stdout; changes are
 /// recorded in `audit` as done by the OS user.
-pub async fn run(store: SharedStore, audit: SharedAudit, cmd: PoolCommand) -> anyhow::Result<()> {
+pub async fn run(store: SharedStore, recorder: Recorder, cmd: PoolCommand) -> anyhow::Result<()> {
+    let audit = recorder.audit.clone();
+    if let PoolCommand::Delete { name, force: false } = &cmd {
+        refuse_live_jobs(&recorder, name).await?;
+    }
+    let renamed = match &cmd {
+        PoolCommand::Rename { old, new } => Some((old.clone(), new.clone())),
+        _ => None,
+    };
     let (text, entry) = execute(&store, cmd, &os_user()).await?;
+    if let Some((old, new)) = renamed {
+        follow_rename(&recorder, &old, &new).await;
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
@@ -95,6 +113,36 @@ pub async fn run(store: SharedStore, audit: SharedAudit, cmd: PoolCommand) -> an
         }
     }
     Ok(())
+}
+
+/// Deleting a pool that still has live jobs needs `--force`.
+async fn refuse_live_jobs(recorder: &Recorder, name: &str) -> anyhow::Result<()> {
+    let jobs = recorder.registry.list(Some(name)).await?;
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = jobs.iter().take(10).map(|j| j.job_id.to_string()).collect();
+    anyhow::bail!(
+        "pool '{name}' has {} live jobs (ids {}{}); delete it with --force and they follow the \
+         unknown-pool policy (hold: fenced and paused)",
+        jobs.len(),
+        ids.join(", "),
+        if jobs.len() > 10 { ", ..." } else { "" }
+    )
+}
+
+/// A renamed pool keeps its live jobs: their registry records follow the new name.
+async fn follow_rename(recorder: &Recorder, old: &str, new: &str) {
+    let jobs = match recorder.registry.list(Some(old)).await {
+        Ok(jobs) => jobs,
+        Err(e) => return eprintln!("afpool: warning: live jobs of '{old}' not renamed: {e}"),
+    };
+    for mut job in jobs {
+        job.pool = new.to_string();
+        if let Err(e) = recorder.registry.upsert(&job).await {
+            eprintln!("afpool: warning: live job {} not renamed: {e}", job.job_id);
+        }
+    }
 }
 
 /// Runs the command; returns what it prints and, for a change, its audit entry.
@@ -133,7 +181,7 @@ async fn apply(
             let (before, after) = (json!({ "name": old }), json!({ "name": new }));
             (AuditKind::PoolRenamed, old, Some(before), Some(after), text)
         }
-        PoolCommand::Delete { name } => {
+        PoolCommand::Delete { name, .. } => {
             let before = store.get(&name).await?;
             store.delete(&name).await?;
             let text = format!("deleted pool '{name}'\n");

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use crate::store::registry::PoolJob;
 
@@ -19,15 +20,23 @@ pub struct JobIndex {
 #[derive(Debug, Default)]
 struct Inner {
     jobs: HashMap<i64, PoolJob>,
-    /// Change counter, and when each job was last inserted or removed here.
+    /// Change counter, and when each job was last inserted or removed here (kept for
+    /// [`FORGET_AFTER`], far longer than any registry read, so overlapping reloads all see it).
     clock: u64,
-    touched: HashMap<i64, u64>,
+    touched: HashMap<i64, (u64, Instant)>,
 }
+
+/// How long a local change outranks reloads begun before it.
+const FORGET_AFTER: Duration = Duration::from_secs(600);
 
 impl Inner {
     fn touch(&mut self, id: i64) {
         self.clock += 1;
-        self.touched.insert(id, self.clock);
+        self.touched.insert(id, (self.clock, Instant::now()));
+    }
+
+    fn since(&self, id: i64, mark: u64) -> bool {
+        self.touched.get(&id).is_some_and(|(t, _)| *t >= mark)
     }
 }
 
@@ -60,19 +69,39 @@ impl JobIndex {
     /// removed here since `mark` keep their state here.
     pub fn replace_all(&self, jobs: &[PoolJob], mark: u64) {
         let mut inner = self.inner.write().unwrap();
-        let recent = |inner: &Inner, id: &i64| inner.touched.get(id).is_some_and(|t| *t >= mark);
         let mut fresh: HashMap<i64, PoolJob> = jobs
             .iter()
-            .filter(|j| !recent(&inner, &j.job_id))
+            .filter(|j| !inner.since(j.job_id, mark))
             .map(|j| (j.job_id, j.clone()))
             .collect();
         for (id, job) in &inner.jobs {
-            if recent(&inner, id) {
+            if inner.since(*id, mark) {
                 fresh.insert(*id, job.clone());
             }
         }
-        inner.touched.retain(|_, t| *t >= mark);
+        inner
+            .touched
+            .retain(|_, (_, at)| at.elapsed() < FORGET_AFTER);
         inner.jobs = fresh;
+    }
+
+    /// Touches job `id` again (inserts `job`, or removes it when `None`) unless it was changed
+    /// here since `mark`: a newer local change wins over this older one being confirmed.
+    pub fn confirm(&self, id: i64, job: Option<PoolJob>, mark: u64) {
+        let mut inner = self.inner.write().unwrap();
+        if inner.since(id, mark) || inner.jobs.get(&id) == job.as_ref() {
+            return;
+        }
+        inner.touch(id);
+        match job {
+            Some(job) => drop(inner.jobs.insert(id, job)),
+            None => drop(inner.jobs.remove(&id)),
+        }
+    }
+
+    /// Whether job `id` was inserted or removed here since `mark`.
+    pub fn touched_since(&self, id: i64, mark: u64) -> bool {
+        self.inner.read().unwrap().since(id, mark)
     }
 
     /// How many jobs are registered.

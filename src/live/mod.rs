@@ -130,7 +130,12 @@ impl LiveJobs {
                 crate::job::Verdict::Routed => {
                     let job = submitted.pool_job(id);
                     live.index.insert(job.clone());
-                    live.recorder.record_routed(&job, &submitted.user).await
+                    let mark = live.index.mark();
+                    let recorded = live.recorder.record_routed(&job, &submitted.user).await;
+                    // Again once stored: a reload that read the registry before the write
+                    // began after the first insert and must not hide the job.
+                    live.index.confirm(id, Some(job), mark);
+                    recorded
                 }
                 _ => {
                     let (kind, reason) = (submitted.audit_kind(), &submitted.reason);
@@ -192,6 +197,7 @@ impl LiveJobs {
                 Change::Release(job) => self.index.remove(job.job_id),
             }
         }
+        let mark = self.index.mark();
         let live = self.clone();
         tokio::spawn(async move {
             for body in extra {
@@ -200,17 +206,18 @@ impl LiveJobs {
                 }
             }
             for change in changes {
-                live.record_change(change, &who).await;
+                live.record_change(change, &who, mark).await;
             }
         });
     }
 
-    async fn record_change(&self, change: Change, who: &str) {
+    async fn record_change(&self, change: Change, who: &str, mark: u64) {
         let registry = &self.recorder.registry;
         let (job, written, detail) = match &change {
             Change::Keep(job) => (job, registry.upsert(job).await, "merged with pool"),
             Change::Release(job) => {
                 let removed = registry.remove(job.job_id).await.map(|_| ());
+                self.untag(job.job_id).await;
                 (job, removed, "released from pool")
             }
         };
@@ -220,6 +227,10 @@ impl LiveJobs {
                 "guarded edit not recorded in the registry: {e}"
             );
         }
+        match &change {
+            Change::Keep(job) => self.index.confirm(job.job_id, Some(job.clone()), mark),
+            Change::Release(job) => self.index.confirm(job.job_id, None, mark),
+        }
         let detail = format!(
             "mask edit of job '{}' {detail} '{}'",
             job.job_name, job.pool
@@ -227,6 +238,25 @@ impl LiveJobs {
         let after = serde_json::to_value(&job.masks_written).ok();
         let entry = AuditEntry::now(AuditKind::GuardedEdit, who, &job.pool, detail);
         self.audit(entry.job(job.job_id).change(None, after)).await;
+    }
+
+    /// Removes afpool's `[pool: NAME]` tag from a released job's annotation, so that no
+    /// reconcile adopts it again.
+    async fn untag(&self, id: i64) {
+        let Ok(jobs) = reconcile::fetch_ids(&self.upstream, &[id]).await else {
+            return tracing::warn!(job = id, "released job keeps its [pool: ...] tag");
+        };
+        let Some(job) = jobs.into_iter().find(|j| j.id == id) else {
+            return;
+        };
+        let Some(annotation) = reconcile::untagged(&job.annotation) else {
+            return;
+        };
+        let mut params = serde_json::Map::new();
+        params.insert("annotation".into(), annotation.into());
+        if let Err(e) = action::send(&self.upstream, &action::set_params(&[id], &params)).await {
+            tracing::warn!(job = id, "released job keeps its [pool: ...] tag: {e}");
+        }
     }
 
     async fn audit(&self, entry: AuditEntry) {
@@ -248,14 +278,15 @@ impl LiveJobs {
 
     /// One reconcile: drop deleted jobs, adopt lost ones, reload the index.
     pub async fn reconcile(&self) {
-        let afserver = match reconcile::fetch(&self.upstream).await {
-            Ok(jobs) => jobs,
-            Err(e) => return tracing::debug!("cannot reconcile the job registry yet: {e}"),
-        };
+        // The registry first: a job registered after this read is not taken for deleted.
         let registry = &self.recorder.registry;
         let mark = self.index.mark();
         let Ok(registered) = registry.list(None).await else {
             return;
+        };
+        let afserver = match reconcile::fetch(&self.upstream).await {
+            Ok(jobs) => jobs,
+            Err(e) => return tracing::debug!("cannot reconcile the job registry yet: {e}"),
         };
         let plan = reconcile::plan(&registered, &afserver, self.router.settings().mask_mode);
         for id in &plan.drop {
@@ -263,21 +294,29 @@ impl LiveJobs {
                 tracing::warn!(job = id, "deleted job stays registered for now: {e}");
             }
         }
-        for job in &plan.adopt {
-            if let Err(e) = registry.upsert(job).await {
-                tracing::warn!(job = job.job_id, "pool job not adopted yet: {e}");
+        let mut adopted = Vec::new();
+        for job in plan.adopt {
+            // Registered (or released) by this proxy meanwhile, or by another one: not lost.
+            let taken = self.index.touched_since(job.job_id, mark)
+                || !matches!(registry.get(job.job_id).await, Ok(None));
+            if taken {
+                continue;
+            }
+            match registry.upsert(&job).await {
+                Ok(()) => adopted.push(job),
+                Err(e) => tracing::warn!(job = job.job_id, "pool job not adopted yet: {e}"),
             }
         }
         let mut current: Vec<_> = registered
             .into_iter()
             .filter(|j| !plan.drop.contains(&j.job_id))
             .collect();
-        current.extend(plan.adopt.iter().cloned());
+        current.extend(adopted.iter().cloned());
         self.index.replace_all(&current, mark);
-        if !plan.drop.is_empty() || !plan.adopt.is_empty() {
+        if !plan.drop.is_empty() || !adopted.is_empty() {
             tracing::info!(
                 dropped = plan.drop.len(),
-                adopted = plan.adopt.len(),
+                adopted = adopted.len(),
                 "job registry reconciled with afserver"
             );
         }

@@ -97,8 +97,18 @@ pub fn parse_jobs(body: &[u8]) -> Result<Vec<AfJob>, String> {
 
 /// Asks afserver for every job.
 pub async fn fetch(upstream: &Upstream) -> Result<Vec<AfJob>, String> {
+    ask(upstream, GET_JOBS).await
+}
+
+/// Asks afserver for the jobs `ids`.
+pub async fn fetch_ids(upstream: &Upstream, ids: &[i64]) -> Result<Vec<AfJob>, String> {
+    let body = serde_json::json!({"get": {"type": "jobs", "ids": ids}}).to_string();
+    ask(upstream, body.as_bytes()).await
+}
+
+async fn ask(upstream: &Upstream, body: &[u8]) -> Result<Vec<AfJob>, String> {
     let reply = upstream
-        .exchange(&encode::text_request(GET_JOBS))
+        .exchange(&encode::text_request(body))
         .await
         .map_err(|e| e.to_string())?;
     let frame = crate::protocol::frame::parse_reply(&reply)
@@ -111,6 +121,17 @@ pub fn annotated_pool(annotation: &str) -> Option<&str> {
     let start = annotation.find("[pool: ")? + "[pool: ".len();
     let len = annotation[start..].find(']')?;
     Some(&annotation[start..start + len]).filter(|p| !p.is_empty())
+}
+
+/// The annotation without afpool's `[pool: NAME]` tag (and the space after it); `None` when
+/// it has none.
+pub fn untagged(annotation: &str) -> Option<String> {
+    let start = annotation.find("[pool: ")?;
+    let end = start + annotation[start..].find(']')? + 1;
+    let rest = annotation[end..]
+        .strip_prefix(' ')
+        .unwrap_or(&annotation[end..]);
+    Some(format!("{}{rest}", &annotation[..start]))
 }
 
 /// What a reconcile changes.
@@ -163,6 +184,15 @@ mod tests {
     #[case("no tag", None)]
     fn the_annotation_names_the_pool(#[case] text: &str, #[case] want: Option<&str>) {
         assert_eq!(annotated_pool(text), want);
+    }
+
+    #[rstest]
+    #[case("[pool: gpu] my notes", Some("my notes"))]
+    #[case("[pool: gpu]", Some(""))]
+    #[case("[afpool: held: x] [pool: cpu]", Some("[afpool: held: x] "))]
+    #[case("plain", None)]
+    fn untagging_keeps_the_rest(#[case] text: &str, #[case] want: Option<&str>) {
+        assert_eq!(untagged(text).as_deref(), want);
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! masks ([`crate::store::registry::JobRegistry::replace_if`]), so of several proxies on one
 //! store exactly one sends it; then the jobs are sent in batches, one `action` per distinct mask
 //! set. A failed send stays pending and is retried with backoff (afserver down: until it is back),
-//! newer masks of the same job replacing older ones; nothing is dropped.
+//! newer masks of the same job replacing older ones; nothing is dropped. A pool that vanished
+//! while a new one with the same hosts appeared was renamed: its jobs follow the new name
+//! (registry only, their masks do not change).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use crate::job::Inventory;
 use crate::store::audit::{AuditEntry, AuditKind};
 use crate::store::live::LivePools;
 use crate::store::registry::{JobMasks, PoolJob};
+use crate::store::Pool;
 
 use super::action;
 use super::target::{compute, Computed};
@@ -52,12 +55,14 @@ pub(super) struct Retargeter {
     pending: BTreeMap<i64, Pending>,
     backoff: Duration,
     failing: bool,
+    previous: Arc<Vec<Pool>>,
 }
 
 impl Retargeter {
     pub(super) fn new(live: Arc<LiveJobs>, pools: Arc<LivePools>) -> Self {
         Retargeter {
             live,
+            previous: pools.current(),
             pools,
             pending: BTreeMap::new(),
             backoff: FIRST_RETRY,
@@ -100,15 +105,21 @@ impl Retargeter {
             }
         };
         self.live.index.replace_all(&jobs, mark);
-        let inv = Inventory::new(self.pools.current().to_vec(), Vec::new());
+        let current = self.pools.current();
+        let renames = renamed(&self.previous, &current);
+        self.previous = current.clone();
+        let inv = Inventory::new(current.to_vec(), Vec::new());
         for job in jobs {
-            let Some(next) = self.next(&job, &inv) else {
+            let pool = renames.get(&job.pool).unwrap_or(&job.pool);
+            let Some(next) = self.next(&job, pool, &inv) else {
                 continue;
             };
             match registry.replace_if(&next.after, &job).await {
                 Ok(true) => {
                     self.live.index.insert(next.after.clone());
-                    self.pending.insert(job.job_id, next);
+                    if next.after.masks_written != job.masks_written || next.pause {
+                        self.pending.insert(job.job_id, next);
+                    }
                 }
                 Ok(false) => {} // another proxy claimed it first
                 Err(e) => tracing::warn!(job = job.job_id, "cannot claim a re-target: {e}"),
@@ -116,27 +127,27 @@ impl Retargeter {
         }
     }
 
-    /// The job's next state, if its masks or pool change.
-    fn next(&self, job: &PoolJob, inv: &Inventory) -> Option<Pending> {
+    /// The job's next state in `pool`, if its masks or pool change.
+    fn next(&self, job: &PoolJob, pool: &str, inv: &Inventory) -> Option<Pending> {
         let settings = self.live.router.settings();
         let computed = compute(
             &job.user_masks,
             &job.job_name,
             &job.user,
-            &job.pool,
+            pool,
             settings,
             inv,
         );
         let (pool, masks, pause, release) = match computed {
             Computed::Routed { pool, masks } => (pool, masks, false, false),
-            Computed::Held { masks, .. } => (job.pool.clone(), masks, true, false),
-            Computed::Released { masks } => (job.pool.clone(), masks, false, true),
+            Computed::Held { masks, .. } => (pool.to_string(), masks, true, false),
+            Computed::Released { masks } => (pool.to_string(), masks, false, true),
             Computed::Refused(why) => {
                 if job.masks_written != fence() {
                     tracing::warn!(job = job.job_id, pool = %job.pool,
                         "job's own masks leave none of its pool; fencing and pausing it: {why}");
                 }
-                (job.pool.clone(), fence(), true, false)
+                (pool.to_string(), fence(), true, false)
             }
         };
         if masks == job.masks_written && pool == job.pool {
@@ -228,6 +239,32 @@ impl Retargeter {
     }
 }
 
+/// Pools renamed between two snapshots: old name → new name, when exactly one vanished pool
+/// and one new pool have the same hosts.
+fn renamed(before: &[Pool], after: &[Pool]) -> HashMap<String, String> {
+    let has = |pools: &[Pool], name: &str| pools.iter().any(|p| p.name == name);
+    let gone: Vec<&Pool> = before.iter().filter(|p| !has(after, &p.name)).collect();
+    let new: Vec<&Pool> = after.iter().filter(|p| !has(before, &p.name)).collect();
+    let same = |a: &Pool, b: &Pool| {
+        let key = |p: &Pool| {
+            let mut hosts: Vec<String> = p.hosts.iter().map(|h| h.to_lowercase()).collect();
+            hosts.sort();
+            hosts
+        };
+        key(a) == key(b)
+    };
+    gone.iter()
+        .filter_map(|old| {
+            let matches: Vec<&&Pool> = new.iter().filter(|n| same(old, n)).collect();
+            let [only] = matches[..] else {
+                return None;
+            };
+            let olds = gone.iter().filter(|o| same(o, only)).count();
+            (olds == 1).then(|| (old.name.clone(), only.name.clone()))
+        })
+        .collect()
+}
+
 fn retarget_entry(p: &Pending) -> AuditEntry {
     let (before, after) = (&p.before, &p.after);
     let what = match (p.release, p.pause) {
@@ -247,4 +284,21 @@ fn retarget_entry(p: &Pending) -> AuditEntry {
         serde_json::to_value(&before.masks_written).ok(),
         serde_json::to_value(&after.masks_written).ok(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vanished_pool_with_the_hosts_of_a_new_one_was_renamed() {
+        let before = [Pool::new("gpu", ["a", "B"]), Pool::new("cpu", ["c"])];
+        let after = [Pool::new("cpu", ["c"]), Pool::new("render", ["b", "a"])];
+        let got = renamed(&before, &after);
+        assert_eq!(got.get("gpu").map(String::as_str), Some("render"));
+        assert_eq!(got.len(), 1);
+        let twins = [Pool::new("x", ["a"]), Pool::new("y", ["a"])];
+        assert!(renamed(&twins, &[Pool::new("z", ["a"])]).is_empty());
+        assert!(renamed(&before, &[Pool::new("cpu", ["c"])]).is_empty());
+    }
 }

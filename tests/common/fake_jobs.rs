@@ -137,8 +137,11 @@ impl FakeJobs {
     }
 }
 
-/// `Work::jsonRead`: the masks, then `hosts_mask_type`.
+/// `Node::jsonRead` (the annotation) and `Work::jsonRead`: the masks, then `hosts_mask_type`.
 fn job_params(job: &mut FakeJob, params: &Value) {
+    if let Some(a) = params["annotation"].as_str() {
+        job.annotation = a.to_string();
+    }
     if let Some(m) = params["hosts_mask"].as_str() {
         job.hosts_mask = m.to_string();
     }
