@@ -83,6 +83,9 @@ async fn start_proxy(spec: &str, fake: SocketAddr) -> LiveProxy {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(proxy::run(listener, shared, shutdown.clone()));
+    tokio::time::timeout(Duration::from_secs(10), live.wait_reconciles(1))
+        .await
+        .expect("the first reconcile ends");
     LiveProxy {
         addr,
         live,

@@ -65,6 +65,7 @@ pub struct LiveJobs {
     tuning: Tuning,
     wake: Notify,
     retargeted: watch::Sender<u64>,
+    reconciles: watch::Sender<u64>,
 }
 
 impl LiveJobs {
@@ -86,6 +87,7 @@ impl LiveJobs {
             tuning,
             wake: Notify::new(),
             retargeted: watch::Sender::new(0),
+            reconciles: watch::Sender::new(0),
         });
         let mark = live.index.mark();
         match live.recorder.registry.list(None).await {
@@ -111,6 +113,11 @@ impl LiveJobs {
             .subscribe()
             .wait_for(|v| *v >= version)
             .await;
+    }
+
+    /// Waits until `n` reconciles have ended (bound it with a timeout).
+    pub async fn wait_reconciles(&self, n: u64) {
+        let _ = self.reconciles.subscribe().wait_for(|r| *r >= n).await;
     }
 
     /// What to record of a routed submission, taken before it is forwarded.
@@ -269,6 +276,7 @@ impl LiveJobs {
     async fn reconcile_loop(self: Arc<Self>, shutdown: CancellationToken) {
         loop {
             self.reconcile().await;
+            self.reconciles.send_modify(|r| *r += 1);
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(self.tuning.reconcile_every) => {}
@@ -296,9 +304,9 @@ impl LiveJobs {
         }
         let mut adopted = Vec::new();
         for job in plan.adopt {
-            // Registered (or released) by this proxy meanwhile, or by another one: not lost.
-            let taken = self.index.touched_since(job.job_id, mark)
-                || !matches!(registry.get(job.job_id).await, Ok(None));
+            // Registered meanwhile (by any proxy): not lost. A job registered right after
+            // this check is written again by its registration, which wins.
+            let taken = !matches!(registry.get(job.job_id).await, Ok(None));
             if taken {
                 continue;
             }
