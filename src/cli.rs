@@ -83,6 +83,9 @@ pub enum Command {
     /// Show the audit log: every pool change (who, when, hosts before and after) and every
     /// routed, held, rejected or re-targeted job, oldest first; filter by age, pool or job.
     Audit(crate::commands::audit::AuditArgs),
+    /// List live pool jobs: id, name, user, pool, state and progress from afserver, and how many
+    /// of the pool's hosts are online.
+    Jobs(crate::commands::jobs::JobsArgs),
 }
 
 /// `afpool serve` flags.

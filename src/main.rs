@@ -43,5 +43,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(args) => {
             commands::audit::run(commands::open_audit(&config).await?, args).await
         }
+        Command::Jobs(args) => commands::jobs::run(config, args).await,
     }
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod explain;
 pub mod hosts;
+pub mod jobs;
 pub mod pool;
 pub mod serve;
 
