@@ -124,7 +124,18 @@ async fn registry_replace_if_claims_once(b: &Backend) {
         won += usize::from(claim.await.unwrap());
     }
     assert_eq!(won, 1, "exactly one writer claims the change");
-    assert_eq!(registry.get(7).await.unwrap(), Some(new));
+    assert_eq!(registry.get(7).await.unwrap(), Some(new.clone()));
+    registry.upsert(&job(8, "gpu")).await.unwrap();
+    let mut eight = job(8, "cpu");
+    eight.masks_written.hosts_mask = Some("x".into());
+    let pairs = [
+        (old.clone(), new.clone()),
+        (eight.clone(), job(8, "gpu")),
+        (old, job(9, "gpu")),
+    ];
+    let done = registry.replace_many_if(&pairs).await.unwrap();
+    assert_eq!(done, [true, true, false], "by pair, in order");
+    assert_eq!(registry.get(8).await.unwrap(), Some(eight));
 }
 
 /// An entry `age` old.

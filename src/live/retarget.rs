@@ -109,20 +109,31 @@ impl Retargeter {
         let renames = renamed(&self.previous, &current);
         self.previous = current.clone();
         let inv = Inventory::new(current.to_vec(), Vec::new());
+        let mut claims = Vec::new();
         for job in jobs {
             let pool = renames.get(&job.pool).unwrap_or(&job.pool);
-            let Some(next) = self.next(&job, pool, &inv) else {
-                continue;
-            };
-            match registry.replace_if(&next.after, &job).await {
-                Ok(true) => {
-                    self.live.index.insert(next.after.clone());
-                    if next.after.masks_written != job.masks_written || next.pause {
-                        self.pending.insert(job.job_id, next);
-                    }
-                }
-                Ok(false) => {} // another proxy claimed it first
-                Err(e) => tracing::warn!(job = job.job_id, "cannot claim a re-target: {e}"),
+            if let Some(next) = self.next(&job, pool, &inv) {
+                claims.push(next);
+            }
+        }
+        if claims.is_empty() {
+            return;
+        }
+        let pairs: Vec<(PoolJob, PoolJob)> = claims
+            .iter()
+            .map(|c| (c.after.clone(), c.before.clone()))
+            .collect();
+        let won = match registry.replace_many_if(&pairs).await {
+            Ok(won) => won,
+            Err(e) => return tracing::warn!("cannot claim re-targets; retrying: {e}"),
+        };
+        for (next, won) in claims.into_iter().zip(won) {
+            if !won {
+                continue; // another proxy claimed it first
+            }
+            self.live.index.insert(next.after.clone());
+            if next.after.masks_written != next.before.masks_written || next.pause {
+                self.pending.insert(next.after.job_id, next);
             }
         }
     }

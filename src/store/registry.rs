@@ -64,6 +64,15 @@ pub trait JobRegistry: Send + Sync {
     /// still equal `expected` (compare-and-set, atomic per backend): `Ok(false)` when another
     /// writer changed or removed it first. Lets several proxies claim a re-target once.
     async fn replace_if(&self, job: &PoolJob, expected: &PoolJob) -> Result<bool, StoreError>;
+    /// [`JobRegistry::replace_if`] for many jobs (`(job, expected)` pairs): which were replaced.
+    /// Backends override it to claim a whole re-target in one write.
+    async fn replace_many_if(&self, pairs: &[(PoolJob, PoolJob)]) -> Result<Vec<bool>, StoreError> {
+        let mut done = Vec::with_capacity(pairs.len());
+        for (job, expected) in pairs {
+            done.push(self.replace_if(job, expected).await?);
+        }
+        Ok(done)
+    }
 }
 
 /// Whether `stored` is still the version `expected` a compare-and-set was computed from.

@@ -127,6 +127,33 @@ impl JobRegistry for FileRegistry {
         .await
     }
 
+    async fn replace_many_if(&self, pairs: &[(PoolJob, PoolJob)]) -> Result<Vec<bool>, StoreError> {
+        let pairs = pairs.to_vec();
+        self.blocking(move |r| {
+            r.modify(|doc| {
+                let at: std::collections::HashMap<i64, usize> = doc
+                    .jobs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, j)| (j.job_id, i))
+                    .collect();
+                let done: Vec<bool> = pairs
+                    .into_iter()
+                    .map(|(job, expected)| match at.get(&job.job_id) {
+                        Some(&i) if unchanged(&doc.jobs[i], &expected) => {
+                            doc.jobs[i] = job;
+                            true
+                        }
+                        _ => false,
+                    })
+                    .collect();
+                let changed = done.iter().any(|d| *d);
+                (done, changed)
+            })
+        })
+        .await
+    }
+
     async fn replace_if(&self, job: &PoolJob, expected: &PoolJob) -> Result<bool, StoreError> {
         let job = job.clone();
         let expected = expected.clone();
