@@ -131,7 +131,7 @@ async fn registry_replace_if_claims_once(b: &Backend) {
     let pairs = [
         (old.clone(), new.clone()),
         (eight.clone(), job(8, "gpu")),
-        (old, job(9, "gpu")),
+        (old, new),
     ];
     let done = registry.replace_many_if(&pairs).await.unwrap();
     assert_eq!(done, [true, true, false], "by pair, in order");
