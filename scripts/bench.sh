@@ -364,6 +364,11 @@ figure inventory_size "$(calc "$(get inventory rss_growth_kb) / 1024" 1)" MB "RS
 figure mask_first_job "$(get inventory first_job_us)" us "routing the first job of a pool: writes its exclude mask ($RENDERS known hosts), once per pool until names change" -
 figure mask_next_job "$(get inventory next_job_us)" us "routing the next job of that pool: the mask is copied" -
 
+# --- 6. live pools: one pool edit re-targets 1,000 queued jobs ---------------------------------
+"$TARGET/examples/retarget_bench" --jobs 1000 >"$WORK/retarget.json"
+figure retarget_1000_jobs "$(get retarget retarget_ms)" ms "from afpool seeing a pool edit (file store: $(get retarget change_seen_ms) ms) until afserver acknowledged the last of 1,000 live jobs" -
+figure retarget_messages "$(get retarget actions)" actions "afserver action messages for those 1,000 jobs (one per distinct mask set)" -
+
 if grep -qi 'error\|panic' "$WORK/afpool.log"; then
   echo "bench: afpool logged errors:" >&2
   head -5 "$WORK/afpool.log" >&2

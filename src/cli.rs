@@ -93,6 +93,9 @@ pub enum Command {
     /// Find machines on the network (TCP connects to a few ports, reverse DNS), show whether
     /// afserver knows each and which pools hold it, and optionally add them to a pool.
     Scan(crate::commands::scan::ScanArgs),
+    /// List live pool jobs: id, name, user, pool, state and progress from afserver, and how many
+    /// of the pool's hosts are online.
+    Jobs(crate::commands::jobs::JobsArgs),
 }
 
 /// `afpool serve` flags.

@@ -4,6 +4,7 @@
 //! - [`protocol`]: Afanasy message framing (text, HTTP, binary, GET), pure parse/encode plus async I/O.
 //! - [`proxy`]: `afpool serve`, the relay between submitters and afserver.
 //! - [`job`]: the pure routing core: pool reference, shield, mask rewrite.
+//! - [`live`]: live pools: the registry of pool jobs re-targeted on pool edits, edits guarded.
 //! - [`routing`]: the live state the proxy routes with (pools + render list → inventory).
 //! - [`store`]: pool storage (embedded file store, MongoDB in the legacy shape).
 //! - [`renders`], [`upstream`]: what afserver knows about render hosts, and how afpool asks it.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod http;
 pub mod job;
 pub mod legacy;
+pub mod live;
 pub mod logging;
 pub mod memory;
 pub mod metrics;

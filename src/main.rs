@@ -36,7 +36,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Pool(cmd) => {
             let store = commands::open_store(&config).await?;
-            commands::pool::run(store, commands::open_audit(&config).await?, cmd).await
+            commands::pool::run(store, commands::open_recorder(&config).await?, cmd).await
         }
         Command::Hosts(args) => commands::hosts::run(config, args).await,
         Command::Explain(args) => commands::explain::run(config, args).await,
@@ -49,5 +49,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keeper(cmd) => commands::keeper::run(cmd, &mut std::io::stdout()),
         Command::Scan(args) => commands::scan::run(config, args).await,
+        Command::Jobs(args) => commands::jobs::run(config, args).await,
     }
 }

@@ -20,6 +20,7 @@ contract!(
     registry_upsert_get_list_remove,
     registry_survives_reopening,
     registry_concurrent_writers_lose_nothing,
+    registry_replace_if_claims_once,
     audit_reads_back_in_order,
     audit_filters_by_pool_job_and_age,
     audit_concurrent_appends_lose_nothing,
@@ -99,6 +100,42 @@ async fn registry_concurrent_writers_lose_nothing(b: &Backend) {
         (0..16).collect::<Vec<_>>()
     );
     assert!(registry.list(Some("gpu")).await.unwrap().is_empty());
+}
+
+async fn registry_replace_if_claims_once(b: &Backend) {
+    let registry = b.recorder(90).await.registry;
+    let old = job(7, "gpu");
+    let mut new = old.clone();
+    new.masks_written.hosts_mask_exclude = Some("(pc-1)".to_string());
+    assert!(
+        !registry.replace_if(&new, &old).await.unwrap(),
+        "not registered"
+    );
+    registry.upsert(&old).await.unwrap();
+    let mut claims = Vec::new();
+    for _ in 0..8 {
+        let (registry, new, old) = (b.recorder(90).await.registry, new.clone(), old.clone());
+        claims.push(tokio::spawn(async move {
+            registry.replace_if(&new, &old).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for claim in claims {
+        won += usize::from(claim.await.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one writer claims the change");
+    assert_eq!(registry.get(7).await.unwrap(), Some(new.clone()));
+    registry.upsert(&job(8, "gpu")).await.unwrap();
+    let mut eight = job(8, "cpu");
+    eight.masks_written.hosts_mask = Some("x".into());
+    let pairs = [
+        (old.clone(), new.clone()),
+        (eight.clone(), job(8, "gpu")),
+        (old, new),
+    ];
+    let done = registry.replace_many_if(&pairs).await.unwrap();
+    assert_eq!(done, [true, true, false], "by pair, in order");
+    assert_eq!(registry.get(8).await.unwrap(), Some(eight));
 }
 
 /// An entry `age` old.

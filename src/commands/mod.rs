@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod explain;
 pub mod hosts;
+pub mod jobs;
 pub mod keeper;
 pub mod legacy;
 pub mod pool;

@@ -13,8 +13,9 @@ use std::io::Write;
 
 use clap::Subcommand;
 
-use crate::store::audit::{os_user, SharedAudit};
+use crate::store::audit::os_user;
 use crate::store::changes::{self, Applied, PoolChange};
+use crate::store::recorder::Recorder;
 use crate::store::{Pool, SharedStore, StoreError};
 
 /// Manage render pools: named sets of render hosts that jobs can be routed to.
@@ -57,9 +58,15 @@ pub enum PoolCommand {
         new: String,
     },
     /// Delete a pool (its hosts are not touched in Afanasy).
+    ///
+    /// A pool with live jobs (registered by `afpool serve`) is deleted only with `--force`; its
+    /// jobs then follow the unknown-pool policy (hold: fenced and paused).
     Delete {
         /// The pool to delete.
         name: String,
+        /// Delete it even if live jobs are in it.
+        #[arg(long)]
+        force: bool,
     },
     /// Add hosts to a pool; hosts already in it (in any letter case) are skipped.
     ///
@@ -82,18 +89,59 @@ pub enum PoolCommand {
 }
 
 /// Runs one `afpool pool` subcommand against `store`, printing to stdout; changes are
-/// recorded in `audit` as done by the OS user.
-pub async fn run(store: SharedStore, audit: SharedAudit, cmd: PoolCommand) -> anyhow::Result<()> {
+/// recorded in the audit log as done by the OS user. A renamed pool keeps its live jobs; a pool
+/// with live jobs is deleted only with `--force`.
+pub async fn run(store: SharedStore, recorder: Recorder, cmd: PoolCommand) -> anyhow::Result<()> {
+    if let PoolCommand::Delete { name, force: false } = &cmd {
+        refuse_live_jobs(&recorder, name).await?;
+    }
+    let renamed = match &cmd {
+        PoolCommand::Rename { old, new } => Some((old.clone(), new.clone())),
+        _ => None,
+    };
     let (text, applied) = execute(&store, cmd, &os_user()).await?;
+    if let Some((old, new)) = renamed {
+        follow_rename(&recorder, &old, &new).await;
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     if let Some(applied) = applied {
-        if let Err(e) = changes::record(audit.as_ref(), &applied).await {
+        if let Err(e) = changes::record(recorder.audit.as_ref(), &applied).await {
             eprintln!("afpool: warning: the change was made but not audited: {e}");
         }
     }
     Ok(())
+}
+
+/// Deleting a pool that still has live jobs needs `--force`.
+async fn refuse_live_jobs(recorder: &Recorder, name: &str) -> anyhow::Result<()> {
+    let jobs = recorder.registry.list(Some(name)).await?;
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = jobs.iter().take(10).map(|j| j.job_id.to_string()).collect();
+    anyhow::bail!(
+        "pool '{name}' has {} live jobs (ids {}{}); delete it with --force and they follow the \
+         unknown-pool policy (hold: fenced and paused)",
+        jobs.len(),
+        ids.join(", "),
+        if jobs.len() > 10 { ", ..." } else { "" }
+    )
+}
+
+/// A renamed pool keeps its live jobs: their registry records follow the new name.
+async fn follow_rename(recorder: &Recorder, old: &str, new: &str) {
+    let jobs = match recorder.registry.list(Some(old)).await {
+        Ok(jobs) => jobs,
+        Err(e) => return eprintln!("afpool: warning: live jobs of '{old}' not renamed: {e}"),
+    };
+    for mut job in jobs {
+        job.pool = new.to_string();
+        if let Err(e) = recorder.registry.upsert(&job).await {
+            eprintln!("afpool: warning: live job {} not renamed: {e}", job.job_id);
+        }
+    }
 }
 
 /// Runs the command; returns what it prints and, for a change, what it did (made by the store
@@ -114,7 +162,7 @@ async fn execute(
         }
         PoolCommand::Create { name, hosts } => PoolChange::Create { name, hosts },
         PoolCommand::Rename { old, new } => PoolChange::Rename { old, new },
-        PoolCommand::Delete { name } => PoolChange::Delete { name },
+        PoolCommand::Delete { name, .. } => PoolChange::Delete { name },
         PoolCommand::Add { name, hosts } => PoolChange::Add { name, hosts },
         PoolCommand::Remove { name, hosts } => PoolChange::Remove { name, hosts },
     };

@@ -155,10 +155,10 @@ async fn add(config: &Config, rows: &[ScanRow], pool: &str, dry_run: bool) -> an
         return Ok(());
     }
     let store = super::open_store(config).await?;
-    let audit = super::open_audit(config).await?;
+    let recorder = super::open_recorder(config).await?;
     let command = PoolCommand::Add {
         name: pool.to_string(),
         hosts,
     };
-    super::pool::run(store, audit, command).await
+    super::pool::run(store, recorder, command).await
 }

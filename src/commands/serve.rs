@@ -1,5 +1,6 @@
-//! `afpool serve`: resolve settings, bind, start the pools and render refreshers, run the proxy
-//! and, on `--http` (default 127.0.0.1:51180), the HTTP API and web page beside it.
+//! `afpool serve`: resolve settings, bind, start the pools and render refreshers and live pools
+//! (job registry, re-targeting, reconcile), run the proxy and, on `--http` (default
+//! 127.0.0.1:51180), the HTTP API and web page beside it.
 
 use std::sync::Arc;
 
@@ -10,10 +11,12 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::ServeArgs;
 use crate::config::{check_no_loop, Config};
 use crate::http::{self, AppState, HttpOptions};
+use crate::live::{LiveJobs, Tuning};
 use crate::metrics::Metrics;
 use crate::proxy::{self, Shared};
 use crate::routing::{RendersCache, Router};
 use crate::store::live::LivePools;
+use crate::store::recorder::Recorder;
 
 /// Run the proxy until `shutdown`.
 pub async fn run(
@@ -66,6 +69,14 @@ pub async fn run(
         renders.clone(),
     ));
     router.spawn_rebuilds(shutdown.clone());
+    let live = start_live(
+        recorder.clone(),
+        &router,
+        pools.clone(),
+        &upstream,
+        &shutdown,
+    )
+    .await?;
     let metrics = Arc::new(Metrics::new());
     let state = AppState {
         store,
@@ -84,7 +95,10 @@ pub async fn run(
         .map_or("off".to_string(), |a| format!("{}://{}", a.scheme, a.addr));
     tracing::info!(listen = %local, upstream = %upstream.addr, store = %store_name,
         pools = pool_count, renders = render_count, http = %http_at, "afpool serving");
-    let shared = Arc::new(Shared::new(upstream, router, config.limits()?).with_metrics(metrics));
+    let shared = Shared::new(upstream, router, config.limits()?)
+        .with_metrics(metrics)
+        .with_live(live);
+    let shared = Arc::new(shared);
     proxy::run(listener, shared, shutdown).await;
     if let Some(api) = api {
         api.stopped().await;
@@ -112,4 +126,17 @@ fn http_options(args: &ServeArgs) -> HttpOptions {
         tls,
         optional: args.http.is_none(),
     }
+}
+
+/// Starts live pools: the job registry beside the store, re-targeting and reconciling.
+async fn start_live(
+    recorder: Recorder,
+    router: &Arc<Router>,
+    pools: Arc<LivePools>,
+    upstream: &crate::upstream::Upstream,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Arc<LiveJobs>> {
+    let (router, upstream, tuning) = (router.clone(), upstream.clone(), Tuning::default());
+    let live = LiveJobs::start(recorder, router, pools, upstream, tuning, shutdown.clone());
+    Ok(live.await)
 }

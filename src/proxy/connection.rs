@@ -99,12 +99,21 @@ async fn relay_message(
     let parts: [&[u8]; 2] = match &forward {
         Forward::Same => [request, &[]],
         Forward::Reframed { head } => [head, &request[frame.body.clone()]],
-        Forward::Rewritten { head, body } => [head, body],
+        Forward::Rewritten { head, body, .. } => [head, body],
     };
     match shared.upstream.exchange_leased(&parts, &mut lease).await {
         Ok(reply) if reply.is_empty() => tracing::debug!("afserver closed without a reply"),
         Ok(reply) => {
             write_client(client, shared, &reply).await;
+            if let (
+                Forward::Rewritten {
+                    routed: Some(r), ..
+                },
+                Some(live),
+            ) = (forward, &shared.live)
+            {
+                live.after_reply(*r, &reply);
+            }
         }
         Err(e) => undelivered(client, shared, frame.framing, &e).await,
     }
@@ -146,8 +155,13 @@ enum Forward {
     Same,
     /// The request's body under a header re-framed with its byte length (web GUI sizes).
     Reframed { head: Vec<u8> },
-    /// A job submission: the request's header re-framed for afpool's body, and that body.
-    Rewritten { head: Vec<u8>, body: Vec<u8> },
+    /// A job submission (or a guarded edit): the request's header re-framed for afpool's body,
+    /// that body, and what to record once afserver answers.
+    Rewritten {
+        head: Vec<u8>,
+        body: Vec<u8>,
+        routed: Option<Box<crate::live::record::Submitted>>,
+    },
 }
 
 /// What to forward; `Err` holds afpool's own reply when the request must not reach afserver.
@@ -156,7 +170,19 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
         return Ok(Forward::Same);
     }
     let body = &request[frame.body.clone()];
-    match shared.router.route_submission(body) {
+    let live = shared.live.as_ref();
+    let routed = shared.router.route_submission(body);
+    if let (None, Some(guarded)) = (&routed, live.and_then(|l| l.guard(body))) {
+        return match guarded {
+            Ok(body) => Ok(Forward::Rewritten {
+                head: encode::reframe_head(request, frame, body.len()),
+                body,
+                routed: None,
+            }),
+            Err(text) => Err(encode::reply(frame.framing, &job::error_reply_body(&text))),
+        };
+    }
+    match routed {
         None if frame.resize => Ok(Forward::Reframed {
             head: encode::reframe_head(request, frame, body.len()),
         }),
@@ -164,15 +190,17 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
         Some(Ok(outcome)) => {
             shared.metrics.job_decided(&outcome);
             tracing::info!("{}", outcome.summary());
+            let routed = live.and_then(|l| l.submitted(&outcome)).map(Box::new);
             let body = outcome
                 .body
                 .expect("route_submission always re-serialises a submission");
             let head = encode::reframe_head(request, frame, body.len());
-            Ok(Forward::Rewritten { head, body })
+            Ok(Forward::Rewritten { head, body, routed })
         }
         Some(Err(rejection)) => {
             let text = rejection.to_string();
             shared.metrics.job_rejected(&rejection);
+            live.inspect(|l| l.rejected(&text));
             tracing::warn!("request refused: {text}");
             Err(encode::reply(frame.framing, &job::error_reply_body(&text)))
         }

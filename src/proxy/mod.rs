@@ -70,6 +70,8 @@ pub struct Shared {
     pub budget: Budget,
     /// Routing decisions, upstream errors and latency, for `GET /metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Live pool jobs (registry, guard on edits); `None`: routing only.
+    pub live: Option<Arc<crate::live::LiveJobs>>,
 }
 
 impl Shared {
@@ -82,12 +84,19 @@ impl Shared {
             router,
             limits,
             metrics: Arc::default(),
+            live: None,
         }
     }
 
     /// Count into `metrics` (shared with `GET /metrics`).
     pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Register routed jobs and guard edits with `live`.
+    pub fn with_live(mut self, live: Arc<crate::live::LiveJobs>) -> Self {
+        self.live = Some(live);
         self
     }
 }

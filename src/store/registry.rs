@@ -60,6 +60,24 @@ pub trait JobRegistry: Send + Sync {
     async fn get(&self, job_id: i64) -> Result<Option<PoolJob>, StoreError>;
     /// Every registered job (of `pool` only, when given), by job id.
     async fn list(&self, pool: Option<&str>) -> Result<Vec<PoolJob>, StoreError>;
+    /// Replaces the record of `job.job_id` with `job` only if its `masks_written` and `pool`
+    /// still equal `expected` (compare-and-set, atomic per backend): `Ok(false)` when another
+    /// writer changed or removed it first. Lets several proxies claim a re-target once.
+    async fn replace_if(&self, job: &PoolJob, expected: &PoolJob) -> Result<bool, StoreError>;
+    /// [`JobRegistry::replace_if`] for many jobs (`(job, expected)` pairs): which were replaced.
+    /// Backends override it to claim a whole re-target in one write.
+    async fn replace_many_if(&self, pairs: &[(PoolJob, PoolJob)]) -> Result<Vec<bool>, StoreError> {
+        let mut done = Vec::with_capacity(pairs.len());
+        for (job, expected) in pairs {
+            done.push(self.replace_if(job, expected).await?);
+        }
+        Ok(done)
+    }
+}
+
+/// Whether `stored` is still the version `expected` a compare-and-set was computed from.
+pub fn unchanged(stored: &PoolJob, expected: &PoolJob) -> bool {
+    stored.masks_written == expected.masks_written && stored.pool == expected.pool
 }
 
 /// A shared, dynamically dispatched registry.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::atomic;
-use super::registry::{JobRegistry, PoolJob};
+use super::registry::{unchanged, JobRegistry, PoolJob};
 use super::StoreError;
 
 /// File name of the registry beside the pools file.
@@ -123,6 +123,50 @@ impl JobRegistry for FileRegistry {
             jobs.retain(|j| pool.as_ref().is_none_or(|p| *p == j.pool));
             jobs.sort_by_key(|j| j.job_id);
             Ok(jobs)
+        })
+        .await
+    }
+
+    async fn replace_many_if(&self, pairs: &[(PoolJob, PoolJob)]) -> Result<Vec<bool>, StoreError> {
+        let pairs = pairs.to_vec();
+        self.blocking(move |r| {
+            r.modify(|doc| {
+                let at: std::collections::HashMap<i64, usize> = doc
+                    .jobs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, j)| (j.job_id, i))
+                    .collect();
+                let done: Vec<bool> = pairs
+                    .into_iter()
+                    .map(|(job, expected)| match at.get(&job.job_id) {
+                        Some(&i) if unchanged(&doc.jobs[i], &expected) => {
+                            doc.jobs[i] = job;
+                            true
+                        }
+                        _ => false,
+                    })
+                    .collect();
+                let changed = done.iter().any(|d| *d);
+                (done, changed)
+            })
+        })
+        .await
+    }
+
+    async fn replace_if(&self, job: &PoolJob, expected: &PoolJob) -> Result<bool, StoreError> {
+        let job = job.clone();
+        let expected = expected.clone();
+        self.blocking(move |r| {
+            r.modify(
+                |doc| match doc.jobs.iter_mut().find(|j| j.job_id == job.job_id) {
+                    Some(old) if unchanged(old, &expected) => {
+                        *old = job;
+                        (true, true)
+                    }
+                    _ => (false, false),
+                },
+            )
         })
         .await
     }

@@ -123,4 +123,16 @@ impl JobRegistry for MongoRegistry {
             None => self.find(doc! {}).await,
         }
     }
+
+    async fn replace_if(&self, job: &PoolJob, expected: &PoolJob) -> Result<bool, StoreError> {
+        let written = bson::to_bson(&expected.masks_written)
+            .map_err(|e| StoreError::Unavailable(format!("cannot encode masks: {e}")))?;
+        let filter = doc! {
+            "job_id": job.job_id,
+            "pool": &expected.pool,
+            "masks_written": written,
+        };
+        let replace = self.coll.replace_one(filter, to_doc(job)?).await;
+        Ok(replace.map_err(|e| self.unavailable(e))?.matched_count == 1)
+    }
 }

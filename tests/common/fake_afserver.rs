@@ -8,12 +8,15 @@
 //! It reads messages itself ([`afserver_read`]), as afserver does and independently of afpool's
 //! own code, so the two cannot share a mistake: binary types 23, 24 and 25 are JSON, `get` is a
 //! request only when it is an object, and of two equal keys the first counts. Its render list
-//! writes `user_name` unescaped, as afserver does. Also used by `examples/fake_afserver.rs` for
-//! benchmarks.
+//! writes `user_name` unescaped, as afserver does. It keeps submitted jobs, answers `get jobs`
+//! and applies job `action`s ([`fake_jobs`]), and can go down (refuse connections) and come back
+//! on the same port. Also used by `examples/fake_afserver.rs` for benchmarks.
 #![allow(dead_code)]
 
 #[path = "afserver_read.rs"]
 pub mod afserver_read;
+#[path = "fake_jobs.rs"]
+pub mod fake_jobs;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,6 +29,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use afserver_read::Kind;
+use fake_jobs::FakeJobs;
 
 /// How the fake behaves.
 #[derive(Clone, Default)]
@@ -55,6 +59,9 @@ struct State {
     next_id: AtomicI64,
     decided: tokio::sync::watch::Sender<usize>,
     stalled: AtomicUsize,
+    kept: Mutex<FakeJobs>,
+    actions: tokio::sync::watch::Sender<usize>,
+    down: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running fake afserver.
@@ -88,23 +95,60 @@ impl FakeAfserver {
         state.decided.send_replace(0);
         let stop = CancellationToken::new();
         let config = Arc::new(config);
-        let (st, token) = (state.clone(), stop.clone());
-        tokio::spawn(async move {
-            loop {
-                let socket = tokio::select! {
-                    s = listener.accept() => match s { Ok((s, _)) => s, Err(_) => continue },
-                    _ = token.cancelled() => return,
-                };
-                let (st, cfg, token) = (st.clone(), config.clone(), token.clone());
-                tokio::spawn(async move {
-                    tokio::select! {
-                        _ = connection(socket, &st, &cfg, &token) => {}
-                        _ = token.cancelled() => {}
-                    }
-                });
-            }
-        });
+        tokio::spawn(accept_loop(listener, state.clone(), config, stop.clone()));
         FakeAfserver { addr, state, stop }
+    }
+
+    /// Go down (`true`: the port is closed, connections are refused) or come back up on the
+    /// same port (`false`).
+    pub fn set_down(&self, down: bool) {
+        self.state.down.send_replace(down);
+    }
+
+    /// Every job afserver holds now, by id.
+    pub fn kept_jobs(&self) -> Vec<fake_jobs::FakeJob> {
+        self.state
+            .kept
+            .lock()
+            .unwrap()
+            .jobs
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The job `id`, if afserver holds it.
+    pub fn kept_job(&self, id: i64) -> Option<fake_jobs::FakeJob> {
+        self.state.kept.lock().unwrap().jobs.get(&id).cloned()
+    }
+
+    /// Deletes job `id` as an artist would in afwatch.
+    pub fn delete_job(&self, id: i64) {
+        self.state.kept.lock().unwrap().jobs.remove(&id);
+        self.state.actions.send_modify(|n| *n += 1);
+    }
+
+    /// Every job `action` received, in order.
+    pub fn actions(&self) -> Vec<serde_json::Value> {
+        self.state.kept.lock().unwrap().actions.clone()
+    }
+
+    /// Waits until `ready` holds for the jobs, checking after every change (bound it with a
+    /// timeout); returns the jobs.
+    pub async fn wait_jobs(
+        &self,
+        mut ready: impl FnMut(&[fake_jobs::FakeJob]) -> bool,
+    ) -> Vec<fake_jobs::FakeJob> {
+        let mut rx = self.state.actions.subscribe();
+        loop {
+            let jobs = self.kept_jobs();
+            if ready(&jobs) {
+                return jobs;
+            }
+            if rx.changed().await.is_err() {
+                return jobs;
+            }
+        }
     }
 
     /// Every whole request received, in arrival order.
@@ -142,6 +186,52 @@ impl FakeAfserver {
     pub fn stalled(&self) -> usize {
         self.state.stalled.load(Ordering::SeqCst)
     }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    st: Arc<State>,
+    config: Arc<FakeConfig>,
+    token: CancellationToken,
+) {
+    let addr = listener.local_addr().unwrap();
+    let mut listener = Some(listener);
+    let mut down = st.down.subscribe();
+    loop {
+        let Some(open) = &listener else {
+            tokio::select! {
+                _ = down.wait_for(|d| !*d) => {}
+                _ = token.cancelled() => return,
+            }
+            listener = Some(rebind(addr).await);
+            continue;
+        };
+        let socket = tokio::select! {
+            s = open.accept() => match s { Ok((s, _)) => s, Err(_) => continue },
+            _ = down.wait_for(|d| *d) => { listener = None; continue }
+            _ = token.cancelled() => return,
+        };
+        let (st, cfg, token) = (st.clone(), config.clone(), token.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = connection(socket, &st, &cfg, &token) => {}
+                _ = token.cancelled() => {}
+            }
+        });
+    }
+}
+
+/// Listens on `addr` again (the port was just released; a few tries cover a slow release).
+async fn rebind(addr: SocketAddr) -> TcpListener {
+    let mut last = None;
+    for _ in 0..50 {
+        match TcpListener::bind(addr).await {
+            Ok(l) => return l,
+            Err(e) => last = Some(e),
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("cannot listen on {addr} again: {last:?}");
 }
 
 async fn connection(mut s: TcpStream, st: &State, cfg: &FakeConfig, stop: &CancellationToken) {
@@ -243,9 +333,20 @@ fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Ve
                     .unwrap_or_else(|| renders_body(cfg)),
             );
         }
+        if get["type"] == "jobs" {
+            let ids: Option<Vec<i64>> = get["ids"]
+                .as_array()
+                .map(|a| a.iter().filter_map(serde_json::Value::as_i64).collect());
+            return Some(st.kept.lock().unwrap().list(ids.as_deref()));
+        }
         return Some(br#"{"info":{"kind":"error","text":"Invalid get type."}}"#.to_vec());
     }
-    if v.get("action").is_some() {
+    if let Some(action) = v.get("action") {
+        if action["type"] == "jobs" {
+            let reply = st.kept.lock().unwrap().action(action);
+            st.actions.send_modify(|n| *n += 1);
+            return Some(reply);
+        }
         return Some(br#"{"info":{"kind":"log","text":"Action processed."}}"#.to_vec());
     }
     let Some(job) = v.get("job") else {
@@ -256,6 +357,8 @@ fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Ve
         return None;
     }
     let id = st.next_id.fetch_add(1, Ordering::SeqCst);
+    st.kept.lock().unwrap().register(id, job);
+    st.actions.send_modify(|n| *n += 1);
     if !cfg.quiet {
         st.jobs.lock().unwrap().push(job.clone());
     }

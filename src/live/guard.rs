@@ -1,0 +1,205 @@
+//! The guard on job edits, pure: an `action` on jobs whose `params` set `hosts_mask`,
+//! `hosts_mask_exclude` or `hosts_mask_type` of a registered pool job is merged with the pool as a
+//! submission is ([`super::target::compute`]): the new masks narrow the job within its pool and
+//! never widen it out. A `pool:NAME` token moves the job to pool NAME, `pool:none` releases it.
+//! Jobs of one edit that end with different masks are split into one action each (the first is
+//! forwarded in the client's place, the others sent by afpool). Block-level edits (`block_ids`,
+//! `block_mask`) cannot widen a job past its job-level pool masks and are relayed, unless they
+//! carry a pool token, which only the job's own mask may. Anything else → [`Guarded::Relay`].
+
+use serde_json::{Map, Value};
+
+use crate::job::{Inventory, RouteSettings};
+use crate::store::registry::{JobMasks, PoolJob};
+
+use super::target::{compute, without_tokens, Computed};
+
+const MASK_KEYS: [&str; 3] = ["hosts_mask", "hosts_mask_exclude", "hosts_mask_type"];
+
+/// What becomes of a registered job through an edit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Still (or now) in a pool: the registry record to write.
+    Keep(PoolJob),
+    /// Released from its pool: unregister.
+    Release(PoolJob),
+}
+
+/// The guard's verdict on one request body.
+#[derive(Debug, PartialEq)]
+pub enum Guarded {
+    /// Not a mask edit of a pool job: relay byte-exact.
+    Relay,
+    /// Forward `body` instead, send `extra` too, then apply `changes`.
+    Rewrite {
+        /// The action forwarded in the client's place.
+        body: Vec<u8>,
+        /// More actions (jobs that got other masks).
+        extra: Vec<Vec<u8>>,
+        /// Registry changes, one per registered job edited.
+        changes: Vec<Change>,
+        /// Who asked (`user@host`), for the audit.
+        who: String,
+    },
+    /// Refused, with afpool's reason (nothing is forwarded).
+    Refuse(String),
+}
+
+/// Guards one JSON request `body`; `lookup` finds registered jobs.
+pub fn guard(
+    body: &[u8],
+    lookup: impl Fn(i64) -> Option<PoolJob>,
+    settings: &RouteSettings,
+    inv: &Inventory,
+) -> Guarded {
+    if !mentions_masks(body) {
+        return Guarded::Relay;
+    }
+    let Ok(Value::Object(mut top)) = serde_json::from_slice::<Value>(body) else {
+        return Guarded::Relay;
+    };
+    let Some(Value::Object(action)) = top.remove("action") else {
+        return Guarded::Relay;
+    };
+    let Some(Value::Object(edit)) = action.get("params").cloned() else {
+        return Guarded::Relay;
+    };
+    if action.get("type").and_then(Value::as_str) != Some("jobs")
+        || !MASK_KEYS.iter().any(|k| edit.contains_key(*k))
+    {
+        return Guarded::Relay;
+    }
+    let ids: Vec<i64> = action["ids"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default();
+    let registered: Vec<PoolJob> = ids.iter().filter_map(|id| lookup(*id)).collect();
+    if registered.is_empty() {
+        return Guarded::Relay;
+    }
+    if action.contains_key("block_ids") || action.contains_key("block_mask") {
+        return block_edit(&edit);
+    }
+    job_edit(&action, &edit, &ids, registered, settings, inv)
+}
+
+/// Cheap pre-check so that most requests are never parsed twice.
+fn mentions_masks(body: &[u8]) -> bool {
+    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    has(b"\"action\"") && has(b"hosts_mask")
+}
+
+fn block_edit(edit: &Map<String, Value>) -> Guarded {
+    let token = MASK_KEYS.iter().any(|k| {
+        edit.get(*k)
+            .and_then(Value::as_str)
+            .is_some_and(|m| !crate::job::strip_tokens(m).1.is_empty())
+    });
+    if token {
+        return Guarded::Refuse(
+            "afpool: a pool:NAME token moves a job only in the job's own hosts mask, not a block's; not applied".into(),
+        );
+    }
+    Guarded::Relay
+}
+
+/// The user's masks after the edit: the registered ones, with the edited fields replaced.
+fn edited(user: &JobMasks, edit: &Map<String, Value>) -> JobMasks {
+    let pick = |key: &str, old: &Option<String>| match edit.get(key) {
+        Some(Value::String(new)) => Some(new.clone()),
+        _ => old.clone(),
+    };
+    JobMasks {
+        hosts_mask: pick("hosts_mask", &user.hosts_mask),
+        hosts_mask_exclude: pick("hosts_mask_exclude", &user.hosts_mask_exclude),
+        hosts_mask_type: pick("hosts_mask_type", &user.hosts_mask_type),
+    }
+}
+
+fn job_edit(
+    action: &Map<String, Value>,
+    edit: &Map<String, Value>,
+    ids: &[i64],
+    registered: Vec<PoolJob>,
+    settings: &RouteSettings,
+    inv: &Inventory,
+) -> Guarded {
+    // Jobs by the params they get, in the order of `ids`; unregistered jobs keep the edit.
+    let mut groups: Vec<(Map<String, Value>, Vec<i64>)> = Vec::new();
+    let mut changes = Vec::new();
+    for id in ids {
+        let params = match registered.iter().find(|j| j.job_id == *id) {
+            None => edit.clone(),
+            Some(job) => match merge(job, edit, settings, inv) {
+                Ok((params, change)) => {
+                    changes.push(change);
+                    params
+                }
+                Err(why) => return Guarded::Refuse(why),
+            },
+        };
+        match groups.iter_mut().find(|(p, _)| *p == params) {
+            Some((_, members)) => members.push(*id),
+            None => groups.push((params, vec![*id])),
+        }
+    }
+    let mut bodies = groups.into_iter().map(|(params, members)| {
+        let mut action = action.clone();
+        action.insert("ids".into(), Value::from(members));
+        action.insert("params".into(), Value::Object(params));
+        let mut top = Map::new();
+        top.insert("action".into(), Value::Object(action));
+        serde_json::to_vec(&Value::Object(top)).expect("a JSON value serialises")
+    });
+    let body = bodies.next().expect("ids is not empty");
+    let text = |k: &str| action.get(k).and_then(Value::as_str).unwrap_or("?");
+    Guarded::Rewrite {
+        body,
+        extra: bodies.collect(),
+        changes,
+        who: format!("{}@{}", text("user_name"), text("host_name")),
+    }
+}
+
+/// One registered job's params after the edit, and its registry change.
+fn merge(
+    job: &PoolJob,
+    edit: &Map<String, Value>,
+    settings: &RouteSettings,
+    inv: &Inventory,
+) -> Result<(Map<String, Value>, Change), String> {
+    let user = edited(&job.user_masks, edit);
+    let computed = compute(&user, &job.job_name, &job.user, &job.pool, settings, inv);
+    let (masks, change) = match computed {
+        Computed::Routed { pool, masks } => {
+            let mut kept = job.clone();
+            kept.pool = pool;
+            kept.masks_written = masks.clone();
+            kept.user_masks = without_tokens(&user);
+            (masks, Change::Keep(kept))
+        }
+        Computed::Released { masks } => (masks, Change::Release(job.clone())),
+        Computed::Held { pool, reason, .. } => {
+            return Err(format!(
+                "afpool: job {} cannot go to pool '{pool}' ({reason}); edit not applied",
+                job.job_id
+            ))
+        }
+        Computed::Refused(why) => {
+            return Err(format!(
+                "afpool: edit of job {} not applied: {why}",
+                job.job_id
+            ))
+        }
+    };
+    let mut params = edit.clone();
+    for key in MASK_KEYS {
+        params.remove(key);
+    }
+    params.extend(super::action::params(&masks));
+    Ok((params, change))
+}
+
+#[cfg(test)]
+#[path = "guard_tests.rs"]
+mod tests;

@@ -1,0 +1,334 @@
+//! Live pools: queued pool jobs follow pool edits, and edits of their masks cannot take them out
+//! of their pool. [`LiveJobs`] ties the parts together for the proxy:
+//! - `jobs`: [`jobs::JobIndex`], the in-memory copy of the registry the guard reads;
+//! - `record`: registering a routed job once afserver answered it with an id;
+//! - `target`: a job's masks for a pool, by the same routing as a submission;
+//! - `retarget`: on every pool change, new masks to every live job of the pool, claimed once;
+//! - `reconcile`: on start and every ~30 s, the registry against afserver's `get jobs`;
+//! - `guard`: mask edits (`action` messages) of pool jobs merged with their pool;
+//! - `action`: afserver `action` messages and sending them.
+//!
+//! The registry and audit log themselves are [`crate::store::recorder::Recorder`].
+
+pub mod action;
+pub mod guard;
+pub mod jobs;
+pub mod reconcile;
+pub mod record;
+pub mod retarget;
+pub mod target;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::job::Outcome;
+use crate::routing::Router;
+use crate::store::audit::{AuditEntry, AuditKind};
+use crate::store::live::LivePools;
+use crate::store::recorder::Recorder;
+use crate::upstream::Upstream;
+
+use guard::{Change, Guarded};
+use jobs::JobIndex;
+use record::Submitted;
+
+/// How often and how much.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Between two reconciles with afserver.
+    pub reconcile_every: Duration,
+    /// Most job ids in one `action`.
+    pub max_batch: usize,
+    /// Longest pause between retries of a failed re-target.
+    pub max_backoff: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            reconcile_every: Duration::from_secs(30),
+            max_batch: 1000,
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The live pool jobs of one proxy.
+pub struct LiveJobs {
+    recorder: Recorder,
+    index: JobIndex,
+    router: Arc<Router>,
+    upstream: Upstream,
+    tuning: Tuning,
+    wake: Notify,
+    retargeted: watch::Sender<u64>,
+    reconciles: watch::Sender<u64>,
+}
+
+impl LiveJobs {
+    /// Loads the registry, then re-targets on every change of `pools` and reconciles with
+    /// afserver every `tuning.reconcile_every`, until `shutdown`.
+    pub async fn start(
+        recorder: Recorder,
+        router: Arc<Router>,
+        pools: Arc<LivePools>,
+        upstream: Upstream,
+        tuning: Tuning,
+        shutdown: CancellationToken,
+    ) -> Arc<LiveJobs> {
+        let live = Arc::new(LiveJobs {
+            recorder,
+            index: JobIndex::default(),
+            router,
+            upstream,
+            tuning,
+            wake: Notify::new(),
+            retargeted: watch::Sender::new(0),
+            reconciles: watch::Sender::new(0),
+        });
+        let mark = live.index.mark();
+        match live.recorder.registry.list(None).await {
+            Ok(jobs) => live.index.replace_all(&jobs, mark),
+            Err(e) => tracing::warn!("cannot read the job registry yet: {e}"),
+        }
+        let retargeter = retarget::Retargeter::new(live.clone(), pools);
+        tokio::spawn(retargeter.run(shutdown.clone()));
+        tokio::spawn(live.clone().reconcile_loop(shutdown));
+        live
+    }
+
+    /// The registered jobs this proxy knows of.
+    pub fn index(&self) -> &JobIndex {
+        &self.index
+    }
+
+    /// Waits until a re-target pass computed from pools version `version` (or later) has sent
+    /// what it could (bound it with a timeout).
+    pub async fn wait_retargeted(&self, version: u64) {
+        let _ = self
+            .retargeted
+            .subscribe()
+            .wait_for(|v| *v >= version)
+            .await;
+    }
+
+    /// Waits until `n` reconciles have ended (bound it with a timeout).
+    pub async fn wait_reconciles(&self, n: u64) {
+        let _ = self.reconciles.subscribe().wait_for(|r| *r >= n).await;
+    }
+
+    /// What to record of a routed submission, taken before it is forwarded.
+    pub fn submitted(&self, outcome: &Outcome) -> Option<Submitted> {
+        Submitted::of(outcome, self.router.settings())
+    }
+
+    /// afserver answered a forwarded submission with `reply`: registers a routed job (audits a
+    /// held or passed one) in a spawned task; never delays the client.
+    pub fn after_reply(self: &Arc<Self>, submitted: Submitted, reply: &[u8]) {
+        let Some(id) = record::accepted_id(reply) else {
+            return;
+        };
+        let live = self.clone();
+        tokio::spawn(async move {
+            let recorded = match submitted.verdict {
+                crate::job::Verdict::Routed => {
+                    let job = submitted.pool_job(id);
+                    live.index.insert(job.clone());
+                    let mark = live.index.mark();
+                    let recorded = live.recorder.record_routed(&job, &submitted.user).await;
+                    // Again once stored: a reload that read the registry before the write
+                    // began after the first insert and must not hide the job.
+                    live.index.confirm(id, Some(job), mark);
+                    recorded
+                }
+                _ => {
+                    let (kind, reason) = (submitted.audit_kind(), &submitted.reason);
+                    let (who, pool) = (&submitted.user, &submitted.pool);
+                    let detail = format!("job '{}': {reason}", submitted.job_name);
+                    let rec = &live.recorder;
+                    rec.record_decision(kind, who, pool, Some(id), &detail)
+                        .await
+                }
+            };
+            if let Err(e) = recorded {
+                tracing::warn!(
+                    job = id,
+                    "job not recorded in the registry or audit log: {e}"
+                );
+            }
+        });
+    }
+
+    /// A submission afpool refused: audited in a spawned task.
+    pub fn rejected(self: &Arc<Self>, text: &str) {
+        let live = self.clone();
+        let entry = AuditEntry::now(AuditKind::JobRejected, action::ACTOR, "", text);
+        tokio::spawn(async move { live.audit(entry).await });
+    }
+
+    /// Guards one JSON request body: `None` = relay it as it is; `Some(Ok(body))` = forward
+    /// this instead; `Some(Err(text))` = refuse with this reason.
+    pub fn guard(self: &Arc<Self>, body: &[u8]) -> Option<Result<Vec<u8>, String>> {
+        if self.index.is_empty() {
+            return None;
+        }
+        let (settings, inv) = (self.router.settings(), self.router.inventory());
+        match guard::guard(body, |id| self.index.get(id), settings, &inv) {
+            Guarded::Relay => None,
+            Guarded::Refuse(text) => {
+                tracing::info!("{text}");
+                Some(Err(text))
+            }
+            Guarded::Rewrite {
+                body,
+                extra,
+                changes,
+                who,
+            } => {
+                tracing::info!(jobs = changes.len(), %who,
+                    "afpool merged a mask edit of pool jobs with their pools");
+                self.apply(changes, extra, who);
+                Some(Ok(body))
+            }
+        }
+    }
+
+    /// Applies a guarded edit: index now; registry, extra actions and audit in a spawned task.
+    fn apply(self: &Arc<Self>, changes: Vec<Change>, extra: Vec<Vec<u8>>, who: String) {
+        for change in &changes {
+            match change {
+                Change::Keep(job) => self.index.insert(job.clone()),
+                Change::Release(job) => self.index.remove(job.job_id),
+            }
+        }
+        let mark = self.index.mark();
+        let live = self.clone();
+        tokio::spawn(async move {
+            for body in extra {
+                if let Err(e) = action::send(&live.upstream, &body).await {
+                    tracing::warn!("part of a guarded edit was not applied: {e}");
+                }
+            }
+            for change in changes {
+                live.record_change(change, &who, mark).await;
+            }
+        });
+    }
+
+    async fn record_change(&self, change: Change, who: &str, mark: u64) {
+        let registry = &self.recorder.registry;
+        let (job, written, detail) = match &change {
+            Change::Keep(job) => (job, registry.upsert(job).await, "merged with pool"),
+            Change::Release(job) => {
+                let removed = registry.remove(job.job_id).await.map(|_| ());
+                self.untag(job.job_id).await;
+                (job, removed, "released from pool")
+            }
+        };
+        if let Err(e) = written {
+            tracing::warn!(
+                job = job.job_id,
+                "guarded edit not recorded in the registry: {e}"
+            );
+        }
+        match &change {
+            Change::Keep(job) => self.index.confirm(job.job_id, Some(job.clone()), mark),
+            Change::Release(job) => self.index.confirm(job.job_id, None, mark),
+        }
+        let detail = format!(
+            "mask edit of job '{}' {detail} '{}'",
+            job.job_name, job.pool
+        );
+        let after = serde_json::to_value(&job.masks_written).ok();
+        let entry = AuditEntry::now(AuditKind::GuardedEdit, who, &job.pool, detail);
+        self.audit(entry.job(job.job_id).change(None, after)).await;
+    }
+
+    /// Removes afpool's `[pool: NAME]` tag from a released job's annotation, so that no
+    /// reconcile adopts it again.
+    async fn untag(&self, id: i64) {
+        let Ok(jobs) = reconcile::fetch_ids(&self.upstream, &[id]).await else {
+            return tracing::warn!(job = id, "released job keeps its [pool: ...] tag");
+        };
+        let Some(job) = jobs.into_iter().find(|j| j.id == id) else {
+            return;
+        };
+        let Some(annotation) = reconcile::untagged(&job.annotation) else {
+            return;
+        };
+        let mut params = serde_json::Map::new();
+        params.insert("annotation".into(), annotation.into());
+        if let Err(e) = action::send(&self.upstream, &action::set_params(&[id], &params)).await {
+            tracing::warn!(job = id, "released job keeps its [pool: ...] tag: {e}");
+        }
+    }
+
+    async fn audit(&self, entry: AuditEntry) {
+        if let Err(e) = self.recorder.audit.append(&entry).await {
+            tracing::warn!("audit entry lost: {e}");
+        }
+    }
+
+    /// Reconciles now and every `reconcile_every` until `shutdown`.
+    async fn reconcile_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            self.reconcile().await;
+            self.reconciles.send_modify(|r| *r += 1);
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(self.tuning.reconcile_every) => {}
+            }
+        }
+    }
+
+    /// One reconcile: drop deleted jobs, adopt lost ones, reload the index.
+    pub async fn reconcile(&self) {
+        // The registry first: a job registered after this read is not taken for deleted.
+        let registry = &self.recorder.registry;
+        let mark = self.index.mark();
+        let Ok(registered) = registry.list(None).await else {
+            return;
+        };
+        let afserver = match reconcile::fetch(&self.upstream).await {
+            Ok(jobs) => jobs,
+            Err(e) => return tracing::debug!("cannot reconcile the job registry yet: {e}"),
+        };
+        let plan = reconcile::plan(&registered, &afserver, self.router.settings().mask_mode);
+        for id in &plan.drop {
+            if let Err(e) = registry.remove(*id).await {
+                tracing::warn!(job = id, "deleted job stays registered for now: {e}");
+            }
+        }
+        let mut adopted = Vec::new();
+        for job in plan.adopt {
+            // Registered meanwhile (by any proxy): not lost. A job registered right after
+            // this check is written again by its registration, which wins.
+            let taken = !matches!(registry.get(job.job_id).await, Ok(None));
+            if taken {
+                continue;
+            }
+            match registry.upsert(&job).await {
+                Ok(()) => adopted.push(job),
+                Err(e) => tracing::warn!(job = job.job_id, "pool job not adopted yet: {e}"),
+            }
+        }
+        let mut current: Vec<_> = registered
+            .into_iter()
+            .filter(|j| !plan.drop.contains(&j.job_id))
+            .collect();
+        current.extend(adopted.iter().cloned());
+        self.index.replace_all(&current, mark);
+        if !plan.drop.is_empty() || !adopted.is_empty() {
+            tracing::info!(
+                dropped = plan.drop.len(),
+                adopted = adopted.len(),
+                "job registry reconciled with afserver"
+            );
+        }
+        // A re-target pass after every reconcile also catches jobs registered during a pass.
+        self.wake.notify_one();
+    }
+}

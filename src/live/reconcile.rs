@@ -1,0 +1,229 @@
+//! Reconciling the registry with afserver: afserver's `get jobs` reply (read leniently: block
+//! masks are written unescaped) against the registered jobs. A registered job afserver no longer
+//! has was deleted and leaves the registry; a job afserver has whose annotation carries afpool's
+//! `[pool: NAME]` tag but that the registry lost is adopted again, with its current masks as both
+//! the written and the user's masks (routing recognises its own pool part when it re-targets).
+//! [`plan`] is pure; the loop that runs it lives in [`super::LiveJobs`].
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+
+use crate::job::MaskMode;
+use crate::protocol::encode;
+use crate::store::registry::{JobMasks, PoolJob};
+use crate::upstream::Upstream;
+
+/// The request for every job.
+pub const GET_JOBS: &[u8] = br#"{"get":{"type":"jobs"}}"#;
+
+/// One block of a `get jobs` reply (what afpool reads).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AfBlock {
+    /// Tasks.
+    #[serde(default)]
+    pub tasks_num: i64,
+    /// Percent done.
+    #[serde(default)]
+    pub p_percentage: i64,
+}
+
+/// One job of a `get jobs` reply (what afpool reads).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AfJob {
+    /// Job id.
+    pub id: i64,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Owner.
+    #[serde(default)]
+    pub user_name: String,
+    /// Annotation (afpool's `[pool: NAME]` tag).
+    #[serde(default)]
+    pub annotation: String,
+    /// `hosts_mask`.
+    pub hosts_mask: Option<String>,
+    /// `hosts_mask_exclude`.
+    pub hosts_mask_exclude: Option<String>,
+    /// `hosts_mask_type`.
+    pub hosts_mask_type: Option<String>,
+    /// State words (`RDY`, `RUN`, `OFF`, `DON`...).
+    #[serde(default)]
+    pub state: String,
+    /// Blocks.
+    #[serde(default)]
+    pub blocks: Vec<AfBlock>,
+}
+
+impl AfJob {
+    /// Percent done over all tasks.
+    pub fn progress(&self) -> i64 {
+        let tasks: i64 = self.blocks.iter().map(|b| b.tasks_num.max(0)).sum();
+        let done: i64 = self
+            .blocks
+            .iter()
+            .map(|b| b.tasks_num.max(0) * b.p_percentage)
+            .sum();
+        done.checked_div(tasks).unwrap_or(0)
+    }
+
+    /// The job's masks as afserver holds them.
+    pub fn masks(&self) -> JobMasks {
+        JobMasks {
+            hosts_mask: self.hosts_mask.clone(),
+            hosts_mask_exclude: self.hosts_mask_exclude.clone(),
+            hosts_mask_type: self.hosts_mask_type.clone(),
+        }
+    }
+}
+
+/// Parses a `{"jobs":[...]}` body, tolerating afserver's unescaped strings. No `jobs` key (an
+/// afserver with no job answers `{"jobs":[]}`... or an info message) is an error.
+pub fn parse_jobs(body: &[u8]) -> Result<Vec<AfJob>, String> {
+    #[derive(Deserialize)]
+    struct Reply {
+        jobs: Option<Vec<AfJob>>,
+    }
+    let reply: Reply = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(_) => serde_json::from_slice(&crate::renders::repair_escapes(body))
+            .map_err(|e| e.to_string())?,
+    };
+    reply
+        .jobs
+        .ok_or_else(|| "the reply has no \"jobs\" list".into())
+}
+
+/// Asks afserver for every job.
+pub async fn fetch(upstream: &Upstream) -> Result<Vec<AfJob>, String> {
+    ask(upstream, GET_JOBS).await
+}
+
+/// Asks afserver for the jobs `ids`.
+pub async fn fetch_ids(upstream: &Upstream, ids: &[i64]) -> Result<Vec<AfJob>, String> {
+    let body = serde_json::json!({"get": {"type": "jobs", "ids": ids}}).to_string();
+    ask(upstream, body.as_bytes()).await
+}
+
+async fn ask(upstream: &Upstream, body: &[u8]) -> Result<Vec<AfJob>, String> {
+    let reply = upstream
+        .exchange(&encode::text_request(body))
+        .await
+        .map_err(|e| e.to_string())?;
+    let frame = crate::protocol::frame::parse_reply(&reply)
+        .map_err(|e| format!("{e} ({} bytes)", reply.len()))?;
+    parse_jobs(&reply[frame.body])
+}
+
+/// The pool named by afpool's `[pool: NAME]` annotation tag.
+pub fn annotated_pool(annotation: &str) -> Option<&str> {
+    let start = annotation.find("[pool: ")? + "[pool: ".len();
+    let len = annotation[start..].find(']')?;
+    Some(&annotation[start..start + len]).filter(|p| !p.is_empty())
+}
+
+/// The annotation without afpool's `[pool: NAME]` tag (and the space after it); `None` when
+/// it has none.
+pub fn untagged(annotation: &str) -> Option<String> {
+    let start = annotation.find("[pool: ")?;
+    let end = start + annotation[start..].find(']')? + 1;
+    let rest = annotation[end..]
+        .strip_prefix(' ')
+        .unwrap_or(&annotation[end..]);
+    Some(format!("{}{rest}", &annotation[..start]))
+}
+
+/// What a reconcile changes.
+#[derive(Debug, Default, PartialEq)]
+pub struct Plan {
+    /// Registered jobs afserver no longer has.
+    pub drop: Vec<i64>,
+    /// Pool jobs afserver has that the registry lost.
+    pub adopt: Vec<PoolJob>,
+}
+
+/// Compares the registry with afserver's jobs.
+pub fn plan(registered: &[PoolJob], afserver: &[AfJob], mode: MaskMode) -> Plan {
+    let alive: HashSet<i64> = afserver.iter().map(|j| j.id).collect();
+    let known: HashMap<i64, &PoolJob> = registered.iter().map(|j| (j.job_id, j)).collect();
+    let drop = registered
+        .iter()
+        .map(|j| j.job_id)
+        .filter(|id| !alive.contains(id))
+        .collect();
+    let adopt = afserver
+        .iter()
+        .filter(|j| !known.contains_key(&j.id))
+        .filter_map(|j| {
+            let pool = annotated_pool(&j.annotation)?;
+            Some(PoolJob {
+                job_id: j.id,
+                pool: pool.to_string(),
+                user: j.user_name.clone(),
+                job_name: j.name.clone(),
+                submitted_at: bson::DateTime::now(),
+                masks_written: j.masks(),
+                user_masks: j.masks(),
+                mask_mode: mode,
+            })
+        })
+        .collect();
+    Plan { drop, adopt }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("[pool: gpu] my notes", Some("gpu"))]
+    #[case("[afpool: held: x] [pool: cpu]", Some("cpu"))]
+    #[case("[pool: ]", None)]
+    #[case("no tag", None)]
+    fn the_annotation_names_the_pool(#[case] text: &str, #[case] want: Option<&str>) {
+        assert_eq!(annotated_pool(text), want);
+    }
+
+    #[rstest]
+    #[case("[pool: gpu] my notes", Some("my notes"))]
+    #[case("[pool: gpu]", Some(""))]
+    #[case("[afpool: held: x] [pool: cpu]", Some("[afpool: held: x] "))]
+    #[case("plain", None)]
+    fn untagging_keeps_the_rest(#[case] text: &str, #[case] want: Option<&str>) {
+        assert_eq!(untagged(text).as_deref(), want);
+    }
+
+    #[test]
+    fn unescaped_block_masks_are_read() {
+        let body = br#"{"jobs":[{"name":"a","id":4,"annotation":"[pool: gpu]","hosts_mask_exclude":"(?!(?:gpu\.n)$).*","user_name":"ann","state":"RDY","blocks":[{"name":"b","tasks_num":4,"hosts_mask":"r\d+","p_percentage":50}]}]}"#;
+        let jobs = parse_jobs(body).unwrap();
+        assert_eq!((jobs[0].id, jobs[0].progress()), (4, 50));
+        assert_eq!(
+            jobs[0].hosts_mask_exclude.as_deref(),
+            Some(r"(?!(?:gpu\.n)$).*")
+        );
+        assert!(parse_jobs(br#"{"info":{"kind":"error","text":"x"}}"#).is_err());
+    }
+
+    #[test]
+    fn deleted_jobs_drop_and_tagged_jobs_are_adopted() {
+        let af = |id: i64, annotation: &str| AfJob {
+            id,
+            annotation: annotation.into(),
+            ..AfJob::default()
+        };
+        let registered = plan(&[], &[af(1, "[pool: gpu]")], MaskMode::Exclude).adopt;
+        let afserver = [af(1, "[pool: gpu]"), af(2, "[pool: cpu] x"), af(3, "plain")];
+        let got = plan(&registered, &afserver, MaskMode::Exclude);
+        assert!(got.drop.is_empty());
+        assert_eq!(got.adopt.len(), 1);
+        assert_eq!(
+            (got.adopt[0].job_id, got.adopt[0].pool.as_str()),
+            (2, "cpu")
+        );
+        let got = plan(&registered, &[af(3, "")], MaskMode::Exclude);
+        assert_eq!(got.drop, [1]);
+    }
+}

@@ -1,0 +1,123 @@
+//! Recording what the proxy routed: [`Submitted`] is what a routed, held or passed submission
+//! leaves to record, taken from the routing [`Outcome`] before forwarding; once afserver answers
+//! with `{"id": N, ...}` a routed job is registered (and audited `job_routed`), a held or passed
+//! one audited. The proxy calls this after relaying the reply, and the writes run in a spawned
+//! task, so the client never waits for the store.
+
+use crate::job::{MaskMode, Outcome, RouteSettings, Verdict};
+use crate::store::audit::AuditKind;
+use crate::store::registry::{JobMasks, PoolJob};
+
+use super::target::without_tokens;
+
+/// What a forwarded submission leaves to record once afserver answers.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The pool named (empty when none).
+    pub pool: String,
+    /// `user_name`.
+    pub user: String,
+    /// `name`.
+    pub job_name: String,
+    /// The masks afpool wrote.
+    pub masks_written: JobMasks,
+    /// The user's own masks (pool tokens removed).
+    pub user_masks: JobMasks,
+    /// Which mask the pool went into.
+    pub mask_mode: MaskMode,
+    /// The routing reason, for the audit.
+    pub reason: String,
+}
+
+fn masks(m: &crate::job::Masks) -> JobMasks {
+    JobMasks {
+        hosts_mask: m.hosts_mask.clone(),
+        hosts_mask_exclude: m.hosts_mask_exclude.clone(),
+        hosts_mask_type: m.hosts_mask_type.clone(),
+    }
+}
+
+impl Submitted {
+    /// What to record of `outcome`; `None` for jobs that named no pool.
+    pub fn of(outcome: &Outcome, settings: &RouteSettings) -> Option<Submitted> {
+        if outcome.verdict == Verdict::NoPool {
+            return None;
+        }
+        let e = &outcome.explain;
+        Some(Submitted {
+            verdict: outcome.verdict,
+            pool: outcome
+                .pool
+                .as_ref()
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            user: e.user_name.clone(),
+            job_name: e.job_name.clone(),
+            masks_written: masks(&e.masks_after),
+            user_masks: without_tokens(&masks(&e.masks_before)),
+            mask_mode: settings.mask_mode,
+            reason: e.reason.clone(),
+        })
+    }
+
+    /// The registry record of this job, accepted as `job_id`.
+    pub fn pool_job(&self, job_id: i64) -> PoolJob {
+        PoolJob {
+            job_id,
+            pool: self.pool.clone(),
+            user: self.user.clone(),
+            job_name: self.job_name.clone(),
+            submitted_at: bson::DateTime::now(),
+            masks_written: self.masks_written.clone(),
+            user_masks: self.user_masks.clone(),
+            mask_mode: self.mask_mode,
+        }
+    }
+
+    /// The audit kind of a decision that registers nothing.
+    pub fn audit_kind(&self) -> AuditKind {
+        match self.verdict {
+            Verdict::Held => AuditKind::JobHeld,
+            _ => AuditKind::JobPassed,
+        }
+    }
+}
+
+/// The job id of afserver's answer to a submission (`{"id": N, ...}`), if it accepted the job.
+pub fn accepted_id(reply: &[u8]) -> Option<i64> {
+    let answer = super::action::read_answer(reply).ok()?;
+    answer.get("id")?.as_i64().filter(|id| *id > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::encode;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(br#"{"id":12,"serial":3}"#.as_slice(), Some(12))]
+    #[case(br#"{"id":0}"#.as_slice(), None)]
+    #[case(br#"{"info":{"kind":"error","text":"no"}}"#.as_slice(), None)]
+    fn accepted_id_reads_afservers_answer(#[case] body: &[u8], #[case] want: Option<i64>) {
+        assert_eq!(accepted_id(&encode::text_request(body)), want);
+    }
+
+    #[test]
+    fn nothing_to_record_without_a_pool_and_user_masks_lose_tokens() {
+        use crate::job::Inventory;
+        use crate::store::Pool;
+        let inv = Inventory::new(vec![Pool::new("gpu", ["a"])], Vec::new());
+        let settings = RouteSettings::default();
+        let body = br#"{"job":{"name":"j","user_name":"u","hosts_mask":"a|pool:gpu","blocks":[{"name":"b","flags":1,"frame_first":1,"frame_last":1,"command":"x"}]}}"#;
+        let outcome = crate::job::route(body, &settings, &inv).unwrap();
+        let s = Submitted::of(&outcome, &settings).unwrap();
+        assert_eq!((s.pool.as_str(), s.verdict), ("gpu", Verdict::Routed));
+        assert_eq!(s.user_masks.hosts_mask.as_deref(), Some("a"));
+        let none = br#"{"job":{"name":"j","user_name":"u","blocks":[{"name":"b","flags":1,"frame_first":1,"frame_last":1,"command":"x"}]}}"#;
+        let outcome = crate::job::route(none, &settings, &inv).unwrap();
+        assert!(Submitted::of(&outcome, &settings).is_none());
+    }
+}

@@ -1,0 +1,374 @@
+//! Live pools end to end, in-process: a file pool store, the fake afserver (which keeps jobs and
+//! applies actions), and one or two proxies with live pools in front of it. Waits are bounded
+//! polls of real state (the fake's jobs, the registry) or notifications, never fixed sleeps.
+
+mod common;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use afpool::job::RouteSettings;
+use afpool::live::{LiveJobs, Tuning};
+use afpool::protocol::encode;
+use afpool::proxy::{self, Limits, Shared};
+use afpool::routing::{RendersCache, Router};
+use afpool::store::live::LivePools;
+use afpool::store::recorder::Recorder;
+use afpool::store::{self, SharedStore, StoreOptions};
+use common::fake_afserver::fake_jobs::FakeJob;
+use common::{farm, full_match, reply_json, send, upstream, FakeAfserver};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Polls `check` until it holds, for at most 10 s.
+async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A proxy with live pools.
+struct LiveProxy {
+    addr: SocketAddr,
+    live: Arc<LiveJobs>,
+    pools: Arc<LivePools>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for LiveProxy {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn start_proxy(spec: &str, fake: SocketAddr) -> LiveProxy {
+    let shutdown = CancellationToken::new();
+    let store = store::open(spec).await.unwrap();
+    let pools = LivePools::start(store, shutdown.clone()).await;
+    let up = upstream(fake);
+    let renders = RendersCache::fixed(Vec::new());
+    let router = Arc::new(Router::new(
+        RouteSettings::default(),
+        pools.clone(),
+        renders,
+    ));
+    router.spawn_rebuilds(shutdown.clone());
+    let recorder = Recorder::open(spec, &StoreOptions::default(), 90)
+        .await
+        .unwrap();
+    let tuning = Tuning {
+        reconcile_every: Duration::from_secs(3600),
+        ..Tuning::default()
+    };
+    let live = LiveJobs::start(
+        recorder,
+        router.clone(),
+        pools.clone(),
+        up.clone(),
+        tuning,
+        shutdown.clone(),
+    )
+    .await;
+    let shared = Shared::new(up, router, Limits::default()).with_live(live.clone());
+    let shared = Arc::new(shared);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(proxy::run(listener, shared, shutdown.clone()));
+    tokio::time::timeout(Duration::from_secs(10), live.wait_reconciles(1))
+        .await
+        .expect("the first reconcile ends");
+    LiveProxy {
+        addr,
+        live,
+        pools,
+        shutdown,
+    }
+}
+
+/// A file store in a temp dir with pools gpu and cpu.
+async fn file_store() -> (tempfile::TempDir, String, SharedStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("file:{}", dir.path().join("pools.json").display());
+    let store = store::open(&spec).await.unwrap();
+    let hosts = |h: &[&str]| h.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    store
+        .create("gpu", &hosts(&["render01", "gpu.node3"]))
+        .await
+        .unwrap();
+    store.create("cpu", &hosts(&["r1", "r10"])).await.unwrap();
+    (dir, spec, store)
+}
+
+/// Submits a job into `pool` through the proxy; afserver's id.
+async fn submit(proxy: SocketAddr, pool: &str, name: &str) -> i64 {
+    let job = json!({"job": {
+        "name": name, "user_name": "artist", "host_name": "ws01", "pool": pool,
+        "blocks": [{"name": "b", "flags": 1, "frame_first": 1, "frame_last": 4, "command": "x"}]
+    }});
+    let reply = send(proxy, &encode::text_request(&job.to_string().into_bytes())).await;
+    reply_json(&reply)["id"].as_i64().expect("a job id")
+}
+
+/// Sends an afwatch-style edit of `ids` through the proxy; afserver's (or afpool's) answer.
+async fn edit(proxy: SocketAddr, ids: &[i64], params: Value) -> Value {
+    let action = json!({"action": {"type": "jobs", "ids": ids, "user_name": "artist",
+        "host_name": "ws01", "params": params}});
+    let reply = send(proxy, &encode::text_request(action.to_string().as_bytes())).await;
+    reply_json(&reply)
+}
+
+/// Can afserver start this job's tasks on `host` (job-level regex masks)?
+fn runs_on(job: &FakeJob, host: &str) -> bool {
+    assert_eq!(job.hosts_mask_type, "regex", "{job:?}");
+    let include = job.hosts_mask.is_empty() || full_match(&job.hosts_mask, host);
+    let exclude = !job.hosts_mask_exclude.is_empty() && full_match(&job.hosts_mask_exclude, host);
+    include && !exclude
+}
+
+/// Waits until `n` jobs are registered, in this proxy's index and in the store's registry.
+async fn registered(proxy: &LiveProxy, spec: &str, n: usize) {
+    let index = proxy.live.index();
+    eventually("jobs indexed", || async { index.len() == n }).await;
+    let recorder = Recorder::open(spec, &StoreOptions::default(), 90)
+        .await
+        .unwrap();
+    let registry = &recorder.registry;
+    let stored = || async { registry.list(None).await.unwrap().len() == n };
+    eventually("jobs registered", stored).await;
+}
+
+#[tokio::test]
+async fn a_pool_edit_reaches_every_live_job_in_one_action() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let ids = [
+        submit(proxy.addr, "gpu", "a").await,
+        submit(proxy.addr, "gpu", "b").await,
+        submit(proxy.addr, "gpu", "c").await,
+    ];
+    submit(proxy.addr, "cpu", "other").await;
+    registered(&proxy, &spec, 4).await;
+    for id in ids {
+        assert!(runs_on(&fake.kept_job(id).unwrap(), "gpu.node3"));
+    }
+    store
+        .remove_hosts("gpu", &["gpu.node3".into()])
+        .await
+        .unwrap();
+    store.add_hosts("gpu", &["r1".into()]).await.unwrap();
+    let moved = |jobs: &[FakeJob]| {
+        ids.iter().all(|id| {
+            let job = jobs.iter().find(|j| j.id == *id).unwrap();
+            !runs_on(job, "gpu.node3") && runs_on(job, "r1") && runs_on(job, "render01")
+        })
+    };
+    let wait = fake.wait_jobs(moved);
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("every gpu job follows the pool");
+    let edits: Vec<Value> = fake.actions();
+    let batched = edits.iter().any(|a| a["ids"] == json!(ids));
+    assert!(batched, "one action for the three jobs: {edits:?}");
+    let cpu_job = fake
+        .kept_jobs()
+        .into_iter()
+        .find(|j| j.name == "other")
+        .unwrap();
+    assert!(runs_on(&cpu_job, "r10") && !runs_on(&cpu_job, "render01"));
+}
+
+#[tokio::test]
+async fn a_deleted_job_leaves_the_registry_and_a_tagged_job_is_adopted() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (dir, spec, _store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let gone = submit(proxy.addr, "gpu", "gone").await;
+    let lost = submit(proxy.addr, "cpu", "lost").await;
+    registered(&proxy, &spec, 2).await;
+    fake.delete_job(gone);
+    // The registry loses job `lost` (a hand edit); afserver still has it, tagged [pool: cpu].
+    std::fs::remove_file(dir.path().join("jobs.json")).unwrap();
+    proxy.live.reconcile().await;
+    let index = proxy.live.index();
+    assert!(index.get(gone).is_none());
+    assert_eq!(index.get(lost).map(|j| j.pool), Some("cpu".to_string()));
+    let recorder = Recorder::open(&spec, &StoreOptions::default(), 90)
+        .await
+        .unwrap();
+    let jobs = recorder.registry.list(None).await.unwrap();
+    assert_eq!(jobs.iter().map(|j| j.job_id).collect::<Vec<_>>(), [lost]);
+}
+
+#[tokio::test]
+async fn a_guarded_edit_cannot_widen_a_job_past_its_pool() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, _store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let id = submit(proxy.addr, "gpu", "a").await;
+    let other = fake.kept_jobs().len() as i64 + 100; // not a pool job
+    registered(&proxy, &spec, 1).await;
+    let answer = edit(
+        proxy.addr,
+        &[id, other],
+        json!({"hosts_mask_exclude": "", "hosts_mask_type": "regex"}),
+    )
+    .await;
+    assert_eq!(answer["info"]["kind"], "log", "{answer}");
+    let job = fake.kept_job(id).unwrap();
+    assert!(runs_on(&job, "render01") && !runs_on(&job, "r1"), "{job:?}");
+    // Narrowing within the pool is the user's right.
+    edit(proxy.addr, &[id], json!({"hosts_mask": "render.*"})).await;
+    let job = fake.kept_job(id).unwrap();
+    assert!(
+        runs_on(&job, "render01") && !runs_on(&job, "gpu.node3"),
+        "{job:?}"
+    );
+    // Masks that leave no host of the pool are refused and nothing reaches afserver.
+    let before = fake.actions().len();
+    let answer = edit(proxy.addr, &[id], json!({"hosts_mask": "r1"})).await;
+    assert_eq!(answer["info"]["kind"], "error", "{answer}");
+    assert_eq!(fake.actions().len(), before);
+}
+
+#[tokio::test]
+async fn a_pool_token_in_an_edit_moves_the_job_and_pool_none_releases_it() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, _store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let id = submit(proxy.addr, "gpu", "a").await;
+    registered(&proxy, &spec, 1).await;
+    edit(proxy.addr, &[id], json!({"hosts_mask": "pool:cpu"})).await;
+    let job = fake.kept_job(id).unwrap();
+    assert!(runs_on(&job, "r1") && !runs_on(&job, "render01"), "{job:?}");
+    assert_eq!(proxy.live.index().get(id).unwrap().pool, "cpu");
+    edit(proxy.addr, &[id], json!({"hosts_mask": "pool:none"})).await;
+    let job = fake.kept_job(id).unwrap();
+    assert_eq!(
+        (job.hosts_mask.as_str(), job.hosts_mask_exclude.as_str()),
+        ("", "")
+    );
+    assert!(proxy.live.index().get(id).is_none());
+    let recorder = Recorder::open(&spec, &StoreOptions::default(), 90)
+        .await
+        .unwrap();
+    let index_settled = || async { recorder.registry.get(id).await.unwrap().is_none() };
+    eventually("released job unregistered", index_settled).await;
+    let untagged = |jobs: &[FakeJob]| jobs[0].annotation.is_empty();
+    tokio::time::timeout(Duration::from_secs(10), fake.wait_jobs(untagged))
+        .await
+        .expect("the [pool: gpu] tag is removed");
+    proxy.live.reconcile().await;
+    assert!(proxy.live.index().get(id).is_none(), "not adopted again");
+}
+
+#[tokio::test]
+async fn two_proxies_on_one_store_retarget_each_job_once() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, store) = file_store().await;
+    let a = start_proxy(&spec, fake.addr).await;
+    let b = start_proxy(&spec, fake.addr).await;
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        ids.push(submit(a.addr, "gpu", name).await);
+    }
+    registered(&a, &spec, 4).await;
+    store
+        .remove_hosts("gpu", &["gpu.node3".into()])
+        .await
+        .unwrap();
+    for proxy in [&a, &b] {
+        let version = async {
+            let pools = proxy
+                .pools
+                .wait_for(|p| p.iter().any(|p| p.name == "gpu" && p.hosts.len() == 1))
+                .await;
+            drop(pools);
+            proxy.live.wait_retargeted(proxy.pools.version()).await;
+        };
+        tokio::time::timeout(Duration::from_secs(10), version)
+            .await
+            .expect("both proxies re-targeted");
+    }
+    let actions = fake.actions();
+    for id in &ids {
+        let sent = actions
+            .iter()
+            .filter(|a| a["ids"].as_array().unwrap().contains(&json!(id)))
+            .count();
+        assert_eq!(sent, 1, "job {id} re-targeted once: {actions:?}");
+        assert!(!runs_on(&fake.kept_job(*id).unwrap(), "gpu.node3"));
+    }
+}
+
+#[tokio::test]
+async fn a_restarted_proxy_keeps_every_registration() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, store) = file_store().await;
+    let first = start_proxy(&spec, fake.addr).await;
+    let id = submit(first.addr, "gpu", "a").await;
+    registered(&first, &spec, 1).await;
+    drop(first);
+    let second = start_proxy(&spec, fake.addr).await;
+    assert_eq!(second.live.index().get(id).unwrap().pool, "gpu");
+    store
+        .remove_hosts("gpu", &["gpu.node3".into()])
+        .await
+        .unwrap();
+    let moved = |jobs: &[FakeJob]| jobs.iter().all(|j| !runs_on(j, "gpu.node3"));
+    tokio::time::timeout(Duration::from_secs(10), fake.wait_jobs(moved))
+        .await
+        .expect("the restarted proxy re-targets the job");
+}
+
+#[tokio::test]
+async fn a_pool_edit_while_afserver_is_down_lands_once_it_is_back() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let id = submit(proxy.addr, "gpu", "a").await;
+    registered(&proxy, &spec, 1).await;
+    fake.set_down(true);
+    store
+        .remove_hosts("gpu", &["gpu.node3".into()])
+        .await
+        .unwrap();
+    let tried = async {
+        proxy.pools.wait_for(|p| p[1].hosts.len() == 1).await;
+        proxy.live.wait_retargeted(proxy.pools.version()).await;
+    };
+    tokio::time::timeout(Duration::from_secs(10), tried)
+        .await
+        .expect("a re-target was tried while afserver was down");
+    assert!(runs_on(&fake.kept_job(id).unwrap(), "gpu.node3"));
+    fake.set_down(false);
+    let moved = |jobs: &[FakeJob]| jobs.iter().all(|j| !runs_on(j, "gpu.node3"));
+    tokio::time::timeout(Duration::from_secs(20), fake.wait_jobs(moved))
+        .await
+        .expect("the update lands once afserver is back");
+}
+
+#[tokio::test]
+async fn a_renamed_pool_keeps_its_jobs_and_a_deleted_one_holds_them() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let id = submit(proxy.addr, "gpu", "a").await;
+    registered(&proxy, &spec, 1).await;
+    let written = fake.kept_job(id).unwrap();
+    store.rename("gpu", "render").await.unwrap();
+    let index = proxy.live.index();
+    let renamed = || async { index.get(id).is_some_and(|j| j.pool == "render") };
+    eventually("the job follows the rename", renamed).await;
+    assert_eq!(fake.kept_job(id).unwrap(), written, "masks unchanged");
+    store.delete("render").await.unwrap();
+    let held = |jobs: &[FakeJob]| jobs.iter().all(|j| j.offline && !runs_on(j, "render01"));
+    tokio::time::timeout(Duration::from_secs(10), fake.wait_jobs(held))
+        .await
+        .expect("the jobs of a deleted pool are fenced and paused");
+}
