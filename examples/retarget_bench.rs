@@ -86,9 +86,13 @@ async fn main() -> anyhow::Result<()> {
     store.remove_hosts("gpu", &["render001".into()]).await?;
     pools.wait_for(|p| p[0].hosts.len() == 49).await;
     let seen = started.elapsed();
-    let excluded = |m: &str| {
-        let re = fancy_regex::Regex::new(&format!("^(?:{m})$")).expect("afpool writes valid masks");
-        re.is_match("render001").unwrap_or(false)
+    // Jobs share masks: each distinct mask is compiled once.
+    let mut seen_masks: std::collections::HashMap<String, bool> = Default::default();
+    let mut excluded = move |m: &str| {
+        *seen_masks.entry(m.to_string()).or_insert_with(|| {
+            let re = fancy_regex::Regex::new(&format!("^(?:{m})$")).expect("a valid mask");
+            re.is_match("render001").unwrap_or(false)
+        })
     };
     let wait = fake.wait_jobs(|jobs| jobs.iter().all(|j| excluded(&j.hosts_mask_exclude)));
     tokio::time::timeout(Duration::from_secs(120), wait)

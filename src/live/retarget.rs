@@ -110,9 +110,17 @@ impl Retargeter {
         self.previous = current.clone();
         let inv = Inventory::new(current.to_vec(), Vec::new());
         let mut claims = Vec::new();
+        // Jobs with the same own masks in the same pool get the same masks: route each set once.
+        let mut memo: HashMap<(JobMasks, String), Computed> = HashMap::new();
+        let settings = self.live.router.settings();
         for job in jobs {
             let pool = renames.get(&job.pool).unwrap_or(&job.pool);
-            if let Some(next) = self.next(&job, pool, &inv) {
+            let key = (job.user_masks.clone(), pool.clone());
+            let computed = memo.entry(key).or_insert_with(|| {
+                let (user, name, owner) = (&job.user_masks, &job.job_name, &job.user);
+                compute(user, name, owner, pool, settings, &inv)
+            });
+            if let Some(next) = self.next(&job, pool, computed.clone()) {
                 claims.push(next);
             }
         }
@@ -138,17 +146,8 @@ impl Retargeter {
         }
     }
 
-    /// The job's next state in `pool`, if its masks or pool change.
-    fn next(&self, job: &PoolJob, pool: &str, inv: &Inventory) -> Option<Pending> {
-        let settings = self.live.router.settings();
-        let computed = compute(
-            &job.user_masks,
-            &job.job_name,
-            &job.user,
-            pool,
-            settings,
-            inv,
-        );
+    /// The job's next state in `pool` with its `computed` masks, if its masks or pool change.
+    fn next(&self, job: &PoolJob, pool: &str, computed: Computed) -> Option<Pending> {
         let (pool, masks, pause, release) = match computed {
             Computed::Routed { pool, masks } => (pool, masks, false, false),
             Computed::Held { masks, .. } => (pool.to_string(), masks, true, false),

@@ -14,7 +14,7 @@ use super::StoreError;
 use crate::job::MaskMode;
 
 /// A job's three host mask fields; `None` = not set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct JobMasks {
     /// `hosts_mask`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
