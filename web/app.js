@@ -3,7 +3,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const ROW_LIMIT = 300;
+const ROW_LIMIT = 200;
 
 const app = {
   pools: [],          // [{name, hosts}] as GET /api/v1/pools
