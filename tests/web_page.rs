@@ -166,3 +166,59 @@ async fn a_wrangler_manages_a_pool_in_the_page() {
     agree(&s, &b, json!([{"name": "from-cli", "hosts": ["r1"]}])).await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn writes_need_the_token_and_a_dropped_job_is_explained() {
+    if !web_common::available("writes_need_the_token_and_a_dropped_job_is_explained") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "ann tok-ann-7f3a\n").unwrap();
+    let s = serve_in(dir, &["--api-tokens", tokens.to_str().unwrap()], farm()).await;
+    let b = Browser::start(1400, 900).await;
+    b.client.goto(&s.url("/")).await.unwrap();
+    b.wait_for("return app.loaded", "the page loaded").await;
+
+    // No token: refused, with the API's words and a hint.
+    b.type_into("#new-pool-name", "gpu\n").await;
+    message(&b, "error", "API token").await;
+    agree(&s, &b, json!([])).await;
+
+    // With the token (kept for the tab): written, audited as its name.
+    b.type_into("#token-input", "tok-ann-7f3a\n").await;
+    message(&b, "ok", "API token set").await;
+    b.type_into("#new-pool-name", "gpu\n").await;
+    message(&b, "ok", "created pool 'gpu'").await;
+    agree(&s, &b, json!([{"name": "gpu", "hosts": []}])).await;
+    let stored = b.js("return sessionStorage.getItem('afpool.token')").await;
+    assert_eq!(stored, "tok-ann-7f3a");
+    let (_, audit) = json_of(client().get(s.url("/api/v1/audit")).send().await.unwrap()).await;
+    assert_eq!(audit[0]["who"], "ann", "{audit}");
+
+    // A job file chosen in "Where would this job run?", routed into the chosen pool.
+    b.click("[data-tab=explain]").await;
+    b.wait_for(
+        "return document.querySelectorAll('#explain-pool option').length === 2",
+        "the pool choice",
+    )
+    .await;
+    b.js("document.getElementById('explain-pool').value = 'gpu'")
+        .await;
+    let job = std::fs::canonicalize("fixtures/jobs/01-afpy-numeric/input.json").unwrap();
+    b.type_into_file("#explain-file", job.to_str().unwrap())
+        .await;
+    let shown = b
+        .wait_for(
+            "return document.getElementById('explain-out').textContent",
+            "the explanation",
+        )
+        .await;
+    let shown = shown.as_str().unwrap();
+    assert!(
+        shown.contains("verdict") && shown.contains("gpu"),
+        "{shown}"
+    );
+    assert!(shown.contains("numeric_frames"), "{shown}");
+    b.close().await;
+}

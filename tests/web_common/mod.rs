@@ -117,6 +117,12 @@ impl Browser {
         element.send_keys(text).await.expect("send keys");
     }
 
+    /// Chooses the file at `path` in the file input `css`.
+    pub async fn type_into_file(&self, css: &str, path: &str) {
+        let element = self.client.find(Locator::Css(css)).await.expect(css);
+        element.send_keys(path).await.expect("choose a file");
+    }
+
     /// Clicks the element `css`; found again when a live redraw replaced it in between.
     pub async fn click(&self, css: &str) {
         let deadline = Instant::now() + WAIT;
