@@ -368,6 +368,31 @@ figure mask_next_job "$(get inventory next_job_us)" us "routing the next job of 
 "$TARGET/examples/retarget_bench" --jobs 1000 >"$WORK/retarget.json"
 figure retarget_1000_jobs "$(get retarget retarget_ms)" ms "from afpool seeing a pool edit (file store: $(get retarget change_seen_ms) ms) until afserver acknowledged the last of 1,000 live jobs" -
 figure retarget_messages "$(get retarget actions)" actions "afserver action messages for those 1,000 jobs (one per distinct mask set)" -
+# --- 7. the web page: first paint and filter keystrokes, 200 pools x 5,000 renders -----------
+# A second afpool serve on the same store and fake with its HTTP server on a free port, the page
+# opened in headless Chromium over WebDriver (examples/web_bench.rs). Skipped without chromium.
+if command -v chromedriver >/dev/null && [[ -x /usr/bin/chromium ]]; then
+  WEB_PORT=$(free_port)
+  "$AFPOOL" --store "file:$WORK/pools.json" serve --listen "127.0.0.1:$(free_port)" \
+    --upstream "$FAKE_ADDR" --http "127.0.0.1:$WEB_PORT" 2>>"$WORK/afpool.log" &
+  WEB_PID=$!
+  PIDS+=("$WEB_PID")
+  if "$TARGET/examples/web_bench" --url "http://127.0.0.1:$WEB_PORT/" --pools "$POOLS" \
+    --renders "$RENDERS" --runs 3 >"$WORK/web.json"; then
+    figure web_first_paint "$(get web first_contentful_paint_ms)" ms "< 1000 ($POOLS pools, $RENDERS renders)" \
+      "$(verdict "$(get web first_contentful_paint_ms) < 1000")"
+    figure web_pools_drawn "$(get web pools_drawn_ms)" ms "page load until the pools are drawn with their counts" -
+    figure web_filter_renders "$(get web filter_renders_layout_ms)" ms "< 100: a keystroke in the render search until its rows are laid out (DOM $(get web filter_renders_dom_ms) ms, next frame $(get web filter_renders_frame_ms) ms)" \
+      "$(verdict "$(get web filter_renders_layout_ms) < 100")"
+    figure web_filter_pools "$(get web filter_pools_layout_ms)" ms "a keystroke in the pool filter until laid out (next frame $(get web filter_pools_frame_ms) ms)" -
+    figure web_filter_hosts "$(get web filter_hosts_layout_ms)" ms "a keystroke in the hosts tab filter until laid out (next frame $(get web filter_hosts_frame_ms) ms)" -
+  else
+    echo "bench: web_bench failed" >&2
+  fi
+  stop "$WEB_PID"
+else
+  echo "bench: no chromium/chromedriver: web page figures skipped" >&2
+fi
 
 if grep -qi 'error\|panic' "$WORK/afpool.log"; then
   echo "bench: afpool logged errors:" >&2

@@ -35,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::check))
         .route("/metrics", get(metrics::scrape))
         .route("/", get(page::index))
+        .route("/static/{file}", get(page::asset))
         .route_layer(middleware::from_fn_with_state(state.clone(), timed))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,0 +1,224 @@
+//! The web page in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`)
+//! driven over WebDriver (fantoccini) against `afpool serve` in front of the fake afserver. A
+//! wrangler creates a pool, adds a render picked from afserver's list and a typed host, renames the
+//! pool, removes a host and deletes the pool with confirmation; after each step the page, the store
+//! (`afpool pool list`) and `afpool pool show` agree. An invalid name shows the API's error, and a
+//! pool written by the CLI appears without a reload (server-sent events). Waits poll the DOM until a
+//! deadline; nothing sleeps a fixed time.
+
+mod api_common;
+mod common;
+mod web_common;
+
+use api_common::*;
+use serde_json::{json, Value};
+use web_common::Browser;
+
+/// The page's member rows of the chosen pool.
+const MEMBERS: &str =
+    "return [...document.querySelectorAll('#member-rows tr')].map(r => r.dataset.host)";
+
+/// The store (`afpool pool list --json`) holds exactly `pools`, `afpool pool show` shows each, and
+/// the page lists the same pool names.
+async fn agree(s: &Served, b: &Browser, pools: Value) {
+    assert_eq!(s.cli_pools().await, pools, "the store");
+    for pool in pools.as_array().unwrap() {
+        let name = pool["name"].as_str().unwrap();
+        let (ok, shown) = s.pool_cli(&["show", name, "--json"]).await;
+        assert!(ok, "pool show {name}: {shown}");
+        assert_eq!(serde_json::from_str::<Value>(&shown).unwrap(), *pool);
+    }
+    let names: Vec<&str> = pools
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let script = format!(
+        "return JSON.stringify([...document.querySelectorAll('#pool-rows tr')].map(r => r.dataset.pool)) \
+         === JSON.stringify({})",
+        json!(names)
+    );
+    b.wait_for(&script, &format!("the page to list {names:?}"))
+        .await;
+}
+
+/// Waits until the chosen pool's members on the page are `hosts`.
+async fn members_are(b: &Browser, hosts: &[&str]) {
+    let script = format!("{MEMBERS}.join('|') === {}", json!(hosts.join("|")));
+    b.wait_for(&script, &format!("members {hosts:?}")).await;
+}
+
+/// Waits for the message line to say `text` (an `ok` or `error` message).
+async fn message(b: &Browser, class: &str, text: &str) {
+    let script = format!(
+        "const m = document.getElementById('message'); \
+         return m.className === {} && m.textContent.includes({})",
+        json!(class),
+        json!(text)
+    );
+    b.wait_for(&script, &format!("{class} message {text:?}"))
+        .await;
+}
+
+#[tokio::test]
+async fn a_wrangler_manages_a_pool_in_the_page() {
+    if !web_common::available("a_wrangler_manages_a_pool_in_the_page") {
+        return;
+    }
+    let s = serve(&[], farm()).await;
+    let b = Browser::start(1400, 900).await;
+    b.client.goto(&s.url("/")).await.unwrap();
+    b.wait_for(
+        "return document.getElementById('live').textContent === 'live'",
+        "live updates",
+    )
+    .await;
+
+    // Create (Enter submits).
+    b.type_into("#new-pool-name", "gpu\n").await;
+    message(&b, "ok", "created pool 'gpu'").await;
+    b.wait_for(
+        "return document.getElementById('pool-title').textContent === 'gpu'",
+        "gpu chosen",
+    )
+    .await;
+    agree(&s, &b, json!([{"name": "gpu", "hosts": []}])).await;
+
+    // Add a render picked from afserver's list, found by searching.
+    b.type_into("#render-filter", "render0").await;
+    b.wait_for(
+        "return document.querySelectorAll('#render-rows tr').length === 2",
+        "two renders found",
+    )
+    .await;
+    b.click("#render-rows button[data-add='render01']").await;
+    members_are(&b, &["render01"]).await;
+    agree(&s, &b, json!([{"name": "gpu", "hosts": ["render01"]}])).await;
+
+    // Add a typed host afserver does not know: flagged unknown.
+    b.type_into("#add-typed", "typed-host\n").await;
+    members_are(&b, &["render01", "typed-host"]).await;
+    let state = b
+        .js("return document.querySelector(\"#member-rows tr[data-host='typed-host'] .st\").textContent")
+        .await;
+    assert_eq!(state, "unknown");
+    agree(
+        &s,
+        &b,
+        json!([{"name": "gpu", "hosts": ["render01", "typed-host"]}]),
+    )
+    .await;
+
+    // Rename.
+    b.type_into("#rename-input", "gpu farm\n").await;
+    message(&b, "ok", "renamed pool 'gpu' to 'gpu farm'").await;
+    let pool = json!([{"name": "gpu farm", "hosts": ["render01", "typed-host"]}]);
+    agree(&s, &b, pool).await;
+
+    // Remove a host.
+    b.click("#member-rows button[data-remove='render01']").await;
+    members_are(&b, &["typed-host"]).await;
+    agree(
+        &s,
+        &b,
+        json!([{"name": "gpu farm", "hosts": ["typed-host"]}]),
+    )
+    .await;
+
+    // Delete, cancelled first, then confirmed.
+    b.click("#delete-pool").await;
+    b.wait_for(
+        "return document.getElementById('confirm-delete').open",
+        "the confirmation",
+    )
+    .await;
+    b.click("#confirm-no").await;
+    b.wait_for(
+        "return !document.getElementById('confirm-delete').open",
+        "cancelled",
+    )
+    .await;
+    agree(
+        &s,
+        &b,
+        json!([{"name": "gpu farm", "hosts": ["typed-host"]}]),
+    )
+    .await;
+    b.click("#delete-pool").await;
+    b.click("#confirm-yes").await;
+    message(&b, "ok", "deleted pool 'gpu farm'").await;
+    b.wait_for(
+        "return document.getElementById('pool-detail').hidden",
+        "no pool chosen",
+    )
+    .await;
+    agree(&s, &b, json!([])).await;
+
+    // An invalid name: the API's error, nothing written.
+    b.type_into("#new-pool-name", "a|b\n").await;
+    message(&b, "error", "must not contain '|'").await;
+    agree(&s, &b, json!([])).await;
+
+    // Another writer: the page follows without a reload.
+    let (ok, out) = s.pool_cli(&["create", "from-cli", "r1"]).await;
+    assert!(ok, "{out}");
+    agree(&s, &b, json!([{"name": "from-cli", "hosts": ["r1"]}])).await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn writes_need_the_token_and_a_dropped_job_is_explained() {
+    if !web_common::available("writes_need_the_token_and_a_dropped_job_is_explained") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "ann tok-ann-7f3a\n").unwrap();
+    let s = serve_in(dir, &["--api-tokens", tokens.to_str().unwrap()], farm()).await;
+    let b = Browser::start(1400, 900).await;
+    b.client.goto(&s.url("/")).await.unwrap();
+    b.wait_for("return app.loaded", "the page loaded").await;
+
+    // No token: refused, with the API's words and a hint.
+    b.type_into("#new-pool-name", "gpu\n").await;
+    message(&b, "error", "API token").await;
+    agree(&s, &b, json!([])).await;
+
+    // With the token (kept for the tab): written, audited as its name.
+    b.type_into("#token-input", "tok-ann-7f3a\n").await;
+    message(&b, "ok", "API token set").await;
+    b.type_into("#new-pool-name", "gpu\n").await;
+    message(&b, "ok", "created pool 'gpu'").await;
+    agree(&s, &b, json!([{"name": "gpu", "hosts": []}])).await;
+    let stored = b.js("return sessionStorage.getItem('afpool.token')").await;
+    assert_eq!(stored, "tok-ann-7f3a");
+    let (_, audit) = json_of(client().get(s.url("/api/v1/audit")).send().await.unwrap()).await;
+    assert_eq!(audit[0]["who"], "ann", "{audit}");
+
+    // A job file chosen in "Where would this job run?", routed into the chosen pool.
+    b.click("[data-tab=explain]").await;
+    b.wait_for(
+        "return document.querySelectorAll('#explain-pool option').length === 2",
+        "the pool choice",
+    )
+    .await;
+    b.js("document.getElementById('explain-pool').value = 'gpu'")
+        .await;
+    let job = std::fs::canonicalize("fixtures/jobs/01-afpy-numeric/input.json").unwrap();
+    b.type_into_file("#explain-file", job.to_str().unwrap())
+        .await;
+    let shown = b
+        .wait_for(
+            "return document.getElementById('explain-out').textContent",
+            "the explanation",
+        )
+        .await;
+    let shown = shown.as_str().unwrap();
+    assert!(
+        shown.contains("verdict") && shown.contains("gpu"),
+        "{shown}"
+    );
+    assert!(shown.contains("numeric_frames"), "{shown}");
+    b.close().await;
+}
