@@ -2,13 +2,20 @@
 # The test command: every test, on a fresh machine. Installs and starts the MongoDB-compatible test
 # server (SecantusDB, in a virtualenv under .dev/), exports MONGODB_URI, builds, runs all tests, and
 # stops the server again. tests/std_regex.rs needs a C++ compiler (afserver's regex engine is
-# libstdc++'s); it is installed from Debian's packages when missing.
+# libstdc++'s); it is installed from Debian's packages when missing, as is HAProxy
+# (tests/scaleout.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v "${CXX:-c++}" >/dev/null; then
     echo "test.sh: no C++ compiler; installing g++" >&2
     apt-get install -y -q g++ >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q g++ >/dev/null; }
+fi
+
+# tests/scaleout.rs runs two proxies behind HAProxy (Debian's package).
+if ! command -v haproxy >/dev/null; then
+    echo "test.sh: no haproxy; installing haproxy" >&2
+    apt-get install -y -q haproxy >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q haproxy >/dev/null; }
 fi
 
 # shellcheck source=scripts/dev-mongo.sh
