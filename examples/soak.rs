@@ -201,16 +201,18 @@ impl Abuse {
     }
 }
 
-/// One abusive client: connect, send `head` then `trickle` one byte every 100 ms, and hold the
+/// One abusive client: connect (then hand back the connect `permit`), send `head` then `trickle` one byte every 100 ms, and hold the
 /// connection until `stop`, noting how afpool ends it.
 async fn abuser(
     proxy: SocketAddr,
-    head: Vec<u8>,
-    trickle: Vec<u8>,
+    (head, trickle): (Vec<u8>, Vec<u8>),
     abuse: Arc<Abuse>,
+    permit: tokio::sync::OwnedSemaphorePermit,
     stop: CancellationToken,
 ) {
-    let Ok(mut s) = TcpStream::connect(proxy).await else {
+    let connected = TcpStream::connect(proxy).await;
+    drop(permit);
+    let Ok(mut s) = connected else {
         abuse.refused.fetch_add(1, Ordering::Relaxed);
         return;
     };
@@ -252,7 +254,8 @@ fn announce() -> (Vec<u8>, Vec<u8>) {
     (head, Vec::new())
 }
 
-/// Start `count` abusive clients of one kind (at most 100 connecting at once).
+/// Start `count` abusive clients of one kind (at most 100 connecting at once); returns once all
+/// are connected (or refused).
 async fn start_abuse(
     proxy: SocketAddr,
     count: usize,
@@ -262,14 +265,11 @@ async fn start_abuse(
 ) {
     let gate = Arc::new(tokio::sync::Semaphore::new(100));
     for _ in 0..count {
-        let (head, trickle) = kind();
         let (abuse, stop) = (abuse.clone(), stop.clone());
         let permit = gate.clone().acquire_owned().await.expect("semaphore");
-        tokio::spawn(async move {
-            let _permit = permit;
-            abuser(proxy, head, trickle, abuse, stop).await;
-        });
+        tokio::spawn(abuser(proxy, kind(), abuse, permit, stop));
     }
+    let _ = gate.acquire_many(100).await;
 }
 
 /// One phase: the probe for `secs` while `abuse` runs; prints its table row.

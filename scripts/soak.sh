@@ -10,6 +10,8 @@
 #   scripts/soak.sh                     # SOAK_MINUTES=30 SOAK_PHASE_SECS=20 SOAK_RATE=50
 #   SOAK_MINUTES=2 scripts/soak.sh      # a short run
 #   SKIP_BUILD=1 scripts/soak.sh        # use the binaries as built
+#   SOAK_PROFILE=debug AFPOOL_BIN=path/to/release/afpool scripts/soak.sh
+#                                       # debug load tools, the afpool binary given
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,8 @@ SOAK_PHASE_SECS=${SOAK_PHASE_SECS:-20}
 SOAK_RATE=${SOAK_RATE:-50}
 
 for v in $(compgen -e | grep '^AFPOOL_' || true); do unset "$v"; done
-export AFPOOL_LOG=warn # afpool logs every routed job at info level
+# afpool logs every routed job at info level; keep warnings and the "serving" line.
+export AFPOOL_LOG=warn,afpool::commands::serve=info
 # 2,000+ sockets on each side of the proxy.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -32,10 +35,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+SOAK_PROFILE=${SOAK_PROFILE:-release}
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-  nice -n 10 cargo build --release --bin afpool --example fake_afserver --example soak
+  profile=(--release)
+  [[ $SOAK_PROFILE == debug ]] && profile=()
+  bins=(--bin afpool)
+  [[ -n ${AFPOOL_BIN:-} ]] && bins=()
+  nice -n 10 cargo build "${profile[@]}" "${bins[@]}" --example fake_afserver --example soak
 fi
-TARGET=${CARGO_TARGET_DIR:-target}/release
+TARGET=${CARGO_TARGET_DIR:-target}/$SOAK_PROFILE
+AFPOOL_BIN=${AFPOOL_BIN:-$TARGET/afpool}
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -47,9 +56,9 @@ FAKE_ADDR=$(head -1 "$WORK/fake.addr")
 [[ -n $FAKE_ADDR ]] || { echo "soak: the fake afserver did not start" >&2; exit 1; }
 
 STORE=file:$WORK/pools.json
-"$TARGET/afpool" --store "$STORE" pool create soak render00001 render00002 render00003 >/dev/null
+"$AFPOOL_BIN" --store "$STORE" pool create soak render00001 render00002 render00003 >/dev/null
 PORT=$(free_port)
-"$TARGET/afpool" --store "$STORE" serve --listen "127.0.0.1:$PORT" --upstream "$FAKE_ADDR" \
+"$AFPOOL_BIN" --store "$STORE" serve --listen "127.0.0.1:$PORT" --upstream "$FAKE_ADDR" \
   2>"$WORK/afpool.log" &
 AFPOOL_PID=$!
 PIDS+=("$AFPOOL_PID")
