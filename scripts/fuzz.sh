@@ -13,6 +13,7 @@
 #   FUZZ_SECONDS=1800 scripts/fuzz.sh     # a longer run
 #   FUZZ_EXECS=10000000 scripts/fuzz.sh   # stop each target after this many executions
 #   FUZZ_TARGETS="route envelope" scripts/fuzz.sh
+#   SKIP_BUILD=1 FUZZ_REPLAY=0 scripts/fuzz.sh   # the AFL binaries as built, no replay test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,9 +33,10 @@ fi
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
 export AFL_SKIP_BIN_CHECK=0 AFL_NO_AFFINITY=1
 
-(cd fuzz && nice -n 15 cargo afl build --release --quiet)
-# The replay of past findings and seeds through the same checks, without AFL.
-(cd fuzz && nice -n 15 cargo test --release --quiet)
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then (cd fuzz && nice -n 15 cargo afl build --release --quiet); fi
+# The replay of past findings and seeds through the same checks, without AFL (FUZZ_REPLAY=0
+# skips it: it builds afpool once more, uninstrumented).
+if [[ ${FUZZ_REPLAY:-1} == 1 ]]; then (cd fuzz && nice -n 15 cargo test --release --quiet); fi
 
 seeds() { # target dir
   local target=$1 dir=$2 f
