@@ -31,7 +31,7 @@ fi
 # AFL++ wants core dumps handed to it and a performance governor; on a shared machine we do not
 # change either, we tell it so.
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
-export AFL_SKIP_BIN_CHECK=0 AFL_NO_AFFINITY=1
+export AFL_NO_AFFINITY=1
 
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then (cd fuzz && nice -n 15 cargo afl build --release --quiet); fi
 # The replay of past findings and seeds through the same checks, without AFL (FUZZ_REPLAY=0
