@@ -5,6 +5,7 @@
 #   reply_frame    afpool::protocol::frame::parse_reply (afserver replies)
 #   envelope       afpool::job::is_job_submission (strict envelope read) and its pre-filter
 #   route          afpool::job::route_submission on a fixed pool snapshot
+#   legacy_request afpool::legacy::request::parse (when src/legacy/ exists: --features legacy)
 # Seeds come from fixtures/ (captures, job and submit fixtures) and, when present,
 # /work/shared/afanasy-captures. Findings are kept under $FUZZ_OUT/<target>/default/{crashes,hangs}:
 # each one becomes a regression input in fixtures/fuzz/ (replayed by `cargo test` in fuzz/).
@@ -19,7 +20,14 @@ cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_EXECS=${FUZZ_EXECS:-}
-FUZZ_TARGETS=${FUZZ_TARGETS:-request_frame reply_frame envelope route}
+# The legacy Pool Server request parser, when this checkout has it.
+FEATURES=()
+DEFAULT_TARGETS="request_frame reply_frame envelope route"
+if grep -q '^pub mod legacy;' src/lib.rs; then
+  FEATURES=(--features legacy)
+  DEFAULT_TARGETS="$DEFAULT_TARGETS legacy_request"
+fi
+FUZZ_TARGETS=${FUZZ_TARGETS:-$DEFAULT_TARGETS}
 FUZZ_OUT=${FUZZ_OUT:-$PWD/fuzz/out}
 EXTRA_SEEDS=${EXTRA_SEEDS:-/work/shared/afanasy-captures}
 
@@ -33,10 +41,10 @@ fi
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
 export AFL_NO_AFFINITY=1
 
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then (cd fuzz && nice -n 15 cargo afl build --release --quiet); fi
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then (cd fuzz && nice -n 15 cargo afl build --release --quiet "${FEATURES[@]}"); fi
 # The replay of past findings and seeds through the same checks, without AFL (FUZZ_REPLAY=0
 # skips it: it builds afpool once more, uninstrumented).
-if [[ ${FUZZ_REPLAY:-1} == 1 ]]; then (cd fuzz && nice -n 15 cargo test --release --quiet); fi
+if [[ ${FUZZ_REPLAY:-1} == 1 ]]; then (cd fuzz && nice -n 15 cargo test --release --quiet "${FEATURES[@]}"); fi
 
 seeds() { # target dir
   local target=$1 dir=$2 f
@@ -48,6 +56,9 @@ seeds() { # target dir
     reply_frame)
       cp fixtures/captures/*.reply*.bin "$dir"/
       [[ -d $EXTRA_SEEDS ]] && for f in "$EXTRA_SEEDS"/*.reply.bin; do cp "$f" "$dir/x-$(basename "$f")"; done ;;
+    legacy_request)
+      printf '{"type": "request", "command": "GET POOLS"}' >"$dir/get-pools.json"
+      printf '  {"command":"GET POOLS","type":"request"}\n' >"$dir/get-pools-ws.json" ;;
     envelope|route)
       for f in fixtures/jobs/*/input.json; do cp "$f" "$dir/$(basename "$(dirname "$f")").json"; done
       cp fixtures/submit/*.json "$dir"/

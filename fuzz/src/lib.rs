@@ -68,3 +68,21 @@ pub fn route(data: &[u8], inv: &Inventory) {
         assert_eq!(again.body.as_deref(), Some(&body[..]), "routing is not idempotent");
     }
 }
+
+/// The legacy Pool Server request parser (`afpool::legacy::request::parse`, on main since the
+/// legacy server was merged; build with `--features legacy`): never panics, and bytes it judged
+/// invalid never become a request when more bytes arrive (the server closes on invalid).
+#[cfg(feature = "legacy")]
+pub fn legacy_request(data: &[u8]) {
+    use afpool::legacy::request::{parse, Parse};
+    let whole = parse(data);
+    if data.len() <= 256 && matches!(whole, Parse::Complete(_)) {
+        for k in 0..data.len() {
+            let prefix = parse(&data[..k]);
+            assert!(
+                !matches!(prefix, Parse::Invalid(_)),
+                "prefix {k} judged invalid, the whole is a request"
+            );
+        }
+    }
+}

@@ -56,3 +56,9 @@ fn route_inputs() {
     let run = |data: &[u8]| afpool_fuzz::route(data, &inv);
     replay("route", run, &["fixtures/jobs", "fixtures/submit"]);
 }
+
+#[cfg(feature = "legacy")]
+#[test]
+fn legacy_request_inputs() {
+    replay("legacy_request", afpool_fuzz::legacy_request, &[]);
+}
