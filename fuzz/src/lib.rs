@@ -22,7 +22,10 @@ pub fn reply_frame(data: &[u8]) {
 fn check_frame(data: &[u8], parsed: Result<frame::Frame, FrameError>) {
     if let Ok(f) = parsed {
         assert!(f.len <= data.len(), "frame longer than the input");
-        assert!(f.body.start <= f.body.end && f.body.end <= f.len, "body outside the frame");
+        assert!(
+            f.body.start <= f.body.end && f.body.end <= f.len,
+            "body outside the frame"
+        );
     }
 }
 
@@ -58,14 +61,23 @@ pub fn route(data: &[u8], inv: &Inventory) {
     let Some(Ok(outcome)) = afpool::job::route_submission(data, &settings, inv) else {
         return;
     };
-    let body = outcome.body.expect("route_submission always writes the body");
+    let body = outcome
+        .body
+        .expect("route_submission always writes the body");
     assert!(
         serde_json::from_slice::<serde_json::Value>(&body).is_ok(),
         "routed body is not JSON"
     );
-    assert!(afpool::job::is_job_submission(&body), "routed body is no submission");
+    assert!(
+        afpool::job::is_job_submission(&body),
+        "routed body is no submission"
+    );
     if let Some(Ok(again)) = afpool::job::route_submission(&body, &settings, inv) {
-        assert_eq!(again.body.as_deref(), Some(&body[..]), "routing is not idempotent");
+        assert_eq!(
+            again.body.as_deref(),
+            Some(&body[..]),
+            "routing is not idempotent"
+        );
     }
 }
 

@@ -37,17 +37,29 @@ fn replay(target: &str, run: impl Fn(&[u8]), seeds: &[&str]) {
 
 #[test]
 fn request_frame_inputs() {
-    replay("request_frame", afpool_fuzz::request_frame, &["fixtures/captures"]);
+    replay(
+        "request_frame",
+        afpool_fuzz::request_frame,
+        &["fixtures/captures"],
+    );
 }
 
 #[test]
 fn reply_frame_inputs() {
-    replay("reply_frame", afpool_fuzz::reply_frame, &["fixtures/captures"]);
+    replay(
+        "reply_frame",
+        afpool_fuzz::reply_frame,
+        &["fixtures/captures"],
+    );
 }
 
 #[test]
 fn envelope_inputs() {
-    replay("envelope", afpool_fuzz::envelope, &["fixtures/jobs", "fixtures/submit"]);
+    replay(
+        "envelope",
+        afpool_fuzz::envelope,
+        &["fixtures/jobs", "fixtures/submit"],
+    );
 }
 
 #[test]
