@@ -30,7 +30,7 @@ fn replay(target: &str, run: impl Fn(&[u8]), seeds: &[&str]) {
     assert!(!inputs.is_empty(), "{target}: no inputs");
     for path in inputs {
         let data = std::fs::read(&path).unwrap();
-        let result = std::panic::catch_unwind(|| run(&data));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&data)));
         assert!(result.is_ok(), "{target} fails on {}", path.display());
     }
 }
