@@ -3,7 +3,8 @@
 # server (SecantusDB, in a virtualenv under .dev/), exports MONGODB_URI, builds, runs all tests, and
 # stops the server again. tests/std_regex.rs needs a C++ compiler (afserver's regex engine is
 # libstdc++'s); it is installed from Debian's packages when missing, and so are chromium and
-# chromium-driver for tests/web_page.rs (the web page in a headless browser).
+# chromium-driver for tests/web_page.rs (the web page in a headless browser) and HAProxy for
+# tests/scaleout.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,12 @@ if ! command -v chromedriver >/dev/null || [[ ! -x /usr/bin/chromium ]]; then
     echo "test.sh: no chromium/chromedriver; installing chromium and chromium-driver" >&2
     apt-get install -y -q chromium chromium-driver >/dev/null ||
         { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }
+fi
+
+# tests/scaleout.rs runs two proxies behind HAProxy (Debian's package).
+if ! command -v haproxy >/dev/null; then
+    echo "test.sh: no haproxy; installing haproxy" >&2
+    apt-get install -y -q haproxy >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q haproxy >/dev/null; }
 fi
 
 # shellcheck source=scripts/dev-mongo.sh
