@@ -44,7 +44,7 @@ export AFL_NO_AFFINITY=1
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then (cd fuzz && nice -n 15 cargo afl build --release --quiet "${FEATURES[@]}"); fi
 # The replay of past findings and seeds through the same checks, without AFL (FUZZ_REPLAY=0
 # skips it: it builds afpool once more, uninstrumented).
-if [[ ${FUZZ_REPLAY:-1} == 1 ]]; then (cd fuzz && nice -n 15 cargo test --release --quiet "${FEATURES[@]}"); fi
+if [[ ${FUZZ_REPLAY:-1} == 1 ]]; then (cd fuzz && nice -n 15 cargo afl test --release --quiet "${FEATURES[@]}"); fi
 
 seeds() { # target dir
   local target=$1 dir=$2 f
