@@ -357,5 +357,5 @@ async fn scale_out_on_mongodb() {
     }
     let pool = format!("scaleout{}", std::process::id());
     scale_out(&uri, &pool).await;
-    pool_cmd(&uri, &["delete", &pool]).await;
+    pool_cmd(&uri, &["delete", &pool, "--force"]).await;
 }

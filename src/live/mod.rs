@@ -17,6 +17,7 @@ pub mod reconcile;
 pub mod record;
 pub mod retarget;
 pub mod target;
+pub mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +67,7 @@ pub struct LiveJobs {
     wake: Notify,
     retargeted: watch::Sender<u64>,
     reconciles: watch::Sender<u64>,
+    records: tokio::sync::mpsc::Sender<writer::Record>,
 }
 
 impl LiveJobs {
@@ -79,7 +81,9 @@ impl LiveJobs {
         tuning: Tuning,
         shutdown: CancellationToken,
     ) -> Arc<LiveJobs> {
+        let (records, queued) = tokio::sync::mpsc::channel(writer::QUEUE);
         let live = Arc::new(LiveJobs {
+            records,
             recorder,
             index: JobIndex::default(),
             router,
@@ -96,6 +100,7 @@ impl LiveJobs {
         }
         let retargeter = retarget::Retargeter::new(live.clone(), pools);
         tokio::spawn(retargeter.run(shutdown.clone()));
+        tokio::spawn(writer::run(live.clone(), queued, shutdown.clone()));
         tokio::spawn(live.clone().reconcile_loop(shutdown));
         live
     }
@@ -125,41 +130,19 @@ impl LiveJobs {
         Submitted::of(outcome, self.router.settings())
     }
 
-    /// afserver answered a forwarded submission with `reply`: registers a routed job (audits a
-    /// held or passed one) in a spawned task; never delays the client.
+    /// afserver answered a forwarded submission with `reply`: queues the record of a routed job
+    /// (or the audit of a held or passed one) for the writer; never delays the client.
     pub fn after_reply(self: &Arc<Self>, submitted: Submitted, reply: &[u8]) {
         let Some(id) = record::accepted_id(reply) else {
             return;
         };
-        let live = self.clone();
-        tokio::spawn(async move {
-            let recorded = match submitted.verdict {
-                crate::job::Verdict::Routed => {
-                    let job = submitted.pool_job(id);
-                    live.index.insert(job.clone());
-                    let mark = live.index.mark();
-                    let recorded = live.recorder.record_routed(&job, &submitted.user).await;
-                    // Again once stored: a reload that read the registry before the write
-                    // began after the first insert and must not hide the job.
-                    live.index.confirm(id, Some(job), mark);
-                    recorded
-                }
-                _ => {
-                    let (kind, reason) = (submitted.audit_kind(), &submitted.reason);
-                    let (who, pool) = (&submitted.user, &submitted.pool);
-                    let detail = format!("job '{}': {reason}", submitted.job_name);
-                    let rec = &live.recorder;
-                    rec.record_decision(kind, who, pool, Some(id), &detail)
-                        .await
-                }
-            };
-            if let Err(e) = recorded {
-                tracing::warn!(
-                    job = id,
-                    "job not recorded in the registry or audit log: {e}"
-                );
-            }
-        });
+        if self.records.try_send((submitted, id)).is_err() {
+            tracing::warn!(
+                job = id,
+                "record queue full ({} waiting): job left to the reconcile loop",
+                writer::QUEUE
+            );
+        }
     }
 
     /// A submission afpool refused: audited in a spawned task.

@@ -54,6 +54,13 @@ pub struct PoolJob {
 pub trait JobRegistry: Send + Sync {
     /// Inserts `job`, or replaces the record with the same job id.
     async fn upsert(&self, job: &PoolJob) -> Result<(), StoreError>;
+    /// [`JobRegistry::upsert`] for many jobs; backends override it to write them at once.
+    async fn upsert_many(&self, jobs: &[PoolJob]) -> Result<(), StoreError> {
+        for job in jobs {
+            self.upsert(job).await?;
+        }
+        Ok(())
+    }
     /// Removes a job; `Ok(false)` when it was not registered.
     async fn remove(&self, job_id: i64) -> Result<bool, StoreError>;
     /// One job, or `None`.

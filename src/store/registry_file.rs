@@ -99,6 +99,34 @@ impl JobRegistry for FileRegistry {
         .await
     }
 
+    async fn upsert_many(&self, jobs: &[PoolJob]) -> Result<(), StoreError> {
+        let jobs = jobs.to_vec();
+        self.blocking(move |r| {
+            r.modify(|doc| {
+                let mut at: std::collections::HashMap<i64, usize> = doc
+                    .jobs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, j)| (j.job_id, i))
+                    .collect();
+                let mut changed = false;
+                for job in jobs {
+                    match at.get(&job.job_id) {
+                        Some(&i) if doc.jobs[i] == job => {}
+                        Some(&i) => (doc.jobs[i], changed) = (job, true),
+                        None => {
+                            at.insert(job.job_id, doc.jobs.len());
+                            doc.jobs.push(job);
+                            changed = true;
+                        }
+                    }
+                }
+                ((), changed)
+            })
+        })
+        .await
+    }
+
     async fn remove(&self, job_id: i64) -> Result<bool, StoreError> {
         self.blocking(move |r| {
             r.modify(|doc| {

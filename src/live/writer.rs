@@ -1,0 +1,77 @@
+//! The record writer: what the proxy routed reaches the registry and the audit log through one
+//! bounded queue and one task, in batches (one registry write per batch, however many jobs afserver
+//! accepted meanwhile), so a burst of submissions costs the store a few writes, not one each, and
+//! never piles up tasks. When the queue is full the record is left to the reconcile loop, which
+//! adopts pool jobs from afserver's `[pool: NAME]` annotation.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::record::Submitted;
+use super::LiveJobs;
+use crate::job::Verdict;
+
+/// Records waiting to be written, at most.
+pub const QUEUE: usize = 16 * 1024;
+/// Records written in one batch, at most.
+const BATCH: usize = 1024;
+
+/// One submission afserver accepted with `id`.
+pub type Record = (Submitted, i64);
+
+/// Write what arrives on `rx` until `shutdown` (what is queued then is still written).
+pub async fn run(live: Arc<LiveJobs>, mut rx: mpsc::Receiver<Record>, shutdown: CancellationToken) {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let n = tokio::select! {
+            n = rx.recv_many(&mut batch, BATCH) => n,
+            _ = shutdown.cancelled() => {
+                rx.close();
+                rx.recv_many(&mut batch, QUEUE).await
+            }
+        };
+        if n == 0 {
+            return;
+        }
+        write(&live, std::mem::take(&mut batch)).await;
+        if shutdown.is_cancelled() && rx.is_empty() {
+            return;
+        }
+    }
+}
+
+async fn write(live: &LiveJobs, batch: Vec<Record>) {
+    let (routed, other): (Vec<Record>, Vec<Record>) = batch
+        .into_iter()
+        .partition(|(s, _)| s.verdict == Verdict::Routed);
+    let jobs: Vec<_> = routed
+        .iter()
+        .map(|(s, id)| (s.pool_job(*id), s.user.clone()))
+        .collect();
+    for (job, _) in &jobs {
+        live.index.insert(job.clone());
+    }
+    let mark = live.index.mark();
+    if let Err(e) = live.recorder.record_routed_many(&jobs).await {
+        tracing::warn!(
+            jobs = jobs.len(),
+            "routed jobs not recorded in the registry or audit log (the reconcile loop adopts them): {e}"
+        );
+    }
+    // Again once stored: a reload that read the registry before the write began after the
+    // first insert must not hide the jobs.
+    for (job, _) in jobs {
+        live.index.confirm(job.job_id, Some(job), mark);
+    }
+    for (submitted, id) in other {
+        let (kind, reason) = (submitted.audit_kind(), &submitted.reason);
+        let detail = format!("job '{}': {reason}", submitted.job_name);
+        let rec = &live.recorder;
+        let done = rec.record_decision(kind, &submitted.user, &submitted.pool, Some(id), &detail);
+        if let Err(e) = done.await {
+            tracing::warn!(job = id, "job not recorded in the audit log: {e}");
+        }
+    }
+}
