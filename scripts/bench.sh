@@ -373,10 +373,27 @@ figure retarget_messages "$(get retarget actions)" actions "afserver action mess
 # opened in headless Chromium over WebDriver (examples/web_bench.rs). Skipped without chromium.
 if command -v chromedriver >/dev/null && [[ -x /usr/bin/chromium ]]; then
   WEB_PORT=$(free_port)
-  "$AFPOOL" --store "file:$WORK/pools.json" serve --listen "127.0.0.1:$(free_port)" \
+  WEB_PROXY_ADDR=127.0.0.1:$(free_port)
+  "$AFPOOL" --store "file:$WORK/pools.json" serve --listen "$WEB_PROXY_ADDR" \
     --upstream "$FAKE_ADDR" --http "127.0.0.1:$WEB_PORT" 2>>"$WORK/afpool.log" &
   WEB_PID=$!
   PIDS+=("$WEB_PID")
+  wait_serving "$WEB_PROXY_ADDR"
+  # API latency under load: GET /api/v1/pools and /api/v1/hosts, 200 requests each (curl, one
+  # at a time) while 16 submitters route jobs through the same afpool
+  "$LOADGEN" --target "$WEB_PROXY_ADDR" --threads 1 --jobs "$POOLS" --concurrency 16 \
+    --requests 1000000 --duration 30 >/dev/null 2>&1 &
+  API_LOAD_PID=$!
+  for route in pools hosts; do
+    for i in $(seq $((200 / SCALE))); do
+      curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$WEB_PORT/api/v1/$route"
+    done | sort -n | awk -v r="$route" '{ v[NR] = $1 * 1000 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%s %.1f %.1f\n", r, v[int((NR + 1) / 2)], v[i] }' >>"$WORK/api-latency.txt"
+  done
+  kill "$API_LOAD_PID" 2>/dev/null || true
+  wait "$API_LOAD_PID" 2>/dev/null || true
+  while read -r route p50 p99; do
+    figure "api_${route}_p50" "$p50" ms "GET /api/v1/$route ($POOLS pools, $RENDERS renders) while 16 submitters route jobs through the same afpool; p99 $p99 ms" -
+  done <"$WORK/api-latency.txt"
   if "$TARGET/examples/web_bench" --url "http://127.0.0.1:$WEB_PORT/" --pools "$POOLS" \
     --renders "$RENDERS" --runs 3 >"$WORK/web.json"; then
     figure web_first_paint "$(get web first_contentful_paint_ms)" ms "< 1000 ($POOLS pools, $RENDERS renders)" \
