@@ -281,3 +281,49 @@ async fn a_pool_written_with_the_api_routes_jobs_through_the_proxy() {
     let routed = r#"afpool_jobs_total{pool="gpu",verdict="routed",reason=""} 1"#;
     assert!(metrics.lines().any(|l| l == routed), "{metrics}");
 }
+
+#[tokio::test]
+async fn a_pool_with_live_jobs_is_deleted_only_with_force() {
+    let s = serve(&[], farm()).await;
+    let http = client();
+    let body = json!({"name": "gpu", "hosts": ["gpu.node3"]});
+    let created = http
+        .post(s.url("/api/v1/pools"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let job = json!({"job": {"name": "live", "user_name": "artist", "host_name": "ws01", "pool": "gpu",
+        "blocks": [{"name": "b", "flags": 1, "frame_first": 1, "frame_last": 2, "command": "x"}]}});
+    let request = afpool::protocol::encode::text_request(&serde_json::to_vec(&job).unwrap());
+    // The proxy sees the new pool within its store polling; until then the job is held.
+    let start = std::time::Instant::now();
+    loop {
+        let reply = common::send_when_open(s.proxy, &request).await;
+        assert!(common::reply_json(&reply)["id"].as_i64().unwrap() > 0);
+        let (_, jobs) = json_of(http.get(s.url("/api/v1/jobs")).send().await.unwrap()).await;
+        if jobs.as_array().is_some_and(|j| !j.is_empty()) {
+            break;
+        }
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "a routed job is registered: {jobs}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let text = refused(http.delete(s.url("/api/v1/pools/gpu")), 409, "live_jobs").await;
+    assert!(text.contains("live jobs"), "{text}");
+    assert_eq!(
+        s.cli_pools().await.as_array().unwrap().len(),
+        1,
+        "not deleted"
+    );
+    let forced = http
+        .delete(s.url("/api/v1/pools/gpu?force=true"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forced.status(), 200);
+    assert_eq!(s.cli_pools().await, json!([]));
+}

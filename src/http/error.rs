@@ -52,6 +52,9 @@ pub enum ApiError {
     /// The job was refused (shield rule); there is nothing to explain.
     #[error("{0}")]
     Rejected(String),
+    /// The pool still has live jobs; deleting it needs `?force=true`.
+    #[error("{0}")]
+    LiveJobs(String),
 }
 
 fn invalid_hosts_text(hosts: &[InvalidHost]) -> String {
@@ -89,6 +92,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no_route"),
             ApiError::Rejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "rejected"),
+            ApiError::LiveJobs(_) => (StatusCode::CONFLICT, "live_jobs"),
         }
     }
 

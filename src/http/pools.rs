@@ -4,7 +4,7 @@
 //! the caller's name. Host names are checked all at once first, so a request with one bad name
 //! changes nothing and says which names were refused.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -98,12 +98,32 @@ pub async fn rename(
     Ok(Json(json!(applied.pool)))
 }
 
-/// `DELETE /api/v1/pools/{name}`: `{"deleted": NAME}`.
+/// `DELETE /api/v1/pools/{name}[?force=true]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct DeleteQuery {
+    /// Delete even if live jobs are in the pool (they then follow the unknown-pool policy).
+    #[serde(default)]
+    force: bool,
+}
+
+/// `DELETE /api/v1/pools/{name}`: `{"deleted": NAME}`; a pool with live jobs (registered by
+/// the proxy) needs `?force=true`, as `afpool pool delete` needs `--force`.
 pub async fn delete(
     Writer(who): Writer,
     State(state): State<AppState>,
     Path(name): Path<String>,
+    Query(query): Query<DeleteQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    if !query.force {
+        let live = state.registry.list(Some(&name)).await?;
+        if !live.is_empty() {
+            return Err(ApiError::LiveJobs(format!(
+                "pool '{name}' has {} live jobs; delete it with ?force=true and they follow the \
+                 unknown-pool policy",
+                live.len()
+            )));
+        }
+    }
     apply(&state, PoolChange::Delete { name: name.clone() }, &who).await?;
     Ok(Json(json!({ "deleted": name })))
 }
