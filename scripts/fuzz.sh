@@ -7,7 +7,7 @@
 #   route          afpool::job::route_submission on a fixed pool snapshot
 #   legacy_request afpool::legacy::request::parse (when src/legacy/ exists: --features legacy)
 # Seeds come from fixtures/ (captures, job and submit fixtures) and, when present,
-# /work/shared/afanasy-captures. Findings are kept under $FUZZ_OUT/<target>/default/{crashes,hangs}:
+# a folder named by EXTRA_SEEDS. Findings are kept under $FUZZ_OUT/<target>/default/{crashes,hangs}:
 # each one becomes a regression input in fixtures/fuzz/ (replayed by `cargo test` in fuzz/).
 #
 #   scripts/fuzz.sh                       # smoke: 60 s per target (not part of CI)
@@ -29,7 +29,7 @@ if grep -q '^pub mod legacy;' src/lib.rs; then
 fi
 FUZZ_TARGETS=${FUZZ_TARGETS:-$DEFAULT_TARGETS}
 FUZZ_OUT=${FUZZ_OUT:-$PWD/fuzz/out}
-EXTRA_SEEDS=${EXTRA_SEEDS:-/work/shared/afanasy-captures}
+EXTRA_SEEDS=${EXTRA_SEEDS:-}
 
 if ! command -v cargo-afl >/dev/null; then
   echo "fuzz: installing cargo-afl (crates.io; builds AFL++, needs make and a C compiler)" >&2
@@ -52,17 +52,17 @@ seeds() { # target dir
   case $target in
     request_frame)
       cp fixtures/captures/*.request.bin "$dir"/
-      [[ -d $EXTRA_SEEDS ]] && for f in "$EXTRA_SEEDS"/*.request.bin; do cp "$f" "$dir/x-$(basename "$f")"; done ;;
+      if [[ -n $EXTRA_SEEDS && -d $EXTRA_SEEDS ]]; then for f in "$EXTRA_SEEDS"/*.request.bin; do cp "$f" "$dir/x-$(basename "$f")"; done; fi ;;
     reply_frame)
       cp fixtures/captures/*.reply*.bin "$dir"/
-      [[ -d $EXTRA_SEEDS ]] && for f in "$EXTRA_SEEDS"/*.reply.bin; do cp "$f" "$dir/x-$(basename "$f")"; done ;;
+      if [[ -n $EXTRA_SEEDS && -d $EXTRA_SEEDS ]]; then for f in "$EXTRA_SEEDS"/*.reply.bin; do cp "$f" "$dir/x-$(basename "$f")"; done; fi ;;
     legacy_request)
       printf '{"type": "request", "command": "GET POOLS"}' >"$dir/get-pools.json"
       printf '  {"command":"GET POOLS","type":"request"}\n' >"$dir/get-pools-ws.json" ;;
     envelope|route)
       for f in fixtures/jobs/*/input.json; do cp "$f" "$dir/$(basename "$(dirname "$f")").json"; done
       cp fixtures/submit/*.json "$dir"/
-      [[ -d $EXTRA_SEEDS ]] && for f in "$EXTRA_SEEDS"/*.request.json; do cp "$f" "$dir/x-$(basename "$f")"; done ;;
+      if [[ -n $EXTRA_SEEDS && -d $EXTRA_SEEDS ]]; then for f in "$EXTRA_SEEDS"/*.request.json; do cp "$f" "$dir/x-$(basename "$f")"; done; fi ;;
   esac
   [[ -d fixtures/fuzz/$target ]] && cp fixtures/fuzz/"$target"/* "$dir"/ 2>/dev/null
   # AFL++ slows down on big seeds; keep those under 64 KiB.
