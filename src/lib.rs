@@ -16,6 +16,7 @@
 //! - [`legacy`]: the older pools tool's Pool Server (TCP 9999), for its old clients.
 #![warn(missing_docs)]
 
+pub mod accept;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -44,7 +44,7 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
         };
         let (socket, peer) = tokio::select! {
-            accepted = accept(&listener) => accepted,
+            accepted = crate::accept::with_backoff(&listener, "HTTP API") => accepted,
             _ = shutdown.cancelled() => break,
         };
         let (app, tls, shutdown) = (app.clone(), tls.clone(), shutdown.clone());
@@ -56,21 +56,6 @@ pub async fn run(
     tracker.close();
     if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
         tracing::debug!("HTTP connections still open after {DRAIN:?}; closing them");
-    }
-}
-
-/// Accept with backoff on errors such as running out of file descriptors.
-async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
-    let mut backoff = Duration::from_millis(5);
-    loop {
-        match listener.accept().await {
-            Ok(pair) => return pair,
-            Err(e) => {
-                tracing::warn!("HTTP accept failed, retrying in {backoff:?}: {e}");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-            }
-        }
     }
 }
 

@@ -8,7 +8,6 @@
 //! [`LivePools::current`], which the caller keeps current. Garbage, unknown commands and
 //! silence are logged and the connection is closed, which is what the old clients expect.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,7 +54,7 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
         };
         let (socket, peer) = tokio::select! {
-            accepted = accept(&listener) => accepted,
+            accepted = crate::accept::with_backoff(&listener, "legacy Pool Server") => accepted,
             _ = shutdown.cancelled() => break,
         };
         let (pools, timeout) = (pools.clone(), settings.read_timeout);
@@ -138,19 +137,4 @@ async fn linger(mut socket: TcpStream, timeout: Duration) {
         while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
     };
     let _ = tokio::time::timeout(timeout, drain).await;
-}
-
-/// Accepts with backoff on errors such as running out of file descriptors.
-async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
-    let mut backoff = Duration::from_millis(5);
-    loop {
-        match listener.accept().await {
-            Ok(pair) => return pair,
-            Err(e) => {
-                tracing::warn!("legacy Pool Server: accept failed, retrying in {backoff:?}: {e}");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-            }
-        }
-    }
 }

@@ -53,7 +53,7 @@ impl Gate {
                 continue;
             };
             tokio::select! {
-                accepted = accept(listener) => return Some(accepted),
+                accepted = crate::accept::with_backoff(listener, "proxy") => return Some(accepted),
                 r = self.up.changed() => if r.is_err() { return None },
                 _ = shutdown.cancelled() => return None,
             }
@@ -88,21 +88,6 @@ impl Gate {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(200)) => {}
                 _ = shutdown.cancelled() => return None,
-            }
-        }
-    }
-}
-
-/// Accept with backoff on errors such as running out of file descriptors.
-async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
-    let mut backoff = Duration::from_millis(5);
-    loop {
-        match listener.accept().await {
-            Ok(pair) => return pair,
-            Err(e) => {
-                tracing::warn!("accept failed, retrying in {backoff:?}: {e}");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
     }
