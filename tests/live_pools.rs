@@ -193,7 +193,9 @@ async fn a_deleted_job_leaves_the_registry_and_a_tagged_job_is_adopted() {
     registered(&proxy, &spec, 2).await;
     fake.delete_job(gone);
     // The registry loses job `lost` (a hand edit); afserver still has it, tagged [pool: cpu].
-    std::fs::remove_file(dir.path().join("jobs.json")).unwrap();
+    for file in ["jobs.json", "jobs.json.journal"] {
+        let _ = std::fs::remove_file(dir.path().join(file));
+    }
     proxy.live.reconcile().await;
     let index = proxy.live.index();
     assert!(index.get(gone).is_none());

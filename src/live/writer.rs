@@ -5,6 +5,7 @@
 //! adopts pool jobs from afserver's `[pool: NAME]` annotation.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -12,11 +13,15 @@ use tokio_util::sync::CancellationToken;
 use super::record::Submitted;
 use super::LiveJobs;
 use crate::job::Verdict;
+use crate::store::audit::AuditEntry;
 
 /// Records waiting to be written, at most.
 pub const QUEUE: usize = 16 * 1024;
 /// Records written in one batch, at most.
 const BATCH: usize = 1024;
+/// How long a batch gathers records after its first one arrived (unless it fills first): at a
+/// steady stream of submissions this makes one write per window instead of one per job.
+const GATHER: Duration = Duration::from_millis(50);
 
 /// One submission afserver accepted with `id`.
 pub type Record = (Submitted, i64);
@@ -35,8 +40,28 @@ pub async fn run(live: Arc<LiveJobs>, mut rx: mpsc::Receiver<Record>, shutdown: 
         if n == 0 {
             return;
         }
+        gather(&mut rx, &mut batch, &shutdown).await;
         write(&live, std::mem::take(&mut batch)).await;
         if shutdown.is_cancelled() && rx.is_empty() {
+            return;
+        }
+    }
+}
+
+/// Adds what arrives within [`GATHER`] to `batch`, up to [`BATCH`]; at once on shutdown.
+async fn gather(
+    rx: &mut mpsc::Receiver<Record>,
+    batch: &mut Vec<Record>,
+    shutdown: &CancellationToken,
+) {
+    let until = tokio::time::Instant::now() + GATHER;
+    while batch.len() < BATCH && !shutdown.is_cancelled() {
+        let more = tokio::select! {
+            n = rx.recv_many(batch, BATCH - batch.len()) => n,
+            _ = tokio::time::sleep_until(until) => return,
+            _ = shutdown.cancelled() => return,
+        };
+        if more == 0 {
             return;
         }
     }
@@ -65,13 +90,21 @@ async fn write(live: &LiveJobs, batch: Vec<Record>) {
     for (job, _) in jobs {
         live.index.confirm(job.job_id, Some(job), mark);
     }
-    for (submitted, id) in other {
-        let (kind, reason) = (submitted.audit_kind(), &submitted.reason);
-        let detail = format!("job '{}': {reason}", submitted.job_name);
-        let rec = &live.recorder;
-        let done = rec.record_decision(kind, &submitted.user, &submitted.pool, Some(id), &detail);
-        if let Err(e) = done.await {
-            tracing::warn!(job = id, "job not recorded in the audit log: {e}");
-        }
+    let decisions: Vec<AuditEntry> = other
+        .iter()
+        .map(|(submitted, id)| {
+            let (kind, reason) = (submitted.audit_kind(), &submitted.reason);
+            let detail = format!("job '{}': {reason}", submitted.job_name);
+            let mut entry = AuditEntry::now(kind, &submitted.user, &submitted.pool, detail);
+            entry.job_id = Some(*id);
+            entry
+        })
+        .collect();
+    if let Err(e) = live.recorder.audit.append_many(&decisions).await {
+        let n = decisions.len();
+        tracing::warn!(
+            jobs = n,
+            "held or passed jobs not recorded in the audit log: {e}"
+        );
     }
 }

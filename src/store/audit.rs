@@ -157,6 +157,13 @@ impl AuditFilter {
 pub trait AuditLog: Send + Sync {
     /// Appends one entry; entries are never rewritten.
     async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Appends entries in order; backends override it to write them at once.
+    async fn append_many(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        for entry in entries {
+            self.append(entry).await?;
+        }
+        Ok(())
+    }
     /// Entries passing `filter`, oldest first (never older than the log keeps).
     async fn read(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
 }

@@ -85,12 +85,16 @@ impl FileAudit {
         Ok(())
     }
 
-    fn append_now(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+    fn append_now(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         if !self.checked.swap(true, Ordering::Relaxed) {
             self.rotate_if_old()?;
         }
-        let mut line = serde_json::to_vec(entry).map_err(|e| self.io_error("cannot encode", e))?;
-        line.push(b'\n');
+        let mut line = Vec::new();
+        for entry in entries {
+            serde_json::to_writer(&mut line, entry)
+                .map_err(|e| self.io_error("cannot encode", e))?;
+            line.push(b'\n');
+        }
         fs::create_dir_all(atomic::dir_of(&self.path))
             .map_err(|e| self.io_error("cannot create folder for", e))?;
         let mut file = File::options()
@@ -129,8 +133,15 @@ impl FileAudit {
 #[async_trait]
 impl AuditLog for FileAudit {
     async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let (log, entry) = (self.clone(), entry.clone());
-        tokio::task::spawn_blocking(move || log.append_now(&entry))
+        self.append_many(std::slice::from_ref(entry)).await
+    }
+
+    async fn append_many(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (log, entries) = (self.clone(), entries.to_vec());
+        tokio::task::spawn_blocking(move || log.append_now(&entries))
             .await
             .map_err(|e| StoreError::Unavailable(format!("audit task failed: {e}")))?
     }

@@ -113,6 +113,16 @@ impl AuditLog for MongoAudit {
         inserted.map(|_| ()).map_err(|e| self.unavailable(e))
     }
 
+    async fn append_many(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.ensure_index().await?;
+        let docs = entries.iter().map(to_doc).collect::<Result<Vec<_>, _>>()?;
+        let inserted = self.coll.insert_many(docs).await;
+        inserted.map(|_| ()).map_err(|e| self.unavailable(e))
+    }
+
     async fn read(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let find = self.coll.find(query(filter, filter.cutoff(self.keep_days)));
         let docs: Vec<Document> = find

@@ -23,6 +23,7 @@ pub mod names;
 pub mod recorder;
 pub mod registry;
 pub mod registry_file;
+pub mod registry_journal;
 pub mod registry_mongo;
 
 use std::path::{Path, PathBuf};

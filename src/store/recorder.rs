@@ -64,19 +64,20 @@ impl Recorder {
     pub async fn record_routed_many(&self, jobs: &[(PoolJob, String)]) -> Result<(), StoreError> {
         let records: Vec<PoolJob> = jobs.iter().map(|(job, _)| job.clone()).collect();
         self.registry.upsert_many(&records).await?;
-        for (job, who) in jobs {
-            let detail = format!(
-                "job '{}' of {} routed into pool '{}'",
-                job.job_name, job.user, job.pool
-            );
-            let after = serde_json::to_value(&job.masks_written).ok();
-            let before = serde_json::to_value(&job.user_masks).ok();
-            let entry = AuditEntry::now(AuditKind::JobRouted, who, &job.pool, detail);
-            self.audit
-                .append(&entry.job(job.job_id).change(before, after))
-                .await?;
-        }
-        Ok(())
+        let entries: Vec<AuditEntry> = jobs
+            .iter()
+            .map(|(job, who)| {
+                let detail = format!(
+                    "job '{}' of {} routed into pool '{}'",
+                    job.job_name, job.user, job.pool
+                );
+                let after = serde_json::to_value(&job.masks_written).ok();
+                let before = serde_json::to_value(&job.user_masks).ok();
+                let entry = AuditEntry::now(AuditKind::JobRouted, who, &job.pool, detail);
+                entry.job(job.job_id).change(before, after)
+            })
+            .collect();
+        self.audit.append_many(&entries).await
     }
 
     /// Audits a routing decision that registers nothing (`job_held`, `job_rejected`,
