@@ -30,7 +30,7 @@ const COMPACT_AT: u64 = 1 << 20;
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     /// Insert or replace the job with this id.
-    Upsert(PoolJob),
+    Upsert(Box<PoolJob>),
     /// Remove the job with this id.
     Remove(i64),
 }
@@ -115,7 +115,7 @@ impl Tx<'_> {
     pub fn upsert(&mut self, job: PoolJob) {
         if self.jobs.get(&job.job_id) != Some(&job) {
             self.jobs.insert(job.job_id, job.clone());
-            self.ops.push(Op::Upsert(job));
+            self.ops.push(Op::Upsert(Box::new(job)));
         }
     }
 
@@ -250,7 +250,7 @@ impl State {
 fn apply(jobs: &mut BTreeMap<i64, PoolJob>, op: Op) {
     match op {
         Op::Upsert(job) => {
-            jobs.insert(job.job_id, job);
+            jobs.insert(job.job_id, *job);
         }
         Op::Remove(id) => {
             jobs.remove(&id);
