@@ -99,7 +99,11 @@ pub async fn run(
         .with_metrics(metrics)
         .with_live(live);
     let shared = Arc::new(shared);
-    proxy::run(listener, shared, shutdown).await;
+    // On a worker thread, not block_on's: accepting there would wake the main thread and then
+    // hand every connection over to a worker, two thread wake-ups per request.
+    tokio::spawn(proxy::run(listener, shared, shutdown))
+        .await
+        .context("the proxy's accept loop failed")?;
     if let Some(api) = api {
         api.stopped().await;
     }
