@@ -322,6 +322,9 @@ stop "$PROXY_PID"
 
 # --- 3. a 100k-task job -----------------------------------------------------------------------
 stop "$FAKE_PID" # the fake keeps every job it accepted: start afresh for the big ones
+# ...and so does afpool's registry of pool jobs (the fake never deletes one): a farm that starts
+# afresh has none, and a fresh proxy would otherwise load the ~10^5 jobs of the runs above.
+rm -f "$WORK/jobs.json" "$WORK/jobs.json.journal" "$WORK/audit.jsonl"
 start_fake
 start_proxy # a fresh process, so its high-water mark is this test's
 load "$PROXY_ADDR" big-warm --jobs "$POOLS" --concurrency 4 --requests 400 --expect '"id"'

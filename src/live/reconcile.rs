@@ -113,7 +113,10 @@ async fn ask(upstream: &Upstream, body: &[u8]) -> Result<Vec<AfJob>, String> {
         .map_err(|e| e.to_string())?;
     let frame = crate::protocol::frame::parse_reply(&reply)
         .map_err(|e| format!("{e} ({} bytes)", reply.len()))?;
-    parse_jobs(&reply[frame.body])
+    // A farm's whole job list can be megabytes: parsed off the proxy's worker threads.
+    tokio::task::spawn_blocking(move || parse_jobs(&reply[frame.body]))
+        .await
+        .map_err(|e| format!("job list parse failed: {e}"))?
 }
 
 /// The pool named by afpool's `[pool: NAME]` annotation tag.
