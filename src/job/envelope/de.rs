@@ -4,12 +4,11 @@
 
 use std::fmt;
 
-use indexmap::IndexMap;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Block, Envelope, Job, JobField, Raw, TopField};
+use super::{Block, Envelope, FieldMap, Job, JobField, Raw, TopField};
 
 /// Generates the `Visitor` methods that accept a JSON value of an unexpected shape, returning
 /// `$wrap(kind)`.
@@ -57,12 +56,12 @@ impl<'de> Deserialize<'de> for Envelope<'de> {
 struct TopVisitor;
 
 impl<'de> Visitor<'de> for TopVisitor {
-    type Value = IndexMap<String, TopField<'de>>;
+    type Value = FieldMap<TopField<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = IndexMap::new();
+        let mut out = FieldMap::default();
         while let Some(key) = map.next_key::<String>()? {
             let value = if key == "job" {
                 map.next_value::<JobSlot<'de>>()?.0
@@ -93,7 +92,7 @@ impl<'de> Visitor<'de> for JobVisitor {
     }
     other_shapes!(TopField<'de>, TopField::NotObject);
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = IndexMap::new();
+        let mut fields = FieldMap::default();
         while let Some(key) = map.next_key::<String>()? {
             let value = if key == "blocks" {
                 map.next_value::<BlocksSlot<'de>>()?.0
@@ -164,7 +163,7 @@ impl<'de> Visitor<'de> for BlockVisitor {
         drain_seq(seq).map(|_| not_object("an array"))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = IndexMap::new();
+        let mut fields = FieldMap::default();
         let mut span: Option<(usize, usize)> = None;
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value::<&RawValue>()?.get();
