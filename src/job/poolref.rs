@@ -1,6 +1,6 @@
-//! Finding a job's pool reference, first one found wins: the job key `"pool"`, a `"pool"` key in the
-//! JSON held by `custom_data`, a `pool:NAME` token in `hosts_mask` then `hosts_mask_exclude`, the
-//! `afpool_routed` mark of an earlier pass, then the default pool. The `pool` key, every
+//! Finding a job's pool reference, first one found wins: the job key `"pool"`, the
+//! `afpool_routed` mark of an earlier pass, a `"pool"` key in the JSON held by `custom_data`, a
+//! `pool:NAME` token in `hosts_mask` then `hosts_mask_exclude`, then the default pool. The `pool` key, every
 //! `pool:NAME` token and the mark are stripped before forwarding (routing writes the mark again).
 
 use serde::{Deserialize, Serialize};
@@ -67,13 +67,23 @@ pub(crate) fn take(job: &mut Job<'_>, settings: &RouteSettings) -> Result<Found,
         name,
         source: PoolSource::JobKey,
     });
+    // The mark stands where the job key or a token stood before afpool stripped them, so it
+    // ranks right after the job key: a routed job read again keeps its pool even when
+    // `custom_data` names another one (routing is idempotent).
+    let mark = job.str_of(ROUTED_KEY);
+    let mut stripped = stripped_key | job.remove(ROUTED_KEY);
+    if let Some(name) = mark.filter(|n| !n.trim().is_empty() && n != NO_POOL_SENTINEL) {
+        choice = choice.or(Some(PoolChoice {
+            name,
+            source: PoolSource::RoutedMark,
+        }));
+    }
     if choice.is_none() {
         choice = custom_data_pool(job).map(|name| PoolChoice {
             name,
             source: PoolSource::CustomData,
         });
     }
-    let mut stripped = stripped_key;
     for (field, source) in [
         ("hosts_mask", PoolSource::HostsMaskToken),
         ("hosts_mask_exclude", PoolSource::HostsMaskExcludeToken),
@@ -87,14 +97,6 @@ pub(crate) fn take(job: &mut Job<'_>, settings: &RouteSettings) -> Result<Found,
             stripped = true;
             choice = choice.or(Some(PoolChoice { name, source }));
         }
-    }
-    let mark = job.str_of(ROUTED_KEY);
-    stripped |= job.remove(ROUTED_KEY);
-    if let Some(name) = mark.filter(|n| !n.trim().is_empty() && n != NO_POOL_SENTINEL) {
-        choice = choice.or(Some(PoolChoice {
-            name,
-            source: PoolSource::RoutedMark,
-        }));
     }
     let default = settings.default_pool.as_ref().filter(|n| !n.is_empty());
     choice = choice.or_else(|| {

@@ -126,13 +126,15 @@ impl HostFilter {
         })
     }
 
-    /// Whether afserver lets `host` through; `Err` when a mask is too complex to decide on.
-    fn admits(&self, host: &str) -> Result<bool, ecma::TooComplex> {
-        let hit = |m: &Option<Matcher>| match m {
-            Some(m) => m.try_match(host.as_bytes(), false).map(Some),
+    /// Whether afserver lets `host` through; `Err` when the job's masks together take more than
+    /// one step budget (counted in `steps`) to decide on.
+    fn admits(&self, host: &str, steps: &mut u64) -> Result<bool, ecma::TooComplex> {
+        let mut hit = |m: &Option<Matcher>| match m {
+            Some(m) => m.try_match_counted(host.as_bytes(), false, steps).map(Some),
             None => Ok(None),
         };
-        Ok(hit(&self.include)?.unwrap_or(true) && !hit(&self.exclude)?.unwrap_or(false))
+        let included = hit(&self.include)?.unwrap_or(true);
+        Ok(included && !hit(&self.exclude)?.unwrap_or(false))
     }
 }
 
@@ -209,9 +211,11 @@ fn allowed_hosts<'p>(
         PlanError::Rejected(Rejection::shield(ShieldRule::InvalidRegex, msg))
     };
     let job = HostFilter::new(&user.hosts_mask, &user.hosts_mask_exclude, label)?;
+    // One budget for every host and block: a pool of many hosts must not multiply it.
+    let mut steps = 0;
     let mut allowed = Vec::new();
     for host in pool.hosts.iter().map(String::as_str) {
-        if job.admits(host).map_err(too_complex)? {
+        if job.admits(host, &mut steps).map_err(too_complex)? {
             allowed.push(host);
         }
     }
@@ -222,7 +226,7 @@ fn allowed_hosts<'p>(
         let block = HostFilter::new(include, exclude, label)?;
         let mut admitted = false;
         for host in &allowed {
-            if block.admits(host).map_err(too_complex)? {
+            if block.admits(host, &mut steps).map_err(too_complex)? {
                 admitted = true;
                 break;
             }

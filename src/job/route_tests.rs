@@ -341,6 +341,28 @@ fn big_job_keeps_its_block_verbatim() {
     assert!(out.contains(&block), "the block is copied verbatim");
 }
 
+// Found by fuzzing (fixtures/fuzz/route/): the job key outranks custom_data and is stripped, so
+// on a second pass the mark written in its place must outrank custom_data too.
+#[rstest]
+#[case::key_over_custom_data(
+    r#""pool":"cpu","custom_data":"{\"pool\":\"gpu\"}","#,
+    Verdict::Routed
+)]
+#[case::unknown_key_over_custom_data(
+    r#""pool":"nope","custom_data":"{\"pool\":\"cpu\"}","#,
+    Verdict::Held
+)]
+fn a_second_pass_keeps_the_pool_the_first_chose(#[case] extra: &str, #[case] verdict: Verdict) {
+    let settings = RouteSettings::default();
+    let (first, job1) = routed(&job(extra), &settings);
+    assert_eq!(first.verdict, verdict);
+    let second = route(first.body.as_ref().unwrap(), &settings, &inv()).unwrap();
+    assert_eq!(second.verdict, verdict);
+    assert_eq!(second.pool.as_ref().unwrap().source, PoolSource::RoutedMark);
+    let job2: Value = serde_json::from_slice(&second.body.unwrap()).unwrap();
+    assert_eq!(job2["job"], job1);
+}
+
 #[rstest]
 #[case(MaskMode::Exclude, r#""pool":"gpu","hosts_mask_exclude":"gpu.node9","#)]
 #[case(MaskMode::Include, r#""pool":"cpu","hosts_mask":"render01","#)]

@@ -46,12 +46,17 @@ enum Frame {
     OnceMore(StateId),
 }
 
-/// Whether `program` matches the whole of `text`.
-pub(super) fn full_match(program: &Program, text: &[u8], icase: bool) -> Result<bool, TooComplex> {
-    let mut steps = 0;
+/// Whether `program` matches the whole of `text`, adding the steps it takes to `steps`: several
+/// matches sharing one counter share one [`STEP_BUDGET`].
+pub(super) fn full_match(
+    program: &Program,
+    text: &[u8],
+    icase: bool,
+    steps: &mut u64,
+) -> Result<bool, TooComplex> {
     let subs = vec![Sub::default(); program.groups as usize];
     let mut run = Run::new(program, text, icase, 0, subs, true);
-    run.search(program.start, &mut steps)
+    run.search(program.start, steps)
 }
 
 /// One executor: the top-level match, or a look-ahead's prefix search.

@@ -39,7 +39,21 @@ impl Matcher {
 
     /// Whether the whole `name` matches; `Err` when deciding takes more than the step budget
     /// (libstdc++ would backtrack at least as long).
+    #[cfg(test)]
     pub(crate) fn try_match(&self, name: &[u8], icase: bool) -> Result<bool, TooComplex> {
-        exec::full_match(&self.program, name, icase)
+        exec::full_match(&self.program, name, icase, &mut 0)
+    }
+
+    /// Whether the whole `name` matches, within one step budget shared by every match counted
+    /// in `steps` (all the names and masks of one job: a job's masks cost the proxy a few
+    /// milliseconds at most, however many hosts its pool has); `Err` past it (libstdc++ would
+    /// backtrack at least as long).
+    pub(crate) fn try_match_counted(
+        &self,
+        name: &[u8],
+        icase: bool,
+        steps: &mut u64,
+    ) -> Result<bool, TooComplex> {
+        exec::full_match(&self.program, name, icase, steps)
     }
 }
