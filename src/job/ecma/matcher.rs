@@ -41,7 +41,7 @@ impl Matcher {
     /// (libstdc++ would backtrack at least as long).
     #[cfg(test)]
     pub(crate) fn try_match(&self, name: &[u8], icase: bool) -> Result<bool, TooComplex> {
-        exec::full_match(&self.program, name, icase, &mut 0)
+        self.try_match_counted(name, icase, &mut 0)
     }
 
     /// Whether the whole `name` matches, within one step budget shared by every match counted
