@@ -84,7 +84,7 @@ pub fn journal_path(path: &Path) -> PathBuf {
 }
 
 /// One process's view of the registry files.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct State {
     /// The snapshot the view was built from; `None` before the first read or after a failure.
     snapshot: Option<Option<FileId>>,
@@ -92,6 +92,15 @@ pub struct State {
     journal_at: u64,
     /// The jobs, by id.
     jobs: BTreeMap<i64, PoolJob>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("jobs", &self.jobs.len())
+            .field("journal_at", &self.journal_at)
+            .finish()
+    }
 }
 
 /// The changes one operation makes, applied to the view as they are made.
