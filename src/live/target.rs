@@ -1,7 +1,7 @@
 //! A live job's masks for a pool, computed by the same routing as a submission: the user's own
 //! masks (from the registry, or as edited) go into a minimal job that names the pool with
-//! afpool's routed mark, so a `pool:NAME` token in an edited mask still wins (a move), and
-//! `pool:none` releases the job. Pure: no I/O.
+//! afpool's routed mark, left out when an edited mask holds a `pool:NAME` token: the token moves
+//! the job, and `pool:none` releases it. Pure: no I/O.
 
 use serde_json::json;
 
@@ -59,14 +59,21 @@ pub fn without_tokens(masks: &JobMasks) -> JobMasks {
 }
 
 /// A minimal submission of a job with `user` masks, in `pool` (routed mark) or with the job key
-/// `pool` set to `key` when given.
+/// `pool` set to `key` when given. The mark outranks tokens when routing, so it is left out when
+/// the masks hold a `pool:NAME` token: the token moves the job.
 fn synthetic(user: &JobMasks, name: &str, owner: &str, mark: &str, key: Option<&str>) -> Vec<u8> {
     let mut job = json!({
         "name": name,
         "user_name": owner,
-        ROUTED_KEY: mark,
         "blocks": [{"name": "b", "flags": 1, "frame_first": 1, "frame_last": 1, "command": "x"}],
     });
+    let has_token = [&user.hosts_mask, &user.hosts_mask_exclude]
+        .into_iter()
+        .flatten()
+        .any(|m| !job::strip_tokens(m).1.is_empty());
+    if !has_token {
+        job[ROUTED_KEY] = json!(mark);
+    }
     let fields = [
         ("hosts_mask", &user.hosts_mask),
         ("hosts_mask_exclude", &user.hosts_mask_exclude),
