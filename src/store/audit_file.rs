@@ -1,6 +1,7 @@
 //! The file backend of the audit log: `audit.jsonl` beside the pools file, one JSON entry per
-//! line. Each entry is appended with one `write` on a file opened with `O_APPEND`, so entries
-//! from several processes never interleave, and no entry is ever rewritten.
+//! line. Each entry, or each batch of entries, is appended with one `write` on a file opened with
+//! `O_APPEND`, so entries from several processes never interleave, and no entry is ever
+//! rewritten.
 //!
 //! Bounded by age without rewriting: the first append of a [`FileAudit`] looks at the oldest
 //! entry, and when it is older than `keep_days` renames `audit.jsonl` to `audit.jsonl.1`
