@@ -9,10 +9,14 @@
 pub(crate) type FieldMap<V> = indexmap::IndexMap<String, V, foldhash::fast::RandomState>;
 
 mod de;
+mod dupkeys;
 mod strict;
 mod write;
 
-pub use strict::{checked_text, BodyError};
+#[cfg(test)]
+pub(crate) use strict::checked_text;
+pub use strict::BodyError;
+pub(crate) use strict::{checked, utf8_text};
 
 /// A JSON value as text: borrowed from the request, or newly written by the router.
 #[derive(Debug)]
@@ -43,7 +47,12 @@ pub(crate) trait Fields {
 
     /// `key` as a string; `None` when absent or not a JSON string.
     fn str_of(&self, key: &str) -> Option<String> {
-        self.raw(key).and_then(|t| serde_json::from_str(t).ok())
+        let text = self.raw(key)?;
+        // Valid JSON string text without a backslash is its own value.
+        match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(inner) if !inner.contains('\\') => Some(inner.to_string()),
+            _ => serde_json::from_str(text).ok(),
+        }
     }
     /// `key` as an integer; `None` when absent or not an integer.
     fn i64_of(&self, key: &str) -> Option<i64> {
@@ -167,14 +176,17 @@ pub(crate) struct Envelope<'a> {
 }
 
 impl<'a> Envelope<'a> {
-    /// Read a request body strictly ([`checked_text`]), then parse it; tasks stay raw.
+    /// Read a request body strictly (UTF-8 after an optional BOM, one JSON object, no duplicate
+    /// key at any depth) and parse it; tasks stay raw.
     pub fn parse(body: &'a [u8]) -> Result<Self, BodyError> {
-        Self::from_checked(checked_text(body)?)
+        Self::from_text(utf8_text(body)?)
     }
 
-    /// Parse a body that [`checked_text`] returned; tasks stay raw.
-    pub fn from_checked(text: &'a str) -> Result<Self, BodyError> {
+    /// Parse the text of a body ([`utf8_text`]) strictly: serde_json reads the grammar while it
+    /// splits the envelope, then one scan looks for duplicate keys; tasks stay raw.
+    pub fn from_text(text: &'a str) -> Result<Self, BodyError> {
         let mut env: Envelope<'a> = serde_json::from_str(text)?;
+        strict::no_duplicates(text)?;
         if let Ok(job) = env.job_mut() {
             let base = text.as_ptr() as usize;
             for block in job.blocks_mut() {
@@ -209,7 +221,7 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// Is `body` a job submission afpool can read? It must pass [`checked_text`], and afserver must
+/// Is `body` a job submission afpool can read? It must pass the strict read, and afserver must
 /// read it as one ([`Envelope::is_submission`]). Bodies without the text `"job"` (and no `\u`
 /// escape that could spell it) are refused unparsed.
 pub fn is_job_submission(body: &[u8]) -> bool {

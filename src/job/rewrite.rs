@@ -118,7 +118,7 @@ pub(crate) fn plan(
 ) -> Result<MaskPlan, PlanError> {
     let user = UserMasks::read(job, settings);
     let label = job_label(job);
-    let allowed = allowed_hosts(&user, pool, &label)?;
+    let allowed = allowed_hosts(&user, pool, label)?;
     let [has_mask, has_exclude] = user.present;
     let mut plan = MaskPlan {
         translate: user.translate,
@@ -199,7 +199,7 @@ pub(crate) fn apply(
 
 /// Translates every block's find-mode masks into regexes; the result is validated.
 fn translate_blocks(job: &mut Job<'_>) -> Result<(), Rejection> {
-    let label = job_label(job);
+    let label = job_label(job).to_string();
     for block in job.blocks_mut() {
         for key in JOB_MASKS {
             let Some(old) = block.str_of(key) else {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::envelope::{checked_text, Envelope, Fields, Job};
+use super::envelope::{checked, utf8_text, Envelope, Fields, Job};
 use super::explain::{Explanation, Masks, Outcome, SnapshotRef, Verdict};
 use super::inventory::{Inventory, PoolPlan};
 use super::poolref::{self, PoolChoice, ROUTED_KEY};
@@ -40,9 +40,11 @@ pub fn route_submission(
     settings: &RouteSettings,
     inv: &Inventory,
 ) -> Option<Result<Outcome, Rejection>> {
-    let read = checked_text(body).and_then(|text| {
-        let maybe = super::envelope::might_be_submission(text.as_bytes());
-        maybe.then(|| Envelope::from_checked(text)).transpose()
+    let read = utf8_text(body).and_then(|text| {
+        match super::envelope::might_be_submission(text.as_bytes()) {
+            true => Envelope::from_text(text).map(Some),
+            false => checked(text).map(|()| None),
+        }
     });
     let mut env = match read {
         Err(e) => return Some(Err(malformed(e.to_string()))),

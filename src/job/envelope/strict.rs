@@ -3,14 +3,15 @@
 //! not check, afpool's parser would), one JSON object, and no object at any depth may hold a key
 //! twice (afserver's rapidjson reads the first, serde the last: afpool refuses to guess).
 //!
-//! One pass with serde_json over the whole body, allocating nothing per key unless the key has
-//! escapes; objects with many keys are checked through a hash set, so the pass stays linear.
+//! serde_json reads the grammar (a job's envelope parse does it on the way, see
+//! [`super::Envelope::parse`]); duplicate keys are then found by a byte scan of the valid text
+//! ([`super::dupkeys`]), not by a second parse.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use super::dupkeys;
 
 /// Why afpool will not read a request body.
 #[derive(Debug, thiserror::Error)]
@@ -37,139 +38,58 @@ pub enum BodyError {
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The body as afserver's parser will see it (BOM skipped), checked: UTF-8, one JSON object, no
-/// duplicate key at any depth.
-pub fn checked_text(body: &[u8]) -> Result<&str, BodyError> {
+/// duplicate key at any depth. (Routing does these steps itself, see [`checked`].)
+#[cfg(test)]
+pub(crate) fn checked_text(body: &[u8]) -> Result<&str, BodyError> {
+    let text = utf8_text(body)?;
+    checked(text)?;
+    Ok(text)
+}
+
+/// The body without its BOM, when it is UTF-8; the JSON is not read yet.
+pub(crate) fn utf8_text(body: &[u8]) -> Result<&str, BodyError> {
     let body = body.strip_prefix(BOM).unwrap_or(body);
-    let text = std::str::from_utf8(body).map_err(|e| BodyError::NotUtf8(e.valid_up_to()))?;
-    let mut keys = Keys::default();
+    std::str::from_utf8(body).map_err(|e| BodyError::NotUtf8(e.valid_up_to()))
+}
+
+/// `text` is one JSON object without duplicate keys.
+pub(crate) fn checked(text: &str) -> Result<(), BodyError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let read = de
-        .deserialize_map(ObjectVisitor(&mut keys))
-        .and_then(|()| de.end());
-    match (read, keys.duplicate) {
-        (Err(e), Some(key)) => Err(BodyError::DuplicateKey {
-            key,
-            at: format!("line {} column {}", e.line(), e.column()),
-        }),
-        (Err(e), None) => Err(e.into()),
-        (Ok(()), _) => Ok(text),
+    de.deserialize_map(AnyObject)?;
+    de.end()?;
+    no_duplicates(text)
+}
+
+/// JSON `text` that serde_json could skip has no object that holds a key twice, and, when the
+/// scan saw a surrogate escape or a long number, serde_json can read every value in it.
+pub(crate) fn no_duplicates(text: &str) -> Result<(), BodyError> {
+    let scan = dupkeys::scan(text);
+    if scan.suspect {
+        serde_json::from_str::<serde_json::Value>(text)?;
+    }
+    match scan.duplicate {
+        None => Ok(()),
+        Some(d) => {
+            let (line, column) = dupkeys::line_column(text, d.at);
+            Err(BodyError::DuplicateKey {
+                key: d.key,
+                at: format!("line {line} column {column}"),
+            })
+        }
     }
 }
 
-/// Objects with more keys than this are checked through a hash set.
-const LINEAR_KEYS: usize = 16;
+/// Any JSON object, its values skipped.
+struct AnyObject;
 
-/// The keys of the objects being read, innermost last, and the duplicate found.
-#[derive(Default)]
-struct Keys<'de> {
-    stack: Vec<Cow<'de, str>>,
-    duplicate: Option<String>,
-}
-
-impl<'de> Keys<'de> {
-    /// Stop with an error naming `key` as a duplicate.
-    fn duplicate<E: de::Error>(&mut self, key: &str) -> Result<(), E> {
-        self.duplicate = Some(key.to_string());
-        Err(E::custom("duplicate key"))
-    }
-}
-
-/// Any JSON value, checked.
-struct Value<'a, 'de>(&'a mut Keys<'de>);
-
-impl<'de> DeserializeSeed<'de> for Value<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Value<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Value(&mut *self.0))?.is_some() {}
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        ObjectVisitor(self.0).visit_map(map)
-    }
-}
-
-/// A JSON object, checked: its keys go on the stack (or into a set when there are many) and come
-/// off when it ends.
-struct ObjectVisitor<'a, 'de>(&'a mut Keys<'de>);
-
-impl<'de> Visitor<'de> for ObjectVisitor<'_, 'de> {
+impl<'de> Visitor<'de> for AnyObject {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let keys = self.0;
-        let base = keys.stack.len();
-        let mut many: Option<HashSet<Cow<'de, str>>> = None;
-        while let Some(key) = map.next_key_seed(Key)? {
-            match many.as_mut() {
-                Some(set) if set.contains(&key) => keys.duplicate(&key)?,
-                Some(set) => {
-                    set.insert(key);
-                }
-                None if keys.stack[base..].contains(&key) => keys.duplicate(&key)?,
-                None => {
-                    keys.stack.push(key);
-                    if keys.stack.len() - base > LINEAR_KEYS {
-                        many = Some(keys.stack.drain(base..).collect());
-                    }
-                }
-            }
-            map.next_value_seed(Value(&mut *keys))?;
-        }
-        keys.stack.truncate(base);
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(())
-    }
-}
-
-/// An object key, borrowed from the request unless it has escapes.
-struct Key;
-
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_string()))
     }
 }
 

@@ -6,12 +6,13 @@ use crate::job::ecma::{self, Matcher};
 use crate::job::inventory::PoolPlan;
 use crate::job::mask;
 use crate::job::rejection::{Rejection, ShieldRule};
+use crate::job::shield::JobLabel;
 
 /// The pool's hosts the job's own masks let through; every block must keep at least one.
 pub(super) fn allowed_hosts<'p>(
     user: &UserMasks,
     pool: &'p PoolPlan,
-    label: &str,
+    label: JobLabel<'_>,
 ) -> Result<Vec<&'p str>, PlanError> {
     let too_complex = |_| {
         let msg =
@@ -48,7 +49,7 @@ pub(super) fn allowed_hosts<'p>(
     Ok(allowed)
 }
 
-fn internal(label: &str, mask: &str, err: String) -> PlanError {
+fn internal(label: JobLabel<'_>, mask: &str, err: String) -> PlanError {
     let msg = format!("job {label}: hosts mask '{mask}' cannot be used ({err})");
     PlanError::Rejected(Rejection::shield(ShieldRule::InvalidRegex, msg))
 }
@@ -61,7 +62,7 @@ struct HostFilter {
 }
 
 impl HostFilter {
-    fn new(include: &str, exclude: &str, label: &str) -> Result<Self, PlanError> {
+    fn new(include: &str, exclude: &str, label: JobLabel<'_>) -> Result<Self, PlanError> {
         let compile = |m: &str| {
             (!m.is_empty())
                 .then(|| mask::full_match(m).map_err(|e| internal(label, m, e)))

@@ -5,15 +5,37 @@
 use super::count::{self, CountError, Frames};
 use super::raw::{self, Members};
 use super::text::{self, Finding};
-use super::{reject, shown};
+use std::fmt;
+
+use super::{reject, JobLabel, Shown};
 use crate::job::envelope::{Block, Fields};
 use crate::job::rejection::{Rejection, ShieldRule};
 
-/// A block's name for messages (`'x'`, or its number).
-pub(super) fn block_label(block: &Block<'_>, index: usize) -> String {
-    match block.str_of("name") {
-        Some(name) => format!("'{}'", shown(&name)),
-        None => format!("#{index}"),
+/// A block's name for messages (`'x'`, or its number), written only when a message is.
+pub(super) fn block_label<'b>(block: &'b Block<'_>, index: usize) -> BlockLabel<'b> {
+    BlockLabel(block.raw("name"), index)
+}
+
+/// See [`block_label`]: the raw text of the block's `name`, and its index.
+#[derive(Clone, Copy)]
+pub(super) struct BlockLabel<'b>(Option<&'b str>, usize);
+
+impl fmt::Display for BlockLabel<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.and_then(raw::string) {
+            Some(name) => write!(f, "'{}'", Shown(&name)),
+            None => write!(f, "#{}", self.1),
+        }
+    }
+}
+
+/// `job 'x': block 'b'`, for messages.
+#[derive(Clone, Copy)]
+struct Whose<'b>(JobLabel<'b>, BlockLabel<'b>);
+
+impl fmt::Display for Whose<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "job {}: block {}", self.0, self.1)
     }
 }
 
@@ -24,26 +46,26 @@ fn int_of(block: &Block<'_>, key: &str) -> Option<i64> {
 }
 
 /// Checks block `index` of the job labelled `label`.
-pub(super) fn check(block: &Block<'_>, index: usize, label: &str) -> Result<(), Rejection> {
+pub(super) fn check(block: &Block<'_>, index: usize, label: JobLabel<'_>) -> Result<(), Rejection> {
     if block.fields.is_none() {
         let msg = format!(
             "job {label}: block #{index} is not a JSON object (afserver 3.4.1 crashes on such a job)"
         );
         return Err(Rejection::shield(ShieldRule::EmptyBlock, msg));
     }
-    let whose = format!("job {label}: block {}", block_label(block, index));
+    let whose = Whose(label, block_label(block, index));
     let numeric = block.i64_of("flags").unwrap_or(0) & 1 == 1;
     let tasks = if numeric {
         count::numeric(frames(block)).map(|_| None)
     } else {
         listed(block)
     };
-    let tasks = tasks.map_err(|e| count_rejection(&whose, e))?;
+    let tasks = tasks.map_err(|e| count_rejection(whose, e))?;
     if let Some(f) = text::first_bad(&text::BLOCK, |k| block.raw(k)) {
-        return Err(reject(f.explain(&whose)));
+        return Err(reject(f.explain(whose)));
     }
     match tasks {
-        Some(tasks) => check_tasks(&tasks, &whose),
+        Some(tasks) => check_tasks(&tasks, whose),
         None => Ok(()),
     }
 }
@@ -79,7 +101,7 @@ fn listed<'b>(block: &'b Block<'_>) -> Result<Option<Vec<&'b str>>, CountError> 
     Ok(Some(tasks))
 }
 
-fn count_rejection(whose: &str, e: CountError) -> Rejection {
+fn count_rejection(whose: Whose<'_>, e: CountError) -> Rejection {
     let (rule, msg) = match e {
         CountError::NoTasks(why) => (
             ShieldRule::EmptyBlock,
@@ -120,7 +142,7 @@ fn count_rejection(whose: &str, e: CountError) -> Rejection {
 
 /// Every task must be an object (afserver reads each through rapidjson's object accessors with
 /// assertions off: a number crashes it, an array yields garbage), with text afserver can keep.
-fn check_tasks(tasks: &[&str], whose: &str) -> Result<(), Rejection> {
+fn check_tasks(tasks: &[&str], whose: Whose<'_>) -> Result<(), Rejection> {
     for (i, task) in tasks.iter().enumerate() {
         if !task.starts_with('{') {
             let msg = format!(
@@ -141,6 +163,6 @@ fn check_tasks(tasks: &[&str], whose: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
-fn task_text(f: Finding, whose: &str, index: usize) -> Rejection {
-    reject(f.explain(&format!("{whose} task #{index}")))
+fn task_text(f: Finding, whose: Whose<'_>, index: usize) -> Rejection {
+    reject(f.explain(format!("{whose} task #{index}")))
 }

@@ -10,6 +10,8 @@
 //! how it writes them), `block` (one block and its tasks), `raw` (raw JSON values read the way
 //! afserver's `jr_*` helpers read them).
 
+use std::fmt::{self, Write as _};
+
 mod block;
 mod count;
 mod raw;
@@ -23,22 +25,38 @@ use block::block_label;
 /// Job-level mask keys.
 pub(crate) const JOB_MASKS: [&str; 2] = ["hosts_mask", "hosts_mask_exclude"];
 
-/// The job's name for messages (`'x'`, or `(unnamed)`), control characters escaped.
-pub(crate) fn job_label(job: &Job<'_>) -> String {
-    match job.str_of("name") {
-        Some(name) => format!("'{}'", shown(&name)),
-        None => "(unnamed)".to_string(),
+/// The job's name for messages (`'x'`, or `(unnamed)`), control characters escaped. It is
+/// written only when a message is: most jobs pass every rule and never need it.
+pub(crate) fn job_label<'j>(job: &'j Job<'_>) -> JobLabel<'j> {
+    JobLabel(job.raw("name"))
+}
+
+/// See [`job_label`]: the raw text of the job's `name`.
+#[derive(Clone, Copy)]
+pub(crate) struct JobLabel<'j>(Option<&'j str>);
+
+impl fmt::Display for JobLabel<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.and_then(raw::string) {
+            Some(name) => write!(f, "'{}'", Shown(&name)),
+            None => f.write_str("(unnamed)"),
+        }
     }
 }
 
-/// `s` with control characters escaped, so a message stays on one line.
-fn shown(s: &str) -> String {
-    s.chars()
-        .map(|c| match c.is_control() {
-            true => c.escape_debug().to_string(),
-            false => c.to_string(),
-        })
-        .collect()
+/// A string with control characters escaped, so a message stays on one line.
+struct Shown<'s>(&'s str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            match c.is_control() {
+                true => write!(f, "{}", c.escape_debug())?,
+                false => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A rejection from a `(rule, message)` pair.
@@ -65,19 +83,19 @@ pub(crate) fn check_structure(job: &Job<'_>) -> Result<(), Rejection> {
             return Err(Rejection::shield(ShieldRule::NoBlocks, msg));
         }
     };
-    check_id(job, &label)?;
+    check_id(job, label)?;
     if let Some(f) = text::first_bad(&text::JOB, |k| job.raw(k)) {
-        return Err(reject(f.explain(&format!("job {label}:"))));
+        return Err(reject(f.explain(format!("job {label}:"))));
     }
     for (i, b) in blocks.iter().enumerate() {
-        block::check(b, i, &label)?;
+        block::check(b, i, label)?;
     }
     Ok(())
 }
 
 /// afserver takes an int32 `id` as the new job's id (`Node::jsonRead`): a taken id (1 is its
 /// system job) or one outside its table crashes 3.4.1. A new job never needs one.
-fn check_id(job: &Job<'_>, label: &str) -> Result<(), Rejection> {
+fn check_id(job: &Job<'_>, label: JobLabel<'_>) -> Result<(), Rejection> {
     let id = job
         .raw("id")
         .and_then(raw::int)

@@ -130,7 +130,7 @@ pub(super) struct Finding {
 
 impl Finding {
     /// The rule and the message after `whose` (`job 'x':`, `job 'x': block 'b'`).
-    pub fn explain(&self, whose: &str) -> (ShieldRule, String) {
+    pub fn explain(&self, whose: impl std::fmt::Display) -> (ShieldRule, String) {
         let field = &self.field;
         let (rule, what, fix) = match self.bad {
             BadChar::Nul => {
