@@ -21,7 +21,7 @@ use host_filter::allowed_hosts;
 /// Does afserver read this job's masks as regexes? A job's own `hosts_mask_type` decides; without
 /// one, the settings' assumption about the user's mode does.
 pub(crate) fn job_is_regex(job: &Job<'_>, assume: MaskType) -> bool {
-    match job.str_of("hosts_mask_type").as_deref() {
+    match job.text_of("hosts_mask_type").as_deref() {
         Some(kind) => kind == "regex",
         None => assume == MaskType::Regex,
     }
@@ -186,7 +186,7 @@ pub(crate) fn apply(
         .zip([&plan.hosts_mask, &plan.hosts_mask_exclude])
     {
         if let Some(v) = value {
-            if job.str_of(key).as_ref() != Some(v) {
+            if job.text_of(key).as_deref() != Some(v.as_str()) {
                 job.set_str(key, v);
             }
         }

@@ -2,13 +2,14 @@
 //! [`Block`]s split into keys; every other value stays borrowed raw text. A block's exact text is
 //! found afterwards from where its first and last values sit in the request.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Block, Envelope, FieldMap, Job, JobField, Raw, TopField};
+use super::{field_map, Block, Envelope, FieldMap, Job, JobField, Raw, TopField};
 
 /// Generates the `Visitor` methods that accept a JSON value of an unexpected shape, returning
 /// `$wrap(kind)`.
@@ -56,13 +57,13 @@ impl<'de> Deserialize<'de> for Envelope<'de> {
 struct TopVisitor;
 
 impl<'de> Visitor<'de> for TopVisitor {
-    type Value = FieldMap<TopField<'de>>;
+    type Value = FieldMap<'de, TopField<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = FieldMap::default();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(Key(key)) = map.next_key()? {
             let value = if key == "job" {
                 map.next_value::<JobSlot<'de>>()?.0
             } else {
@@ -92,8 +93,8 @@ impl<'de> Visitor<'de> for JobVisitor {
     }
     other_shapes!(TopField<'de>, TopField::NotObject);
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = FieldMap::default();
-        while let Some(key) = map.next_key::<String>()? {
+        let mut fields = field_map();
+        while let Some(Key(key)) = map.next_key()? {
             let value = if key == "blocks" {
                 map.next_value::<BlocksSlot<'de>>()?.0
             } else {
@@ -163,9 +164,9 @@ impl<'de> Visitor<'de> for BlockVisitor {
         drain_seq(seq).map(|_| not_object("an array"))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = FieldMap::default();
+        let mut fields = field_map();
         let mut span: Option<(usize, usize)> = None;
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(Key(key)) = map.next_key()? {
             let value = map.next_value::<&RawValue>()?.get();
             let (start, end) = (
                 value.as_ptr() as usize,
@@ -179,6 +180,30 @@ impl<'de> Visitor<'de> for BlockVisitor {
             verbatim: None,
             span,
         })
+    }
+}
+
+/// An object key, borrowed from the request unless it holds an escape.
+pub(crate) struct Key<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v.to_string())))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Writing the envelope back: keys JSON-escaped, compact between keys, values copied verbatim, and
 //! an unchanged block's exact request text.
 
+use std::borrow::Cow;
+
 use super::{Block, Envelope, Job, JobField, Raw, TopField};
 
 /// The envelope as JSON bytes.
@@ -46,7 +48,7 @@ fn write_block(out: &mut Vec<u8>, block: &Block<'_>) {
 /// Writes `{"key":value,...}` with `value` written by `write`.
 fn object<'v, V: 'v>(
     out: &mut Vec<u8>,
-    entries: impl Iterator<Item = (&'v String, &'v V)>,
+    entries: impl Iterator<Item = (&'v Cow<'v, str>, &'v V)>,
     write: impl Fn(&mut Vec<u8>, &V),
 ) {
     out.push(b'{');

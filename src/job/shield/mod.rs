@@ -68,7 +68,7 @@ fn reject((rule, message): (ShieldRule, String)) -> Rejection {
 /// are objects with tasks afserver can count, and strings afserver can write back.
 pub(crate) fn check_structure(job: &Job<'_>) -> Result<(), Rejection> {
     let label = job_label(job);
-    if job.str_of("user_name").is_none_or(|u| u.is_empty()) {
+    if job.text_of("user_name").is_none_or(|u| u.is_empty()) {
         let msg = format!("job {label} has no user_name (afserver 3.4.1 crashes on such a job)");
         return Err(Rejection::shield(ShieldRule::NoUserName, msg));
     }

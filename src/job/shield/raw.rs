@@ -6,18 +6,15 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
+
+use crate::job::envelope::{json_str, Key};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// The string a raw JSON value holds, if it is a string. Text without a backslash is the
-/// string itself (borrowed): valid JSON cannot hold a raw quote or control character there.
+/// The string a raw JSON value holds, if it is a string (see [`json_str`]).
 pub(super) fn string(raw: &str) -> Option<Cow<'_, str>> {
-    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
-    if !inner.contains('\\') {
-        return Some(Cow::Borrowed(inner));
-    }
-    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+    json_str(raw)
 }
 
 /// The integer a raw JSON value holds, read like rapidjson's `IsInt64`/`GetInt64`: an integer
@@ -128,30 +125,6 @@ impl<'de> Visitor<'de> for MembersVisitor {
             out.push((key, map.next_value::<&RawValue>()?));
         }
         Ok(Members(out))
-    }
-}
-
-/// An object key, borrowed from the request unless it holds an escape.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Key(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Key(Cow::Owned(v.to_string())))
     }
 }
 
