@@ -81,6 +81,12 @@ pub async fn send(upstream: &Upstream, body: &[u8]) -> Result<Value, ActionError
 
 /// The JSON of a framed reply, read leniently like the render list.
 pub fn read_answer(reply: &[u8]) -> Result<Value, String> {
+    read_reply_body(reply)
+}
+
+/// afserver's framed `reply` body read as `T` (raw backslashes afserver writes unescaped are
+/// repaired when the body does not parse as it is).
+pub fn read_reply_body<T: serde::de::DeserializeOwned>(reply: &[u8]) -> Result<T, String> {
     let frame = frame::parse_reply(reply).map_err(|e| format!("{e} ({} bytes)", reply.len()))?;
     let body = &reply[frame.body];
     serde_json::from_slice(body)

@@ -87,8 +87,13 @@ impl Submitted {
 
 /// The job id of afserver's answer to a submission (`{"id": N, ...}`), if it accepted the job.
 pub fn accepted_id(reply: &[u8]) -> Option<i64> {
-    let answer = super::action::read_answer(reply).ok()?;
-    answer.get("id")?.as_i64().filter(|id| *id > 0)
+    /// Only the id: the rest of the answer is not read into memory.
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        id: Option<i64>,
+    }
+    let answer: Answer = super::action::read_reply_body(reply).ok()?;
+    answer.id.filter(|id| *id > 0)
 }
 
 #[cfg(test)]
