@@ -199,23 +199,30 @@ pub(crate) fn apply(
 
 /// Translates every block's find-mode masks into regexes; the result is validated.
 fn translate_blocks(job: &mut Job<'_>) -> Result<(), Rejection> {
-    let label = job_label(job).to_string();
-    for block in job.blocks_mut() {
+    let mut refused = None;
+    'blocks: for block in job.blocks_mut() {
         for key in JOB_MASKS {
             let Some(old) = block.str_of(key) else {
                 continue;
             };
             let new = mask::find_to_regex(&old);
             if let Err(e) = mask::check_regex(&new) {
-                let msg = format!("job {label}: block mask '{old}' cannot be translated ({e})");
-                return Err(Rejection::shield(ShieldRule::InvalidRegex, msg));
+                refused = Some((old, e));
+                break 'blocks;
             }
             if new != old {
                 block.set_str(key, &new);
             }
         }
     }
-    Ok(())
+    match refused {
+        None => Ok(()),
+        Some((old, e)) => {
+            let label = job_label(job);
+            let msg = format!("job {label}: block mask '{old}' cannot be translated ({e})");
+            Err(Rejection::shield(ShieldRule::InvalidRegex, msg))
+        }
+    }
 }
 
 /// `hold` policy: forward paused, saying why, and fenced: the job switches to regex masks (find
