@@ -66,23 +66,32 @@ impl JobIndex {
     }
 
     /// Replaces everything with `jobs`, a read of the registry begun at `mark`; jobs inserted or
-    /// removed here since `mark` keep their state here.
-    pub fn replace_all(&self, jobs: &[PoolJob], mark: u64) {
-        let mut inner = self.inner.write().unwrap();
-        let mut fresh: HashMap<i64, PoolJob> = jobs
-            .iter()
-            .filter(|j| !inner.since(j.job_id, mark))
-            .map(|j| (j.job_id, j.clone()))
-            .collect();
-        for (id, job) in &inner.jobs {
-            if inner.since(*id, mark) {
-                fresh.insert(*id, job.clone());
+    /// removed here since `mark` keep their state here. A farm's registry holds tens of
+    /// thousands of jobs and requests wait on this lock, so the new map is built, and the old one
+    /// freed, outside it; under the lock only the jobs changed since `mark` are looked at.
+    pub fn replace_all(&self, jobs: Vec<PoolJob>, mark: u64) {
+        let mut fresh: HashMap<i64, PoolJob> = jobs.into_iter().map(|j| (j.job_id, j)).collect();
+        let old = {
+            let mut inner = self.inner.write().unwrap();
+            let local: Vec<i64> = inner
+                .touched
+                .iter()
+                .filter(|(_, (t, _))| *t >= mark)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in local {
+                match inner.jobs.get(&id) {
+                    Some(job) => drop(fresh.insert(id, job.clone())),
+                    None => drop(fresh.remove(&id)),
+                }
             }
-        }
-        inner
-            .touched
-            .retain(|_, (_, at)| at.elapsed() < FORGET_AFTER);
-        inner.jobs = fresh;
+            let now = Instant::now();
+            inner
+                .touched
+                .retain(|_, (_, at)| now.duration_since(*at) < FORGET_AFTER);
+            std::mem::replace(&mut inner.jobs, fresh)
+        };
+        drop(old);
     }
 
     /// Touches job `id` again (inserts `job`, or removes it when `None`) unless it was changed
@@ -143,7 +152,7 @@ mod tests {
         index.remove(1);
         assert!(index.is_empty());
         let mark = index.mark();
-        index.replace_all(&[job(2, "gpu"), job(3, "gpu")], mark);
+        index.replace_all(vec![job(2, "gpu"), job(3, "gpu")], mark);
         assert_eq!((index.len(), index.get(1)), (2, None));
     }
 
@@ -154,14 +163,14 @@ mod tests {
         let mark = index.mark();
         index.insert(job(2, "gpu")); // registered while the registry was read
         index.remove(1); // released meanwhile
-        index.replace_all(&[job(1, "gpu"), job(3, "cpu")], mark);
+        index.replace_all(vec![job(1, "gpu"), job(3, "cpu")], mark);
         let mut ids: Vec<i64> = [1, 2, 3]
             .into_iter()
             .filter(|i| index.get(*i).is_some())
             .collect();
         ids.sort();
         assert_eq!(ids, [2, 3]);
-        index.replace_all(&[job(1, "gpu")], index.mark());
+        index.replace_all(vec![job(1, "gpu")], index.mark());
         assert_eq!((index.len(), index.get(1).is_some()), (1, true));
     }
 }

@@ -95,7 +95,7 @@ impl LiveJobs {
         });
         let mark = live.index.mark();
         match live.recorder.registry.list(None).await {
-            Ok(jobs) => live.index.replace_all(&jobs, mark),
+            Ok(jobs) => live.index.replace_all(jobs, mark),
             Err(e) => tracing::warn!("cannot read the job registry yet: {e}"),
         }
         let retargeter = retarget::Retargeter::new(live.clone(), pools);
@@ -303,7 +303,7 @@ impl LiveJobs {
             .filter(|j| !plan.drop.contains(&j.job_id))
             .collect();
         current.extend(adopted.iter().cloned());
-        self.index.replace_all(&current, mark);
+        self.index.replace_all(current, mark);
         if !plan.drop.is_empty() || !adopted.is_empty() {
             tracing::info!(
                 dropped = plan.drop.len(),

@@ -104,7 +104,7 @@ impl Retargeter {
                 return tracing::warn!("cannot read the job registry; re-targeting later: {e}")
             }
         };
-        self.live.index.replace_all(&jobs, mark);
+        self.live.index.replace_all(jobs.clone(), mark);
         let current = self.pools.current();
         let renames = renamed(&self.previous, &current);
         self.previous = current.clone();
