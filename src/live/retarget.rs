@@ -104,26 +104,27 @@ impl Retargeter {
                 return tracing::warn!("cannot read the job registry; re-targeting later: {e}")
             }
         };
-        self.live.index.replace_all(jobs.clone(), mark);
         let current = self.pools.current();
         let renames = renamed(&self.previous, &current);
         self.previous = current.clone();
         let inv = Inventory::new(current.to_vec(), Vec::new());
         let mut claims = Vec::new();
         // Jobs with the same own masks in the same pool get the same masks: route each set once.
-        let mut memo: HashMap<(JobMasks, String), Computed> = HashMap::new();
+        // Keys borrow from `jobs`: a farm's registry is tens of thousands of jobs.
+        let mut memo: HashMap<(&JobMasks, &str), Computed> = HashMap::new();
         let settings = self.live.router.settings();
-        for job in jobs {
-            let pool = renames.get(&job.pool).unwrap_or(&job.pool);
-            let key = (job.user_masks.clone(), pool.clone());
-            let computed = memo.entry(key).or_insert_with(|| {
+        for job in &jobs {
+            let pool = renames.get(&job.pool).unwrap_or(&job.pool).as_str();
+            let computed = memo.entry((&job.user_masks, pool)).or_insert_with(|| {
                 let (user, name, owner) = (&job.user_masks, &job.job_name, &job.user);
                 compute(user, name, owner, pool, settings, &inv)
             });
-            if let Some(next) = self.next(&job, pool, computed.clone()) {
+            if let Some(next) = self.next(job, pool, computed.clone()) {
                 claims.push(next);
             }
         }
+        drop(memo);
+        self.live.index.replace_all(jobs, mark);
         if claims.is_empty() {
             return;
         }
