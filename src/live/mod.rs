@@ -30,6 +30,7 @@ use crate::routing::Router;
 use crate::store::audit::{AuditEntry, AuditKind};
 use crate::store::live::LivePools;
 use crate::store::recorder::Recorder;
+use crate::store::registry::PoolJob;
 use crate::upstream::Upstream;
 
 use guard::{Change, Guarded};
@@ -267,8 +268,19 @@ impl LiveJobs {
         }
     }
 
-    /// One reconcile: drop deleted jobs, adopt lost ones, reload the index.
-    pub async fn reconcile(&self) {
+    /// Reloads the index with `jobs`, a registry read begun at `mark`, off the proxy's workers.
+    pub(crate) async fn reload_index(self: &Arc<Self>, jobs: Vec<PoolJob>, mark: u64) {
+        let live = self.clone();
+        let reload = tokio::task::spawn_blocking(move || live.index.replace_all(jobs, mark));
+        if let Err(e) = reload.await {
+            tracing::warn!("the job index was not reloaded: {e}");
+        }
+    }
+
+    /// One reconcile: drop deleted jobs, adopt lost ones, reload the index. The comparison and
+    /// the reload run off the proxy's workers: afserver's list and the registry can both hold
+    /// tens of thousands of jobs.
+    pub async fn reconcile(self: &Arc<Self>) {
         // The registry first: a job registered after this read is not taken for deleted.
         let registry = &self.recorder.registry;
         let mark = self.index.mark();
@@ -279,7 +291,14 @@ impl LiveJobs {
             Ok(jobs) => jobs,
             Err(e) => return tracing::debug!("cannot reconcile the job registry yet: {e}"),
         };
-        let plan = reconcile::plan(&registered, &afserver, self.router.settings().mask_mode);
+        let mode = self.router.settings().mask_mode;
+        let compared = tokio::task::spawn_blocking(move || {
+            let plan = reconcile::plan(&registered, &afserver, mode);
+            (plan, registered)
+        });
+        let Ok((plan, registered)) = compared.await else {
+            return;
+        };
         for id in &plan.drop {
             if let Err(e) = registry.remove(*id).await {
                 tracing::warn!(job = id, "deleted job stays registered for now: {e}");
@@ -303,7 +322,7 @@ impl LiveJobs {
             .filter(|j| !plan.drop.contains(&j.job_id))
             .collect();
         current.extend(adopted.iter().cloned());
-        self.index.replace_all(current, mark);
+        self.reload_index(current, mark).await;
         if !plan.drop.is_empty() || !adopted.is_empty() {
             tracing::info!(
                 dropped = plan.drop.len(),

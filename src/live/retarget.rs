@@ -124,7 +124,7 @@ impl Retargeter {
             }
         }
         drop(memo);
-        self.live.index.replace_all(jobs, mark);
+        self.live.reload_index(jobs, mark).await;
         if claims.is_empty() {
             return;
         }
