@@ -317,9 +317,10 @@ impl LiveJobs {
                 Err(e) => tracing::warn!(job = job.job_id, "pool job not adopted yet: {e}"),
             }
         }
+        let dropped: std::collections::HashSet<i64> = plan.drop.iter().copied().collect();
         let mut current: Vec<_> = registered
             .into_iter()
-            .filter(|j| !plan.drop.contains(&j.job_id))
+            .filter(|j| !dropped.contains(&j.job_id))
             .collect();
         current.extend(adopted.iter().cloned());
         self.reload_index(current, mark).await;
