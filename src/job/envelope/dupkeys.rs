@@ -5,16 +5,21 @@
 //! This replaces a second serde pass over the whole body, which cost as much as the parse itself
 //! (14 ms of a 10 MB task list).
 //!
-//! serde_json skips raw values without decoding them, so two things its full parse refuses pass
-//! the skip: a `\u` escape of a lone surrogate and a number beyond `f64`. rapidjson (afserver)
-//! refuses both too. The scan notes any surrogate escape and any number with an exponent or
-//! many digits as *suspect*, and the caller then has serde_json parse the whole text.
+//! serde_json skips raw values without decoding them, so three things its full parse refuses pass
+//! the skip: a `\u` escape of a lone surrogate, a number beyond `f64`, and nesting deeper than its
+//! recursion limit (128). rapidjson (afserver) refuses the first two, and its recursive parser
+//! could run out of stack on the third. The scan notes any surrogate escape, any number with an
+//! exponent or many digits, and any nesting past [`DEEP`] as *suspect*, and the caller then has
+//! serde_json parse the whole text.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// Objects with more keys than this are checked through a hash set.
 const LINEAR_KEYS: usize = 16;
+
+/// Nesting deeper than this is suspect (serde_json's full parse stops at 128).
+const DEEP: usize = 64;
 
 /// A key that an object holds twice: the key (decoded) and the byte offset of its second copy.
 #[derive(Debug, PartialEq, Eq)]
@@ -59,6 +64,7 @@ fn first_duplicate(text: &str, suspect: &mut bool) -> Option<Duplicate> {
             b'{' | b'[' => {
                 let object = b[i] == b'{';
                 let base = keys.len();
+                *suspect |= levels.len() >= DEEP;
                 levels.push(Level {
                     object,
                     base,

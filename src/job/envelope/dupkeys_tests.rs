@@ -47,6 +47,33 @@ fn notes_values_a_skip_does_not_read(#[case] text: &str, #[case] suspect: bool) 
     assert_eq!(scan(text).suspect, suspect);
 }
 
+/// `{"a":` then `depth - 1` nested arrays (`[[...1...]]`), then `}`.
+fn nested(depth: usize) -> String {
+    format!(
+        "{{\"a\":{}1{}}}",
+        "[".repeat(depth - 1),
+        "]".repeat(depth - 1)
+    )
+}
+
+#[test]
+fn deep_nesting_is_suspect_and_refused_past_serdes_limit() {
+    assert!(!scan(&nested(DEEP)).suspect);
+    assert!(scan(&nested(DEEP + 1)).suspect);
+    // serde_json's skip of a raw value has no depth limit: without the scan's note, a job whose
+    // task holds 100,000 nested arrays would reach afserver's recursive parser.
+    let deep = format!(
+        r#"{{"job":{{"name":"j","user_name":"u","blocks":[{{"tasks":[{{"x":{}1{}}}]}}]}}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    assert!(crate::job::envelope::Envelope::parse(deep.as_bytes()).is_err());
+    assert!(reference(&nested(120)).is_ok() && reference(&nested(135)).is_err());
+    for depth in 120..=135 {
+        agree(&nested(depth));
+    }
+}
+
 #[rstest]
 #[case("{\"a\":1}", 0, (1, 1))]
 #[case("{\n \"a\":1}", 3, (2, 2))]
