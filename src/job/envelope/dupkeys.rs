@@ -42,7 +42,8 @@ struct Level<'a> {
 pub(super) struct Scan {
     /// The first key, in text order, that its object already holds.
     pub duplicate: Option<Duplicate>,
-    /// A surrogate escape or a number that might be out of range was seen before it.
+    /// A surrogate escape, a number that might be out of range or nesting past [`DEEP`] was seen
+    /// before it.
     pub suspect: bool,
 }
 
