@@ -84,7 +84,7 @@ fn first_duplicate(text: &str, suspect: &mut bool) -> Option<Duplicate> {
                 let end = string_end(b, i + 1, suspect);
                 if want_key {
                     let level = levels.last_mut()?;
-                    if let Err(key) = remember(level, &mut keys, decoded(&text[i..end])) {
+                    if let Err(key) = remember(level, &mut keys, key_of(&text[i..end])) {
                         let key = key.into_owned();
                         return Some(Duplicate { key, at: i });
                     }
@@ -140,13 +140,10 @@ fn remember<'a>(
     Ok(())
 }
 
-/// A JSON string's value from its text (quotes included); borrowed unless it holds an escape.
-fn decoded(quoted: &str) -> Cow<'_, str> {
-    let inner = &quoted[1..quoted.len() - 1];
-    if !inner.contains('\\') {
-        return Cow::Borrowed(inner);
-    }
-    Cow::Owned(serde_json::from_str(quoted).unwrap_or_else(|_| inner.to_string()))
+/// A key's value from its text (quotes included): the envelope's string reader; valid JSON
+/// always holds one.
+fn key_of(quoted: &str) -> Cow<'_, str> {
+    super::json_str(quoted).unwrap_or_default()
 }
 
 /// The position just past the closing quote of the string whose text starts at `from`; a

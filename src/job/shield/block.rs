@@ -8,7 +8,7 @@ use super::text::{self, Finding};
 use std::fmt;
 
 use super::{reject, JobLabel, Shown};
-use crate::job::envelope::{Block, Fields};
+use crate::job::envelope::{json_str, Block, Fields};
 use crate::job::rejection::{Rejection, ShieldRule};
 
 /// A block's name for messages (`'x'`, or its number), written only when a message is.
@@ -22,7 +22,7 @@ pub(super) struct BlockLabel<'b>(Option<&'b str>, usize);
 
 impl fmt::Display for BlockLabel<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.and_then(raw::string) {
+        match self.0.and_then(json_str) {
             Some(name) => write!(f, "'{}'", Shown(&name)),
             None => write!(f, "#{}", self.1),
         }

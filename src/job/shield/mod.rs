@@ -17,7 +17,7 @@ mod count;
 mod raw;
 mod text;
 
-use super::envelope::{Fields, Job};
+use super::envelope::{json_str, Fields, Job};
 use super::mask;
 use super::rejection::{Rejection, ShieldRule};
 use block::block_label;
@@ -37,7 +37,7 @@ pub(crate) struct JobLabel<'j>(Option<&'j str>);
 
 impl fmt::Display for JobLabel<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.and_then(raw::string) {
+        match self.0.and_then(json_str) {
             Some(name) => write!(f, "'{}'", Shown(&name)),
             None => f.write_str("(unnamed)"),
         }

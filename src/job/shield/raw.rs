@@ -8,14 +8,9 @@ use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 
-use crate::job::envelope::{json_str, Key};
+use crate::job::envelope::Key;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-
-/// The string a raw JSON value holds, if it is a string (see [`json_str`]).
-pub(super) fn string(raw: &str) -> Option<Cow<'_, str>> {
-    json_str(raw)
-}
 
 /// The integer a raw JSON value holds, read like rapidjson's `IsInt64`/`GetInt64`: an integer
 /// literal that fits int64. Unlike serde_json, rapidjson reads `-0` as the integer 0.
@@ -131,6 +126,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::job::envelope::json_str;
     use rstest::rstest;
 
     #[rstest]
@@ -142,7 +138,7 @@ mod tests {
     #[case("null", None)]
     #[case("[\"a\"]", None)]
     fn strings(#[case] raw: &str, #[case] want: Option<&str>) {
-        assert_eq!(string(raw).as_deref(), want);
+        assert_eq!(json_str(raw).as_deref(), want);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! how it writes it back (see docs/internals.md, "Shield rules", for the source lines).
 
 use super::raw::{self, Members};
+use crate::job::envelope::json_str;
 use crate::job::rejection::ShieldRule;
 
 /// How afserver writes a stored string back into JSON.
@@ -194,7 +195,7 @@ fn bad_in(raw: &str, how: Written) -> Option<BadChar> {
     if !raw.contains('\\') {
         return None;
     }
-    raw::string(raw).and_then(|s| bad_char(&s, how))
+    json_str(raw).and_then(|s| bad_char(&s, how))
 }
 
 fn bad_in_list(raw: &str) -> Option<(usize, BadChar)> {
