@@ -233,6 +233,7 @@ async fn jobs_come_from_the_registry_beside_the_pools() {
         masks_written: Default::default(),
         user_masks: Default::default(),
         mask_mode: afpool::job::MaskMode::Exclude,
+        serial: None,
     };
     registry.upsert(&job(7, "gpu")).await.unwrap();
     registry.upsert(&job(8, "cpu")).await.unwrap();

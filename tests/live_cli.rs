@@ -51,6 +51,7 @@ async fn deleting_a_pool_with_live_jobs_needs_force_and_jobs_lists_them() {
         masks_written: JobMasks::default(),
         user_masks: JobMasks::default(),
         mask_mode: MaskMode::Exclude,
+        serial: None,
     };
     recorder.registry.upsert(&registered).await.unwrap();
 

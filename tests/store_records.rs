@@ -44,6 +44,7 @@ fn job(job_id: i64, pool: &str) -> PoolJob {
             ..JobMasks::default()
         },
         mask_mode: MaskMode::Exclude,
+        serial: None,
     }
 }
 

@@ -149,6 +149,7 @@ mod tests {
             masks_written: JobMasks::default(),
             user_masks: JobMasks::default(),
             mask_mode: MaskMode::Exclude,
+            serial: None,
         };
         let af = AfJob {
             id: 1,

@@ -24,6 +24,7 @@ fn registered(id: i64) -> Option<PoolJob> {
         masks_written: JobMasks::default(),
         user_masks: JobMasks::default(),
         mask_mode: MaskMode::Exclude,
+        serial: None,
     })
 }
 

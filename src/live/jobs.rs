@@ -140,6 +140,7 @@ mod tests {
             masks_written: JobMasks::default(),
             user_masks: JobMasks::default(),
             mask_mode: MaskMode::Exclude,
+            serial: None,
         }
     }
 

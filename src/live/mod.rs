@@ -4,7 +4,8 @@
 //! - `record`: registering a routed job once afserver answered it with an id;
 //! - `target`: a job's masks for a pool, by the same routing as a submission;
 //! - `retarget`: on every pool change, new masks to every live job of the pool, claimed once;
-//! - `reconcile`: on start and every ~30 s, the registry against afserver's `get jobs`;
+//! - `reconcile`: every ~30 s, the registry against afserver's `get jobs` for the registered
+//!   ids; on start, every ~10 min and after a lost record, against afserver's whole list;
 //! - `guard`: mask edits (`action` messages) of pool jobs merged with their pool;
 //! - `action`: afserver `action` messages and sending them.
 //!
@@ -14,18 +15,20 @@ pub mod action;
 pub mod guard;
 pub mod jobs;
 pub mod reconcile;
+mod reconciler;
 pub mod record;
 pub mod retarget;
 pub mod target;
 pub mod writer;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::job::Outcome;
+use crate::job::{Outcome, Verdict};
 use crate::routing::Router;
 use crate::store::audit::{AuditEntry, AuditKind};
 use crate::store::live::LivePools;
@@ -35,13 +38,16 @@ use crate::upstream::Upstream;
 
 use guard::{Change, Guarded};
 use jobs::JobIndex;
-use record::Submitted;
+use record::{Accepted, Submitted};
 
 /// How often and how much.
 #[derive(Debug, Clone)]
 pub struct Tuning {
     /// Between two reconciles with afserver.
     pub reconcile_every: Duration,
+    /// Between two reconciles with afserver's whole job list (the others ask for the
+    /// registered jobs only).
+    pub full_scan_every: Duration,
     /// Most job ids in one `action`.
     pub max_batch: usize,
     /// Longest pause between retries of a failed re-target.
@@ -52,6 +58,7 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             reconcile_every: Duration::from_secs(30),
+            full_scan_every: Duration::from_secs(600),
             max_batch: 1000,
             max_backoff: Duration::from_secs(30),
         }
@@ -69,6 +76,8 @@ pub struct LiveJobs {
     retargeted: watch::Sender<u64>,
     reconciles: watch::Sender<u64>,
     records: tokio::sync::mpsc::Sender<writer::Record>,
+    /// A record was lost: the next reconcile reads afserver's whole list to adopt it.
+    rescan: AtomicBool,
 }
 
 impl LiveJobs {
@@ -93,6 +102,7 @@ impl LiveJobs {
             wake: Notify::new(),
             retargeted: watch::Sender::new(0),
             reconciles: watch::Sender::new(0),
+            rescan: AtomicBool::new(false),
         });
         let mark = live.index.mark();
         match live.recorder.registry.list(None).await {
@@ -126,24 +136,58 @@ impl LiveJobs {
         let _ = self.reconciles.subscribe().wait_for(|r| *r >= n).await;
     }
 
-    /// What to record of a routed submission, taken before it is forwarded.
-    pub fn submitted(&self, outcome: &Outcome) -> Option<Submitted> {
+    /// What to record of a submission, taken before it is forwarded.
+    pub fn submitted(&self, outcome: &Outcome) -> Submitted {
         Submitted::of(outcome, self.router.settings())
     }
 
     /// afserver answered a forwarded submission with `reply`: queues the record of a routed job
     /// (or the audit of a held or passed one) for the writer; never delays the client.
     pub fn after_reply(self: &Arc<Self>, submitted: Submitted, reply: &[u8]) {
-        let Some(id) = record::accepted_id(reply) else {
+        let Some(accepted) = record::accepted(reply) else {
             return;
         };
-        if self.records.try_send((submitted, id)).is_err() {
+        if submitted.verdict != Verdict::Routed {
+            self.forget_reused(accepted);
+        }
+        if submitted.verdict == Verdict::NoPool {
+            return;
+        }
+        if self.records.try_send((submitted, accepted)).is_err() {
+            self.rescan.store(true, Ordering::Relaxed);
             tracing::warn!(
-                job = id,
+                job = accepted.id,
                 "record queue full ({} waiting): job left to the reconcile loop",
                 writer::QUEUE
             );
         }
+    }
+
+    /// afserver accepted a job afpool does not register under an id a registered pool job had:
+    /// that job was deleted (afserver reuses ids at once) and is forgotten, so no re-target or
+    /// guarded edit reaches the new job.
+    fn forget_reused(self: &Arc<Self>, accepted: Accepted) {
+        let Some(stale) = self.index.get(accepted.id) else {
+            return;
+        };
+        if stale.serial.is_some() && stale.serial == accepted.serial {
+            return;
+        }
+        self.index.remove(accepted.id);
+        let live = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = live.recorder.registry.remove(accepted.id).await {
+                tracing::warn!(
+                    job = accepted.id,
+                    "a deleted pool job stays registered until the next reconcile: {e}"
+                );
+            }
+        });
+    }
+
+    /// A record could not be written: the next reconcile reads afserver's whole list.
+    pub(crate) fn record_lost(&self) {
+        self.rescan.store(true, Ordering::Relaxed);
     }
 
     /// A submission afpool refused: audited in a spawned task.
@@ -256,18 +300,6 @@ impl LiveJobs {
         }
     }
 
-    /// Reconciles now and every `reconcile_every` until `shutdown`.
-    async fn reconcile_loop(self: Arc<Self>, shutdown: CancellationToken) {
-        loop {
-            self.reconcile().await;
-            self.reconciles.send_modify(|r| *r += 1);
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(self.tuning.reconcile_every) => {}
-            }
-        }
-    }
-
     /// Reloads the index with `jobs`, a registry read begun at `mark`, off the proxy's workers.
     pub(crate) async fn reload_index(self: &Arc<Self>, jobs: Vec<PoolJob>, mark: u64) {
         let live = self.clone();
@@ -275,63 +307,5 @@ impl LiveJobs {
         if let Err(e) = reload.await {
             tracing::warn!("the job index was not reloaded: {e}");
         }
-    }
-
-    /// One reconcile: drop deleted jobs, adopt lost ones, reload the index. The comparison and
-    /// the reload run off the proxy's workers: afserver's list and the registry can both hold
-    /// tens of thousands of jobs.
-    pub async fn reconcile(self: &Arc<Self>) {
-        // The registry first: a job registered after this read is not taken for deleted.
-        let registry = &self.recorder.registry;
-        let mark = self.index.mark();
-        let Ok(registered) = registry.list(None).await else {
-            return;
-        };
-        let afserver = match reconcile::fetch(&self.upstream).await {
-            Ok(jobs) => jobs,
-            Err(e) => return tracing::debug!("cannot reconcile the job registry yet: {e}"),
-        };
-        let mode = self.router.settings().mask_mode;
-        let compared = tokio::task::spawn_blocking(move || {
-            let plan = reconcile::plan(&registered, &afserver, mode);
-            (plan, registered)
-        });
-        let Ok((plan, registered)) = compared.await else {
-            return;
-        };
-        for id in &plan.drop {
-            if let Err(e) = registry.remove(*id).await {
-                tracing::warn!(job = id, "deleted job stays registered for now: {e}");
-            }
-        }
-        let mut adopted = Vec::new();
-        for job in plan.adopt {
-            // Registered meanwhile (by any proxy): not lost. A job registered right after
-            // this check is written again by its registration, which wins.
-            let taken = !matches!(registry.get(job.job_id).await, Ok(None));
-            if taken {
-                continue;
-            }
-            match registry.upsert(&job).await {
-                Ok(()) => adopted.push(job),
-                Err(e) => tracing::warn!(job = job.job_id, "pool job not adopted yet: {e}"),
-            }
-        }
-        let dropped: std::collections::HashSet<i64> = plan.drop.iter().copied().collect();
-        let mut current: Vec<_> = registered
-            .into_iter()
-            .filter(|j| !dropped.contains(&j.job_id))
-            .collect();
-        current.extend(adopted.iter().cloned());
-        self.reload_index(current, mark).await;
-        if !plan.drop.is_empty() || !adopted.is_empty() {
-            tracing::info!(
-                dropped = plan.drop.len(),
-                adopted = adopted.len(),
-                "job registry reconciled with afserver"
-            );
-        }
-        // A re-target pass after every reconcile also catches jobs registered during a pass.
-        self.wake.notify_one();
     }
 }

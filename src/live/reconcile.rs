@@ -1,8 +1,15 @@
 //! Reconciling the registry with afserver: afserver's `get jobs` reply (read leniently: block
 //! masks are written unescaped) against the registered jobs. A registered job afserver no longer
-//! has was deleted and leaves the registry; a job afserver has whose annotation carries afpool's
-//! `[pool: NAME]` tag but that the registry lost is adopted again, with its current masks as both
-//! the written and the user's masks (routing recognises its own pool part when it re-targets).
+//! has was deleted and leaves the registry; so does one whose id afserver now gives another job
+//! (afserver reuses the lowest free id; the job's `serial` tells them apart). A job afserver has
+//! whose annotation carries afpool's `[pool: NAME]` tag but that the registry lost is adopted
+//! again, with its current masks as both the written and the user's masks (routing recognises
+//! its own pool part when it re-targets).
+//!
+//! Most reconciles ask afserver only for the registered ids ([`Scan::Registered`], a request
+//! per [`IDS_PER_GET`] ids): afserver holds its job list locked while it writes it, so a farm's
+//! whole list every 30 s would stall its submissions. The whole list ([`Scan::Full`]), needed
+//! only to adopt, is read on start, every ~10 minutes and after a record was lost.
 //! [`plan`] is pure; the loop that runs it lives in [`super::LiveJobs`].
 
 use std::collections::{HashMap, HashSet};
@@ -16,6 +23,18 @@ use crate::upstream::Upstream;
 
 /// The request for every job.
 pub const GET_JOBS: &[u8] = br#"{"get":{"type":"jobs"}}"#;
+
+/// Job ids asked for in one `get jobs` request.
+pub const IDS_PER_GET: usize = 500;
+
+/// What a reconcile asks afserver for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// Every job: drops deleted jobs and adopts tagged jobs the registry lost.
+    Full,
+    /// The registered jobs only: drops deleted jobs (and adopts a tagged job at a reused id).
+    Registered,
+}
 
 /// One block of a `get jobs` reply (what afpool reads).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -33,6 +52,9 @@ pub struct AfBlock {
 pub struct AfJob {
     /// Job id.
     pub id: i64,
+    /// Serial (never reused, unlike ids).
+    #[serde(default)]
+    pub serial: Option<i64>,
     /// Name.
     #[serde(default)]
     pub name: String,
@@ -100,10 +122,14 @@ pub async fn fetch(upstream: &Upstream) -> Result<Vec<AfJob>, String> {
     ask(upstream, GET_JOBS).await
 }
 
-/// Asks afserver for the jobs `ids`.
+/// Asks afserver for the jobs `ids` ([`IDS_PER_GET`] per request; none for no id): those it has.
 pub async fn fetch_ids(upstream: &Upstream, ids: &[i64]) -> Result<Vec<AfJob>, String> {
-    let body = serde_json::json!({"get": {"type": "jobs", "ids": ids}}).to_string();
-    ask(upstream, body.as_bytes()).await
+    let mut jobs = Vec::with_capacity(ids.len());
+    for part in ids.chunks(IDS_PER_GET) {
+        let body = serde_json::json!({"get": {"type": "jobs", "ids": part}}).to_string();
+        jobs.extend(ask(upstream, body.as_bytes()).await?);
+    }
+    Ok(jobs)
 }
 
 async fn ask(upstream: &Upstream, body: &[u8]) -> Result<Vec<AfJob>, String> {
@@ -146,18 +172,30 @@ pub struct Plan {
     pub adopt: Vec<PoolJob>,
 }
 
+/// Is `af` the job `registered` is (same id, and the same serial when both are known)?
+fn same_job(registered: &PoolJob, af: &AfJob) -> bool {
+    match (registered.serial, af.serial) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
 /// Compares the registry with afserver's jobs.
 pub fn plan(registered: &[PoolJob], afserver: &[AfJob], mode: MaskMode) -> Plan {
-    let alive: HashSet<i64> = afserver.iter().map(|j| j.id).collect();
-    let known: HashMap<i64, &PoolJob> = registered.iter().map(|j| (j.job_id, j)).collect();
+    let alive: HashMap<i64, &AfJob> = afserver.iter().map(|j| (j.id, j)).collect();
+    let known: HashSet<i64> = registered
+        .iter()
+        .filter(|r| alive.get(&r.job_id).is_some_and(|af| same_job(r, af)))
+        .map(|r| r.job_id)
+        .collect();
     let drop = registered
         .iter()
         .map(|j| j.job_id)
-        .filter(|id| !alive.contains(id))
+        .filter(|id| !known.contains(id))
         .collect();
     let adopt = afserver
         .iter()
-        .filter(|j| !known.contains_key(&j.id))
+        .filter(|j| !known.contains(&j.id))
         .filter_map(|j| {
             let pool = annotated_pool(&j.annotation)?;
             Some(PoolJob {
@@ -169,6 +207,7 @@ pub fn plan(registered: &[PoolJob], afserver: &[AfJob], mode: MaskMode) -> Plan 
                 masks_written: j.masks(),
                 user_masks: j.masks(),
                 mask_mode: mode,
+                serial: j.serial,
             })
         })
         .collect();
@@ -228,5 +267,35 @@ mod tests {
         );
         let got = plan(&registered, &[af(3, "")], MaskMode::Exclude);
         assert_eq!(got.drop, [1]);
+    }
+
+    #[test]
+    fn a_reused_id_is_another_job() {
+        let af = |id: i64, serial: Option<i64>, annotation: &str| AfJob {
+            id,
+            serial,
+            annotation: annotation.into(),
+            ..AfJob::default()
+        };
+        let mut registered = plan(&[], &[af(1, Some(10), "[pool: gpu]")], MaskMode::Exclude).adopt;
+        assert_eq!(registered[0].serial, Some(10));
+        let same = plan(&registered, &[af(1, Some(10), "")], MaskMode::Exclude);
+        assert_eq!(same, Plan::default());
+        let reused = plan(&registered, &[af(1, Some(11), "")], MaskMode::Exclude);
+        assert_eq!((reused.drop, reused.adopt.len()), (vec![1], 0));
+        let tagged = plan(
+            &registered,
+            &[af(1, Some(11), "[pool: cpu]")],
+            MaskMode::Exclude,
+        );
+        assert_eq!(tagged.drop, [1]);
+        assert_eq!(
+            (tagged.adopt[0].pool.as_str(), tagged.adopt[0].serial),
+            ("cpu", Some(11))
+        );
+        // A record from before afpool kept serials is taken for the job at its id.
+        registered[0].serial = None;
+        let old = plan(&registered, &[af(1, Some(11), "")], MaskMode::Exclude);
+        assert_eq!(old, Plan::default());
     }
 }

@@ -40,13 +40,14 @@ fn masks(m: &crate::job::Masks) -> JobMasks {
 }
 
 impl Submitted {
-    /// What to record of `outcome`; `None` for jobs that named no pool.
-    pub fn of(outcome: &Outcome, settings: &RouteSettings) -> Option<Submitted> {
+    /// What to record of `outcome`. A job that named no pool leaves only its verdict: its
+    /// id may be one a deleted pool job had (see [`super::LiveJobs::after_reply`]).
+    pub fn of(outcome: &Outcome, settings: &RouteSettings) -> Submitted {
         if outcome.verdict == Verdict::NoPool {
-            return None;
+            return Submitted::no_pool();
         }
         let e = &outcome.explain;
-        Some(Submitted {
+        Submitted {
             verdict: outcome.verdict,
             pool: outcome
                 .pool
@@ -59,13 +60,26 @@ impl Submitted {
             user_masks: without_tokens(&masks(&e.masks_before)),
             mask_mode: settings.mask_mode,
             reason: e.reason.clone(),
-        })
+        }
     }
 
-    /// The registry record of this job, accepted as `job_id`.
-    pub fn pool_job(&self, job_id: i64) -> PoolJob {
+    fn no_pool() -> Submitted {
+        Submitted {
+            verdict: Verdict::NoPool,
+            pool: String::new(),
+            user: String::new(),
+            job_name: String::new(),
+            masks_written: JobMasks::default(),
+            user_masks: JobMasks::default(),
+            mask_mode: MaskMode::Exclude,
+            reason: String::new(),
+        }
+    }
+
+    /// The registry record of this job, accepted by afserver as `accepted`.
+    pub fn pool_job(&self, accepted: Accepted) -> PoolJob {
         PoolJob {
-            job_id,
+            job_id: accepted.id,
             pool: self.pool.clone(),
             user: self.user.clone(),
             job_name: self.job_name.clone(),
@@ -73,6 +87,7 @@ impl Submitted {
             masks_written: self.masks_written.clone(),
             user_masks: self.user_masks.clone(),
             mask_mode: self.mask_mode,
+            serial: accepted.serial,
         }
     }
 
@@ -85,15 +100,20 @@ impl Submitted {
     }
 }
 
-/// The job id of afserver's answer to a submission (`{"id": N, ...}`), if it accepted the job.
-pub fn accepted_id(reply: &[u8]) -> Option<i64> {
-    /// Only the id: the rest of the answer is not read into memory.
-    #[derive(serde::Deserialize)]
-    struct Answer {
-        id: Option<i64>,
-    }
-    let answer: Answer = super::action::read_reply_body(reply).ok()?;
-    answer.id.filter(|id| *id > 0)
+/// A job afserver accepted: `{"id": N, "serial": S}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub struct Accepted {
+    /// The job id (afserver reuses the ids of deleted jobs).
+    pub id: i64,
+    /// The job serial (never reused).
+    #[serde(default)]
+    pub serial: Option<i64>,
+}
+
+/// afserver's answer to a submission, if it accepted the job (only `id` and `serial` are read).
+pub fn accepted(reply: &[u8]) -> Option<Accepted> {
+    let answer: Accepted = super::action::read_reply_body(reply).ok()?;
+    (answer.id > 0).then_some(answer)
 }
 
 #[cfg(test)]
@@ -103,26 +123,32 @@ mod tests {
     use rstest::rstest;
 
     #[rstest]
-    #[case(br#"{"id":12,"serial":3}"#.as_slice(), Some(12))]
-    #[case(br#"{"id":0}"#.as_slice(), None)]
+    #[case(br#"{"id":12,"serial":3}"#.as_slice(), Some((12, Some(3))))]
+    #[case(br#"{"id":12}"#.as_slice(), Some((12, None)))]
+    #[case(br#"{"id":0,"serial":0}"#.as_slice(), None)]
     #[case(br#"{"info":{"kind":"error","text":"no"}}"#.as_slice(), None)]
-    fn accepted_id_reads_afservers_answer(#[case] body: &[u8], #[case] want: Option<i64>) {
-        assert_eq!(accepted_id(&encode::text_request(body)), want);
+    fn accepted_reads_afservers_answer(
+        #[case] body: &[u8],
+        #[case] want: Option<(i64, Option<i64>)>,
+    ) {
+        let got = accepted(&encode::text_request(body)).map(|a| (a.id, a.serial));
+        assert_eq!(got, want);
     }
 
     #[test]
-    fn nothing_to_record_without_a_pool_and_user_masks_lose_tokens() {
+    fn only_the_verdict_without_a_pool_and_user_masks_lose_tokens() {
         use crate::job::Inventory;
         use crate::store::Pool;
         let inv = Inventory::new(vec![Pool::new("gpu", ["a"])], Vec::new());
         let settings = RouteSettings::default();
         let body = br#"{"job":{"name":"j","user_name":"u","hosts_mask":"a|pool:gpu","blocks":[{"name":"b","flags":1,"frame_first":1,"frame_last":1,"command":"x"}]}}"#;
         let outcome = crate::job::route(body, &settings, &inv).unwrap();
-        let s = Submitted::of(&outcome, &settings).unwrap();
+        let s = Submitted::of(&outcome, &settings);
         assert_eq!((s.pool.as_str(), s.verdict), ("gpu", Verdict::Routed));
         assert_eq!(s.user_masks.hosts_mask.as_deref(), Some("a"));
         let none = br#"{"job":{"name":"j","user_name":"u","blocks":[{"name":"b","flags":1,"frame_first":1,"frame_last":1,"command":"x"}]}}"#;
         let outcome = crate::job::route(none, &settings, &inv).unwrap();
-        assert!(Submitted::of(&outcome, &settings).is_none());
+        let s = Submitted::of(&outcome, &settings);
+        assert_eq!((s.verdict, s.job_name.as_str()), (Verdict::NoPool, ""));
     }
 }

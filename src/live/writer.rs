@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::record::Submitted;
+use super::record::{Accepted, Submitted};
 use super::LiveJobs;
 use crate::job::Verdict;
 use crate::store::audit::AuditEntry;
@@ -23,8 +23,8 @@ const BATCH: usize = 1024;
 /// steady stream of submissions this makes one write per window instead of one per job.
 const GATHER: Duration = Duration::from_millis(50);
 
-/// One submission afserver accepted with `id`.
-pub type Record = (Submitted, i64);
+/// One submission afserver accepted.
+pub type Record = (Submitted, Accepted);
 
 /// Write what arrives on `rx` until `shutdown` (what is queued then is still written).
 pub async fn run(live: Arc<LiveJobs>, mut rx: mpsc::Receiver<Record>, shutdown: CancellationToken) {
@@ -73,13 +73,14 @@ async fn write(live: &LiveJobs, batch: Vec<Record>) {
         .partition(|(s, _)| s.verdict == Verdict::Routed);
     let jobs: Vec<_> = routed
         .iter()
-        .map(|(s, id)| (s.pool_job(*id), s.user.clone()))
+        .map(|(s, accepted)| (s.pool_job(*accepted), s.user.clone()))
         .collect();
     for (job, _) in &jobs {
         live.index.insert(job.clone());
     }
     let mark = live.index.mark();
     if let Err(e) = live.recorder.record_routed_many(&jobs).await {
+        live.record_lost();
         tracing::warn!(
             jobs = jobs.len(),
             "routed jobs not recorded in the registry or audit log (the reconcile loop adopts them): {e}"
@@ -92,11 +93,11 @@ async fn write(live: &LiveJobs, batch: Vec<Record>) {
     }
     let decisions: Vec<AuditEntry> = other
         .iter()
-        .map(|(submitted, id)| {
+        .map(|(submitted, accepted)| {
             let (kind, reason) = (submitted.audit_kind(), &submitted.reason);
             let detail = format!("job '{}': {reason}", submitted.job_name);
             let mut entry = AuditEntry::now(kind, &submitted.user, &submitted.pool, detail);
-            entry.job_id = Some(*id);
+            entry.job_id = Some(accepted.id);
             entry
         })
         .collect();

@@ -190,7 +190,7 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
         Some(Ok(outcome)) => {
             shared.metrics.job_decided(&outcome);
             tracing::info!("{}", outcome.summary());
-            let routed = live.and_then(|l| l.submitted(&outcome)).map(Box::new);
+            let routed = live.map(|l| Box::new(l.submitted(&outcome)));
             let body = outcome
                 .body
                 .expect("route_submission always re-serialises a submission");

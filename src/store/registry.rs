@@ -47,6 +47,11 @@ pub struct PoolJob {
     pub user_masks: JobMasks,
     /// Which mask the pool went into.
     pub mask_mode: MaskMode,
+    /// afserver's serial of the job. afserver gives a new job the lowest free id, so an id
+    /// names another job once its job is deleted; the serial is never reused. `None` in records
+    /// written before afpool kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<i64>,
 }
 
 /// Where pool jobs are registered.

@@ -20,7 +20,7 @@ pub mod fake_jobs;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -56,7 +56,6 @@ struct State {
     dropped: AtomicUsize,
     probes: AtomicUsize,
     crashed: AtomicBool,
-    next_id: AtomicI64,
     decided: tokio::sync::watch::Sender<usize>,
     stalled: AtomicUsize,
     kept: Mutex<FakeJobs>,
@@ -88,10 +87,7 @@ impl FakeAfserver {
     /// Serve on an already bound listener.
     pub fn serve(listener: TcpListener, config: FakeConfig) -> FakeAfserver {
         let addr = listener.local_addr().unwrap();
-        let state = Arc::new(State {
-            next_id: AtomicI64::new(1),
-            ..State::default()
-        });
+        let state = Arc::new(State::default());
         state.decided.send_replace(0);
         let stop = CancellationToken::new();
         let config = Arc::new(config);
@@ -124,7 +120,7 @@ impl FakeAfserver {
 
     /// Deletes job `id` as an artist would in afwatch.
     pub fn delete_job(&self, id: i64) {
-        self.state.kept.lock().unwrap().jobs.remove(&id);
+        self.state.kept.lock().unwrap().delete(id);
         self.state.actions.send_modify(|n| *n += 1);
     }
 
@@ -356,13 +352,12 @@ fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Ve
         st.crashed.store(true, Ordering::SeqCst);
         return None;
     }
-    let id = st.next_id.fetch_add(1, Ordering::SeqCst);
-    st.kept.lock().unwrap().register(id, job);
+    let (id, serial) = st.kept.lock().unwrap().add(job);
     st.actions.send_modify(|n| *n += 1);
     if !cfg.quiet {
         st.jobs.lock().unwrap().push(job.clone());
     }
-    Some(format!("{{\n\"id\":{id},\n\"serial\":{id}\n}}").into_bytes())
+    Some(format!("{{\n\"id\":{id},\n\"serial\":{serial}\n}}").into_bytes())
 }
 
 /// What makes the real afserver 3.4.1 crash (mostly by dereferencing a NULL job): the rules of

@@ -1,5 +1,6 @@
-//! The fake afserver's jobs, kept like afserver 3.4.1 keeps them: a submitted job gets an id and
-//! keeps its name, user, annotation, job and block masks and state; `get jobs` (all, or `ids`)
+//! The fake afserver's jobs, kept like afserver 3.4.1 keeps them: a submitted job gets the lowest
+//! free id (`AfContainer::add`: ids of deleted jobs are reused at once) and a serial that is never
+//! reused, and keeps its name, user, annotation, job and block masks and state; `get jobs` (all, or `ids`)
 //! answers `{"jobs":[...]}` written by hand like `Job::v_jsonWrite` (job strings escaped, block
 //! masks NOT escaped, as `BlockData::jsonWrite` writes them, so the reply can be invalid JSON);
 //! an `action` of type `jobs` applies `params` to the jobs named by `ids` (`Work::jsonRead`:
@@ -8,7 +9,7 @@
 //! `operation` `delete`, `pause` and `start`. Every action is counted and kept.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -30,6 +31,8 @@ pub struct FakeBlock {
 pub struct FakeJob {
     /// Job id.
     pub id: i64,
+    /// Job serial (afserver's counter, never reused).
+    pub serial: i64,
     /// Job name.
     pub name: String,
     /// `user_name`.
@@ -55,6 +58,12 @@ pub struct FakeJobs {
     pub jobs: BTreeMap<i64, FakeJob>,
     /// Every `action` body received, in order.
     pub actions: Vec<Value>,
+    /// Ids of deleted jobs below `next_id`.
+    free: BTreeSet<i64>,
+    /// Above every id ever given.
+    next_id: i64,
+    /// Serials given so far.
+    serials: i64,
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -62,12 +71,31 @@ fn text(v: &Value, key: &str) -> String {
 }
 
 impl FakeJobs {
-    /// Keeps a submitted job under `id`.
-    pub fn register(&mut self, id: i64, job: &Value) {
+    /// Keeps a submitted job under the lowest free id; its id and serial.
+    pub fn add(&mut self, job: &Value) -> (i64, i64) {
+        let id = self.free.pop_first().unwrap_or_else(|| {
+            self.next_id = self.next_id.max(1);
+            self.next_id += 1;
+            self.next_id - 1
+        });
+        self.serials += 1;
+        self.register(id, self.serials, job);
+        (id, self.serials)
+    }
+
+    /// Deletes job `id`; its id is free again.
+    pub fn delete(&mut self, id: i64) {
+        if self.jobs.remove(&id).is_some() {
+            self.free.insert(id);
+        }
+    }
+
+    fn register(&mut self, id: i64, serial: i64, job: &Value) {
         let blocks = job["blocks"].as_array().cloned().unwrap_or_default();
         let kind = text(job, "hosts_mask_type");
         let job = FakeJob {
             id,
+            serial,
             name: text(job, "name"),
             user: text(job, "user_name"),
             annotation: text(job, "annotation"),
@@ -88,14 +116,17 @@ impl FakeJobs {
         self.jobs.insert(id, job);
     }
 
-    /// The `get jobs` reply body: every job, or those of `ids`.
+    /// The `get jobs` reply body: every job, or those of `ids` that exist, in the order asked
+    /// (`AfContainer::generateListIDs`).
     pub fn list(&self, ids: Option<&[i64]>) -> Vec<u8> {
-        let jobs: Vec<String> = self
-            .jobs
-            .values()
-            .filter(|j| ids.is_none_or(|ids| ids.contains(&j.id)))
-            .map(write_job)
-            .collect();
+        let jobs: Vec<String> = match ids {
+            None => self.jobs.values().map(write_job).collect(),
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| self.jobs.get(id))
+                .map(write_job)
+                .collect(),
+        };
         format!("{{\"jobs\":[\n{}\n]}}", jobs.join(",\n")).into_bytes()
     }
 
@@ -109,7 +140,7 @@ impl FakeJobs {
         if let Some(kind) = action["operation"]["type"].as_str() {
             for id in &ids {
                 match kind {
-                    "delete" => drop(self.jobs.remove(id)),
+                    "delete" => self.delete(*id),
                     "pause" | "start" => {
                         if let Some(job) = self.jobs.get_mut(id) {
                             job.offline = kind == "pause";
@@ -201,7 +232,7 @@ fn write_job(j: &FakeJob) -> String {
         );
     }
     o += &format!(",\n\"hosts_mask_type\":\"{}\"", j.hosts_mask_type);
-    o += &format!(",\n\"serial\":{},\n\"user_name\":\"{}\"", j.id, j.user);
+    o += &format!(",\n\"serial\":{},\n\"user_name\":\"{}\"", j.serial, j.user);
     let (st, state) = if j.offline { (65, "OFF") } else { (1, "RDY") };
     o += &format!(",\n\"st\":{st},\n\"state\":\"{state}\"");
     o += ",\n\"time_creation\":1780000000,\n\"blocks\":[\n";

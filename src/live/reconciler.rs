@@ -1,0 +1,130 @@
+//! The reconcile loop of one proxy: every `reconcile_every` the registry is compared with what
+//! afserver holds ([`super::reconcile::plan`]), asking afserver for the registered ids, or for
+//! its whole list on start, every `full_scan_every` and after a lost record; deleted jobs (and
+//! jobs at reused ids) leave the registry, lost tagged jobs are adopted, the index is reloaded.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::store::registry::PoolJob;
+
+use super::reconcile::{self, AfJob, Plan, Scan};
+use super::LiveJobs;
+
+impl LiveJobs {
+    /// Reconciles now and every `reconcile_every` until `shutdown`: with afserver's whole list
+    /// first, then every `full_scan_every` or after a lost record, else with the registered ids.
+    pub(super) async fn reconcile_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut full_at: Option<Instant> = None;
+        loop {
+            let due = full_at.is_none_or(|t| t.elapsed() >= self.tuning.full_scan_every);
+            let full = self.rescan.swap(false, Ordering::Relaxed) || due;
+            let scan = if full { Scan::Full } else { Scan::Registered };
+            match self.reconcile(scan).await {
+                true if full => full_at = Some(Instant::now()),
+                false if full => self.rescan.store(true, Ordering::Relaxed),
+                _ => {}
+            }
+            self.reconciles.send_modify(|r| *r += 1);
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(self.tuning.reconcile_every) => {}
+            }
+        }
+    }
+
+    /// One reconcile: drop deleted jobs (and those whose id afserver gave to another job),
+    /// adopt lost ones, reload the index; `false` when afserver or the registry could not be
+    /// read. The comparison and the reload run off the proxy's workers: afserver's list and the
+    /// registry can both hold tens of thousands of jobs.
+    pub async fn reconcile(self: &Arc<Self>, scan: Scan) -> bool {
+        // The registry first: a job registered after this read is not taken for deleted.
+        let mark = self.index.mark();
+        let Ok(registered) = self.recorder.registry.list(None).await else {
+            return false;
+        };
+        let afserver = match self.afserver_jobs(scan, &registered).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::debug!("cannot reconcile the job registry yet: {e}");
+                return false;
+            }
+        };
+        let mode = self.router.settings().mask_mode;
+        let compared = tokio::task::spawn_blocking(move || {
+            let plan = reconcile::plan(&registered, &afserver, mode);
+            (plan, registered)
+        });
+        let Ok((plan, registered)) = compared.await else {
+            return false;
+        };
+        self.apply_plan(plan, registered, mark).await;
+        // A re-target pass after every reconcile also catches jobs registered during a pass.
+        self.wake.notify_one();
+        true
+    }
+
+    async fn afserver_jobs(
+        &self,
+        scan: Scan,
+        registered: &[PoolJob],
+    ) -> Result<Vec<AfJob>, String> {
+        match scan {
+            Scan::Full => reconcile::fetch(&self.upstream).await,
+            Scan::Registered => {
+                let ids: Vec<i64> = registered.iter().map(|j| j.job_id).collect();
+                reconcile::fetch_ids(&self.upstream, &ids).await
+            }
+        }
+    }
+
+    /// Writes `plan` to the registry and reloads the index with what it leaves.
+    async fn apply_plan(self: &Arc<Self>, plan: Plan, registered: Vec<PoolJob>, mark: u64) {
+        let registry = &self.recorder.registry;
+        let serials: HashMap<i64, Option<i64>> =
+            registered.iter().map(|j| (j.job_id, j.serial)).collect();
+        let mut dropped = std::collections::HashSet::new();
+        for id in plan.drop {
+            // Registered again meanwhile (afserver gave the id to a new pool job): kept.
+            match registry.get(id).await {
+                Ok(Some(now)) if Some(&now.serial) != serials.get(&id) => continue,
+                _ => {}
+            }
+            match registry.remove(id).await {
+                Ok(_) => drop(dropped.insert(id)),
+                Err(e) => tracing::warn!(job = id, "deleted job stays registered for now: {e}"),
+            }
+        }
+        let mut adopted = Vec::new();
+        for job in plan.adopt {
+            // Registered meanwhile (by any proxy): not lost. A job registered right after
+            // this check is written again by its registration, which wins.
+            let taken = !matches!(registry.get(job.job_id).await, Ok(None));
+            if taken {
+                continue;
+            }
+            match registry.upsert(&job).await {
+                Ok(()) => adopted.push(job),
+                Err(e) => tracing::warn!(job = job.job_id, "pool job not adopted yet: {e}"),
+            }
+        }
+        let mut current: Vec<_> = registered
+            .into_iter()
+            .filter(|j| !dropped.contains(&j.job_id))
+            .collect();
+        let changed = !dropped.is_empty() || !adopted.is_empty();
+        if changed {
+            tracing::info!(
+                dropped = dropped.len(),
+                adopted = adopted.len(),
+                "job registry reconciled with afserver"
+            );
+        }
+        current.extend(adopted);
+        self.reload_index(current, mark).await;
+    }
+}
