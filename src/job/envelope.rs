@@ -15,6 +15,10 @@ pub(crate) type FieldMap<'a, V> = indexmap::IndexMap<Cow<'a, str>, V, foldhash::
 /// The capacity a job's or block's key map starts with (af.py writes about 20 job keys).
 pub(crate) const FIELDS: usize = 32;
 
+/// Bodies of this size or more have their duplicate keys scanned on a second thread while
+/// serde_json reads them ([`Envelope::read`]); below it, a thread costs more than it saves.
+pub(crate) const SCAN_BESIDE: usize = 1 << 20;
+
 /// An empty [`FieldMap`] with room for [`FIELDS`] keys.
 pub(crate) fn field_map<'a, V>() -> FieldMap<'a, V> {
     FieldMap::with_capacity_and_hasher(FIELDS, Default::default())
@@ -207,8 +211,31 @@ impl<'a> Envelope<'a> {
     /// Parse the text of a body ([`utf8_text`]) strictly: serde_json reads the grammar while it
     /// splits the envelope, then one scan looks for duplicate keys; tasks stay raw.
     pub fn from_text(text: &'a str) -> Result<Self, BodyError> {
+        Self::read(text, |env| env)
+    }
+
+    /// [`Envelope::from_text`], then `then` on the envelope. From [`SCAN_BESIDE`] bytes the
+    /// duplicate-key scan runs on a second thread meanwhile (a farm's task lists run to
+    /// megabytes, and the scan costs as much as the parse); the verdict is the same: a parse
+    /// error first, then a duplicate key, whatever `then` returned.
+    pub fn read<T>(text: &'a str, then: impl FnOnce(Self) -> T) -> Result<T, BodyError> {
+        if text.len() < SCAN_BESIDE {
+            let env = Self::split(text)?;
+            strict::no_duplicates(text)?;
+            return Ok(then(env));
+        }
+        std::thread::scope(|s| {
+            let scan = s.spawn(|| strict::no_duplicates(text));
+            let read = Self::split(text).map(then);
+            let scanned = scan.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let read = read?;
+            scanned.map(|()| read)
+        })
+    }
+
+    /// serde_json's read of the text, and each unchanged block's exact text.
+    fn split(text: &'a str) -> Result<Self, BodyError> {
         let mut env: Envelope<'a> = serde_json::from_str(text)?;
-        strict::no_duplicates(text)?;
         if let Ok(job) = env.job_mut() {
             let base = text.as_ptr() as usize;
             for block in job.blocks_mut() {

@@ -40,21 +40,23 @@ pub fn route_submission(
     settings: &RouteSettings,
     inv: &Inventory,
 ) -> Option<Result<Outcome, Rejection>> {
+    let route = |mut env: Envelope<'_>| {
+        if !env.is_submission() {
+            return None;
+        }
+        let routed = route_envelope(&mut env, settings, inv).map(|mut outcome| {
+            outcome.body.get_or_insert_with(|| env.to_vec());
+            outcome
+        });
+        Some(routed)
+    };
     let read = utf8_text(body).and_then(|text| {
         match super::envelope::might_be_submission(text.as_bytes()) {
-            true => Envelope::from_text(text).map(Some),
+            true => Envelope::read(text, route),
             false => checked(text).map(|()| None),
         }
     });
-    let mut env = match read {
-        Err(e) => return Some(Err(malformed(e.to_string()))),
-        Ok(env) => env.filter(Envelope::is_submission)?,
-    };
-    let routed = route_envelope(&mut env, settings, inv).map(|mut outcome| {
-        outcome.body.get_or_insert_with(|| env.to_vec());
-        outcome
-    });
-    Some(routed)
+    read.unwrap_or_else(|e| Some(Err(malformed(e.to_string()))))
 }
 
 fn route_envelope(

@@ -85,11 +85,11 @@ fn frames(block: &Block<'_>) -> Frames {
 }
 
 /// A task-list block's tasks (raw), once their count is one afserver can hold.
-fn listed<'b>(block: &'b Block<'_>) -> Result<Option<Vec<&'b str>>, CountError> {
+fn listed<'b>(block: &'b Block<'_>) -> Result<Option<Vec<raw::Item<'b>>>, CountError> {
     let Some(raw) = block.raw("tasks") else {
         return Err(CountError::NoTasks("no 'tasks' array".into()));
     };
-    let Some(tasks) = raw::array(raw) else {
+    let Some(tasks) = raw::items(raw) else {
         return Err(CountError::NoTasks("'tasks' is not an array".into()));
     };
     let per_task = int_of(block, "frames_per_task").filter(|n| *n != 0);
@@ -142,8 +142,15 @@ fn count_rejection(whose: Whose<'_>, e: CountError) -> Rejection {
 
 /// Every task must be an object (afserver reads each through rapidjson's object accessors with
 /// assertions off: a number crashes it, an array yields garbage), with text afserver can keep.
-fn check_tasks(tasks: &[&str], whose: Whose<'_>) -> Result<(), Rejection> {
-    for (i, task) in tasks.iter().enumerate() {
+fn check_tasks(tasks: &[raw::Item<'_>], whose: Whose<'_>) -> Result<(), Rejection> {
+    for (
+        i,
+        &raw::Item {
+            text: task,
+            escaped,
+        },
+    ) in tasks.iter().enumerate()
+    {
         if !task.starts_with('{') {
             let msg = format!(
                 "{whose} task #{i} is {}, not an object (afserver 3.4.1 reads it as an object and \
@@ -152,7 +159,7 @@ fn check_tasks(tasks: &[&str], whose: Whose<'_>) -> Result<(), Rejection> {
             );
             return Err(Rejection::shield(ShieldRule::TaskNotObject, msg));
         }
-        if !task.contains('\\') {
+        if !escaped {
             continue; // no escape, so no character afserver cannot store
         }
         let members = Members::parse(task).unwrap_or_default();

@@ -33,15 +33,29 @@ pub(super) fn kind(raw: &str) -> &'static str {
     }
 }
 
-/// The elements of a raw JSON array, as text; `None` when the value is not an array. One scan of
-/// the bytes, no parsing: the text is valid JSON (the envelope reader checked it), so tracking
-/// strings and nesting is enough to find where each element starts and ends.
+/// The elements of a raw JSON array, as text; `None` when the value is not an array.
 pub(super) fn array(raw: &str) -> Option<Vec<&str>> {
+    Some(items(raw)?.into_iter().map(|item| item.text).collect())
+}
+
+/// One element of a raw JSON array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Item<'a> {
+    /// Its text.
+    pub text: &'a str,
+    /// A string in it holds an escape (valid JSON has backslashes nowhere else).
+    pub escaped: bool,
+}
+
+/// The elements of a raw JSON array; `None` when the value is not an array. One scan of the
+/// bytes, no parsing: the text is valid JSON (the envelope reader checked it), so tracking
+/// strings and nesting is enough to find where each element starts and ends.
+pub(super) fn items(raw: &str) -> Option<Vec<Item<'_>>> {
     let bytes = raw.as_bytes();
     if bytes.first() != Some(&b'[') {
         return None;
     }
-    let (mut items, mut start) = (Vec::new(), None);
+    let (mut items, mut start, mut escaped) = (Vec::new(), None, false);
     let (mut depth, mut i) = (0usize, 0);
     while i < bytes.len() {
         let b = bytes[i];
@@ -51,7 +65,8 @@ pub(super) fn array(raw: &str) -> Option<Vec<&str>> {
         }
         match b {
             b'"' => {
-                i = string_end(bytes, i + 1);
+                let (end, escape) = string_end(bytes, i + 1);
+                (i, escaped) = (end, escaped || escape);
                 continue;
             }
             b'[' | b'{' => depth += 1,
@@ -59,7 +74,11 @@ pub(super) fn array(raw: &str) -> Option<Vec<&str>> {
             _ => {}
         }
         if (b == b',' && depth == 1) || depth == 0 {
-            items.extend(start.take().map(|s| raw[s..i].trim_end()));
+            if let Some(s) = start.take() {
+                let text = raw[s..i].trim_end();
+                items.push(Item { text, escaped });
+            }
+            escaped = false;
         }
         if depth == 0 {
             break;
@@ -69,17 +88,20 @@ pub(super) fn array(raw: &str) -> Option<Vec<&str>> {
     Some(items)
 }
 
-/// The position just past the closing quote of the string whose text starts at `from`, skipping
-/// to each quote or backslash at once (task lists are mostly string text).
-fn string_end(bytes: &[u8], mut from: usize) -> usize {
+/// The position just past the closing quote of the string whose text starts at `from`, and
+/// whether it holds an escape; skips to each quote or backslash at once (task lists are mostly
+/// string text).
+fn string_end(bytes: &[u8], mut from: usize) -> (usize, bool) {
+    let mut escaped = false;
     while let Some(p) = memchr::memchr2(b'"', b'\\', bytes.get(from..).unwrap_or_default()) {
         let at = from + p;
         if bytes[at] == b'"' {
-            return at + 1;
+            return (at + 1, escaped);
         }
+        escaped = true;
         from = at + 2; // a backslash and the character it escapes
     }
-    bytes.len()
+    (bytes.len(), escaped)
 }
 
 /// A JSON object's members in request order, keys decoded, values raw.
@@ -157,8 +179,12 @@ mod tests {
     #[case("[1]", &["1"])]
     #[case(r#"[ {"a":[1,{"b":"]"}]} , "x,\"]" ,null,[[]],-2.5e3 ]"#, &[r#"{"a":[1,{"b":"]"}]}"#, r#""x,\"]""#, "null", "[[]]", "-2.5e3"])]
     #[case(r#"["\\\"",{}]"#, &[r#""\\\"""#, "{}"])]
+    #[case(r#"[{"n":"a","c":"x\ny"}, {"n":"b"},{"n":"\u0041"} ,"q"]"#, &[r#"{"n":"a","c":"x\ny"}"#, r#"{"n":"b"}"#, r#"{"n":"\u0041"}"#, r#""q""#])]
     fn arrays(#[case] raw: &str, #[case] want: &[&str]) {
         assert_eq!(array(raw).unwrap(), want);
+        for item in items(raw).unwrap() {
+            assert_eq!(item.escaped, item.text.contains('\\'), "{item:?}");
+        }
         let parsed: Vec<&RawValue> = serde_json::from_str(raw).unwrap();
         let parsed: Vec<&str> = parsed.iter().map(|v| v.get()).collect();
         assert_eq!(parsed, want, "agrees with serde_json");
