@@ -101,10 +101,14 @@ async fn relay_message(
         Forward::Reframed { head } => [head, &request[frame.body.clone()]],
         Forward::Rewritten { head, body, .. } => [head, body],
     };
-    match shared.upstream.exchange_leased(&parts, &mut lease).await {
-        Ok(reply) if reply.is_empty() => tracing::debug!("afserver closed without a reply"),
-        Ok(reply) => {
+    // afserver's connection is closed after the client has its reply, not before.
+    match shared.upstream.exchange_open(&parts, &mut lease).await {
+        Ok((reply, _afserver)) if reply.is_empty() => {
+            tracing::debug!("afserver closed without a reply")
+        }
+        Ok((reply, afserver)) => {
             write_client(client, shared, &reply).await;
+            drop(afserver);
             if let (
                 Forward::Rewritten {
                     routed: Some(r), ..

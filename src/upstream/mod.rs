@@ -142,6 +142,17 @@ impl Upstream {
         parts: &[&[u8]],
         lease: &mut Lease,
     ) -> Result<Vec<u8>, UpstreamError> {
+        self.exchange_open(parts, lease).await.map(|(reply, _)| reply)
+    }
+
+    /// [`Upstream::exchange_leased`], handing back the connection with the reply, for the
+    /// caller to close once it has passed the reply on: closing a TCP connection costs the
+    /// kernel tens of µs, which the client should not wait for.
+    pub async fn exchange_open(
+        &self,
+        parts: &[&[u8]],
+        lease: &mut Lease,
+    ) -> Result<(Vec<u8>, TcpStream), UpstreamError> {
         let mut stream = self.connect().await?;
         self.write(&mut stream, parts).await?;
         let mut reply = Vec::new();
@@ -149,7 +160,7 @@ impl Upstream {
         match timeout(self.reply_timeout, read).await {
             Ok(Ok(ReadOutcome::Message(frame))) => {
                 reply.truncate(frame.len);
-                Ok(reply)
+                Ok((reply, stream))
             }
             Ok(Ok(ReadOutcome::OverBudget(n))) => {
                 Err(UpstreamError::OverBudget(self.addr.clone(), n))
@@ -157,9 +168,9 @@ impl Upstream {
             Ok(Ok(ReadOutcome::Closed)) if !reply.is_empty() && !ends_at_close(&reply) => {
                 Err(UpstreamError::Cut(self.addr.clone(), reply.len()))
             }
-            Ok(Ok(_)) => Ok(reply),
+            Ok(Ok(_)) => Ok((reply, stream)),
             Ok(Err(e)) => Err(UpstreamError::Io(self.addr.clone(), e)),
-            Err(_) if ends_at_close(&reply) => Ok(reply),
+            Err(_) if ends_at_close(&reply) => Ok((reply, stream)),
             Err(_) => Err(UpstreamError::ReplyTimeout(
                 self.addr.clone(),
                 self.reply_timeout,
