@@ -65,19 +65,47 @@ async fn while_afserver_is_down_the_port_refuses_and_it_reopens_when_afserver_is
 
     let fake = FakeAfserver::serve(TcpListener::bind(afserver).await.unwrap(), farm());
     let request = job_request("back", 0);
-    eventually("the proxy accepts again", || async {
-        match TcpStream::connect(proxy.addr).await {
-            Ok(mut s) => {
-                s.write_all(&request).await.unwrap();
-                !read_reply(&mut s).await.is_empty()
-            }
-            Err(_) => false,
-        }
-    })
-    .await;
+    eventually("the proxy accepts again", || answered(proxy.addr, &request)).await;
     let jobs = fake.jobs();
     assert_eq!(jobs.len(), 1, "the job reached afserver once");
     assert!(fake.probes() > 0, "afserver was probed while it was down");
+}
+
+/// Did a job sent to `addr` get an answer?
+async fn answered(addr: std::net::SocketAddr, request: &[u8]) -> bool {
+    match TcpStream::connect(addr).await {
+        Ok(mut s) => {
+            s.write_all(request).await.unwrap();
+            !read_reply(&mut s).await.is_empty()
+        }
+        Err(_) => false,
+    }
+}
+
+#[tokio::test]
+async fn an_afserver_named_by_host_name_is_reached_and_followed_through_a_restart() {
+    let afserver = free_addr();
+    let mut up = upstream(afserver);
+    up.addr = format!("localhost:{}", afserver.port());
+    let proxy = spawn_proxy_to(up, vec![], RouteSettings::default(), limits()).await;
+    eventually("the proxy refuses connections", || refused(proxy.addr)).await;
+    let fake = FakeAfserver::serve(TcpListener::bind(afserver).await.unwrap(), farm());
+    let request = job_request("by-name", 0);
+    eventually("afserver is reached by name", || {
+        answered(proxy.addr, &request)
+    })
+    .await;
+    fake.set_down(true);
+    eventually("the proxy refuses while afserver is down", || {
+        refused(proxy.addr)
+    })
+    .await;
+    fake.set_down(false);
+    eventually("afserver is reached again", || {
+        answered(proxy.addr, &request)
+    })
+    .await;
+    assert_eq!(fake.jobs().len(), 2, "each job reached afserver once");
 }
 
 /// An afserver that takes connections and requests but answers with `reply` (maybe nothing)

@@ -3,6 +3,7 @@
 //! Every connection attempt updates the shared [`Reach`].
 
 mod reach;
+mod resolve;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 pub use reach::{means_unreachable, Reach};
+pub use resolve::Resolver;
 
 use crate::protocol::budget::Lease;
 use crate::protocol::codec::{read_message_leased, ReadOutcome, Side};
@@ -34,6 +36,8 @@ pub struct Upstream {
     pub write_timeout: Duration,
     /// Whether afserver can be reached, shared by every clone.
     pub reach: Arc<Reach>,
+    /// `addr` resolved, shared by every clone.
+    pub resolver: Arc<Resolver>,
 }
 
 /// Why an exchange with afserver failed.
@@ -83,20 +87,27 @@ impl Upstream {
             reply_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(10),
             reach: Arc::default(),
+            resolver: Arc::default(),
         }
     }
 
     /// Open a connection to afserver (TCP_NODELAY, bounded by the connect timeout).
     pub async fn connect(&self) -> Result<TcpStream, UpstreamError> {
-        let stream = match timeout(self.connect_timeout, TcpStream::connect(&self.addr)).await {
+        let connect = async {
+            let addrs = self.resolver.addrs(&self.addr).await?;
+            TcpStream::connect(&addrs[..]).await
+        };
+        let stream = match timeout(self.connect_timeout, connect).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
+                self.resolver.forget();
                 if means_unreachable(&e) {
                     self.reach.unreachable();
                 }
                 return Err(UpstreamError::Connect(self.addr.clone(), e));
             }
             Err(_) => {
+                self.resolver.forget();
                 self.reach.unreachable();
                 let e = UpstreamError::ConnectTimeout(self.addr.clone(), self.connect_timeout);
                 return Err(e);
@@ -142,7 +153,9 @@ impl Upstream {
         parts: &[&[u8]],
         lease: &mut Lease,
     ) -> Result<Vec<u8>, UpstreamError> {
-        self.exchange_open(parts, lease).await.map(|(reply, _)| reply)
+        self.exchange_open(parts, lease)
+            .await
+            .map(|(reply, _)| reply)
     }
 
     /// [`Upstream::exchange_leased`], handing back the connection with the reply, for the

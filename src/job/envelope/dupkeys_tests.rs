@@ -256,7 +256,11 @@ fn agrees_with_a_full_parse_on_generated_bodies() {
 fn padded(text: &str) -> String {
     let pad = "p".repeat(crate::job::envelope::SCAN_BESIDE);
     let rest = &text[1..];
-    let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
+    let sep = if rest.trim_start().starts_with('}') {
+        ""
+    } else {
+        ","
+    };
     format!(r#"{{"~pad~":"{pad}"{sep}{rest}"#)
 }
 
@@ -274,12 +278,18 @@ fn large_bodies_scanned_beside_the_parse_get_the_same_verdict() {
             Err(_) => refused += 1,
         }
     }
-    assert!(accepted > 5 && refused > 5, "{accepted} accepted, {refused} refused");
+    assert!(
+        accepted > 5 && refused > 5,
+        "{accepted} accepted, {refused} refused"
+    );
     // A parse error comes before a duplicate key, as when the scan ran after the parse.
     let cut = padded(r#"{"a":1,"a":2,"b":"#);
     let got = crate::job::envelope::Envelope::parse(cut.as_bytes()).unwrap_err();
     assert!(!matches!(got, BodyError::DuplicateKey { .. }), "{got:?}");
     let dup = padded(r#"{"job":{"blocks":[],"blocks":[1]}}"#);
     let got = crate::job::envelope::Envelope::parse(dup.as_bytes()).unwrap_err();
-    assert!(matches!(got, BodyError::DuplicateKey { ref key, .. } if key == "blocks"), "{got:?}");
+    assert!(
+        matches!(got, BodyError::DuplicateKey { ref key, .. } if key == "blocks"),
+        "{got:?}"
+    );
 }
