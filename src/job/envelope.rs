@@ -218,14 +218,22 @@ impl<'a> Envelope<'a> {
     /// duplicate-key scan runs on a second thread meanwhile (a farm's task lists run to
     /// megabytes, and the scan costs as much as the parse); the verdict is the same: a parse
     /// error first, then a duplicate key, whatever `then` returned.
-    pub fn read<T>(text: &'a str, then: impl FnOnce(Self) -> T) -> Result<T, BodyError> {
-        if text.len() < SCAN_BESIDE {
+    pub fn read<T, F: FnOnce(Self) -> T>(text: &'a str, then: F) -> Result<T, BodyError> {
+        let one_after_the_other = |then: F| {
             let env = Self::split(text)?;
             strict::no_duplicates(text)?;
-            return Ok(then(env));
+            Ok(then(env))
+        };
+        if text.len() < SCAN_BESIDE {
+            return one_after_the_other(then);
         }
         std::thread::scope(|s| {
-            let scan = s.spawn(|| strict::no_duplicates(text));
+            // No thread to be had (a process limit): the same work on this one.
+            let scanning =
+                std::thread::Builder::new().spawn_scoped(s, || strict::no_duplicates(text));
+            let Ok(scan) = scanning else {
+                return one_after_the_other(then);
+            };
             let read = Self::split(text).map(then);
             let scanned = scan.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
             let read = read?;
