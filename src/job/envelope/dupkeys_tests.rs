@@ -232,19 +232,27 @@ fn object(rng: &mut fastrand::Rng, depth: u32, out: &mut String, keys: &[&str]) 
     out.push('}');
 }
 
-#[test]
-fn agrees_with_a_full_parse_on_generated_bodies() {
-    let mut rng = fastrand::Rng::with_seed(0x5eed);
+/// [`agree`] on `n` generated bodies (seed `seed`), each passed through `shape`; how many the
+/// reference reader accepted and refused.
+fn agree_on_generated(seed: u64, n: usize, shape: impl Fn(String) -> String) -> (usize, usize) {
+    let mut rng = fastrand::Rng::with_seed(seed);
     let (mut accepted, mut refused) = (0, 0);
-    for _ in 0..20_000 {
+    for _ in 0..n {
         let mut text = String::new();
         object(&mut rng, 4, &mut text, &["job", "get", "x"]);
+        let text = shape(text);
         agree(&text);
         match reference(&text) {
             Ok(()) => accepted += 1,
             Err(_) => refused += 1,
         }
     }
+    (accepted, refused)
+}
+
+#[test]
+fn agrees_with_a_full_parse_on_generated_bodies() {
+    let (accepted, refused) = agree_on_generated(0x5eed, 20_000, |text| text);
     assert!(
         accepted > 1000 && refused > 1000,
         "{accepted} accepted, {refused} refused"
@@ -266,18 +274,7 @@ fn padded(text: &str) -> String {
 
 #[test]
 fn large_bodies_scanned_beside_the_parse_get_the_same_verdict() {
-    let mut rng = fastrand::Rng::with_seed(0xb16);
-    let (mut accepted, mut refused) = (0, 0);
-    for _ in 0..40 {
-        let mut text = String::new();
-        object(&mut rng, 4, &mut text, &["job", "get", "x"]);
-        let text = padded(&text);
-        agree(&text);
-        match reference(&text) {
-            Ok(()) => accepted += 1,
-            Err(_) => refused += 1,
-        }
-    }
+    let (accepted, refused) = agree_on_generated(0xb16, 40, |text| padded(&text));
     assert!(
         accepted > 5 && refused > 5,
         "{accepted} accepted, {refused} refused"
