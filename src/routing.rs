@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::job::{self, Inventory, Outcome, Rejection, RouteSettings};
+use crate::job::{self, Inventory, Outcome, Rejection, RouteSettings, Routed};
 use crate::renders::{self, RenderInfo};
 use crate::store::Pool;
 use crate::upstream::Upstream;
@@ -95,7 +95,7 @@ impl Router {
     }
 
     /// Route `body` if it is a job submission (`None`: relay it as it is); parses it once.
-    pub fn route_submission(&self, body: &[u8]) -> Option<Result<Outcome, Rejection>> {
+    pub fn route_submission<'a>(&self, body: &'a [u8]) -> Option<Result<Routed<'a>, Rejection>> {
         job::route_submission(body, &self.settings, &self.inventory())
     }
 

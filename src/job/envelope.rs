@@ -44,6 +44,7 @@ pub(crate) use de::Key;
 pub(crate) use strict::checked_text;
 pub use strict::BodyError;
 pub(crate) use strict::{checked, utf8_text};
+pub use write::Parts;
 
 /// A JSON value as text: borrowed from the request, or newly written by the router.
 #[derive(Debug)]
@@ -275,6 +276,11 @@ impl<'a> Envelope<'a> {
     /// The envelope as JSON bytes (compact between keys, values verbatim).
     pub fn to_vec(&self) -> Vec<u8> {
         write::envelope(self)
+    }
+
+    /// The same bytes as [`Envelope::to_vec`], with long request text borrowed in place.
+    pub fn to_parts(&self) -> Parts<'a> {
+        write::envelope_parts(self)
     }
 }
 

@@ -23,11 +23,11 @@ mod route;
 pub mod settings;
 mod shield;
 
-pub use envelope::{is_job_submission, might_be_submission};
+pub use envelope::{is_job_submission, might_be_submission, Parts};
 pub use explain::{BlockMasks, Explanation, Masks, Outcome, SnapshotRef, Verdict};
 pub use inventory::{HostList, HostState, Inventory};
 pub(crate) use poolref::strip_tokens;
 pub use poolref::{PoolChoice, PoolSource, NO_POOL_SENTINEL, ROUTED_KEY};
 pub use rejection::{error_reply_body, Rejection, ShieldRule};
-pub use route::{route, route_submission};
+pub use route::{route, route_submission, Routed};
 pub use settings::{MaskMode, MaskType, Policy, RouteSettings};

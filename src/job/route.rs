@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::envelope::{checked, utf8_text, Envelope, Fields, Job};
+use super::envelope::{checked, utf8_text, Envelope, Fields, Job, Parts};
 use super::explain::{Explanation, Masks, Outcome, SnapshotRef, Verdict};
 use super::inventory::{Inventory, PoolPlan};
 use super::poolref::{self, PoolChoice, ROUTED_KEY};
@@ -25,7 +25,19 @@ struct Decision {
 /// read strictly (not UTF-8, duplicate keys, not a JSON object) is rejected as malformed.
 pub fn route(body: &[u8], settings: &RouteSettings, inv: &Inventory) -> Result<Outcome, Rejection> {
     let mut env = Envelope::parse(body).map_err(|e| malformed(e.to_string()))?;
-    route_envelope(&mut env, settings, inv)
+    let (mut outcome, changed) = route_envelope(&mut env, settings, inv)?;
+    outcome.body = changed.then(|| env.to_vec());
+    Ok(outcome)
+}
+
+/// A submission [`route_submission`] routed: what routing decided, and the body to forward.
+#[derive(Debug)]
+pub struct Routed<'a> {
+    /// The decision and its explanation; its `body` is `None`, the body is [`Routed::body`].
+    pub outcome: Outcome,
+    /// afpool's own re-serialisation of the envelope, always (so that afserver reads exactly
+    /// what afpool checked), with long stretches of request text borrowed from the request.
+    pub body: Parts<'a>,
 }
 
 /// Check any JSON message body and route it if afserver would read it as a job submission:
@@ -33,20 +45,19 @@ pub fn route(body: &[u8], settings: &RouteSettings, inv: &Inventory) -> Result<O
 ///   a JSON object), or the job is refused; nothing may be forwarded;
 /// - `None`: a readable message that is not a submission (a `get`, an `action`...), to be
 ///   forwarded as it is;
-/// - `Some(Ok(outcome))`: a submission, whose `outcome.body` is always afpool's own
-///   re-serialisation, so that afserver reads exactly what afpool checked.
-pub fn route_submission(
-    body: &[u8],
+/// - `Some(Ok(routed))`: a submission, with the body to forward ([`Routed`]).
+pub fn route_submission<'a>(
+    body: &'a [u8],
     settings: &RouteSettings,
     inv: &Inventory,
-) -> Option<Result<Outcome, Rejection>> {
-    let route = |mut env: Envelope<'_>| {
+) -> Option<Result<Routed<'a>, Rejection>> {
+    let route = |mut env: Envelope<'a>| {
         if !env.is_submission() {
             return None;
         }
-        let routed = route_envelope(&mut env, settings, inv).map(|mut outcome| {
-            outcome.body.get_or_insert_with(|| env.to_vec());
-            outcome
+        let routed = route_envelope(&mut env, settings, inv).map(|(outcome, _)| Routed {
+            outcome,
+            body: env.to_parts(),
         });
         Some(routed)
     };
@@ -59,11 +70,12 @@ pub fn route_submission(
     read.unwrap_or_else(|e| Some(Err(malformed(e.to_string()))))
 }
 
+/// Routes the job in `env`; the outcome (its `body` left `None`) and whether the envelope changed.
 fn route_envelope(
     env: &mut Envelope<'_>,
     settings: &RouteSettings,
     inv: &Inventory,
-) -> Result<Outcome, Rejection> {
+) -> Result<(Outcome, bool), Rejection> {
     let job = env
         .job_mut()
         .map_err(|kind| malformed(format!("the request's 'job' is {kind}, not a job object")))?;
@@ -79,13 +91,13 @@ fn route_envelope(
     }
     let changed = found.stripped || decision.changed;
     let explain = explanation(job, found.choice.clone(), masks_before, &decision);
-    let body = changed.then(|| env.to_vec());
-    Ok(Outcome {
+    let outcome = Outcome {
         verdict: decision.verdict,
         pool: found.choice,
-        body,
+        body: None,
         explain,
-    })
+    };
+    Ok((outcome, changed))
 }
 
 fn malformed(message: String) -> Rejection {

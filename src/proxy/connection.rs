@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use super::Shared;
-use crate::job;
+use crate::job::{self, Parts, Routed};
 use crate::protocol::budget::Lease;
 use crate::protocol::codec::{read_message_leased, ReadOutcome, Side};
 use crate::protocol::encode;
@@ -96,10 +96,12 @@ async fn relay_message(
             return;
         }
     };
-    let parts: [&[u8]; 2] = match &forward {
-        Forward::Same => [request, &[]],
-        Forward::Reframed { head } => [head, &request[frame.body.clone()]],
-        Forward::Rewritten { head, body, .. } => [head, body],
+    let parts: Vec<&[u8]> = match &forward {
+        Forward::Same => vec![request],
+        Forward::Reframed { head } => vec![head, &request[frame.body.clone()]],
+        Forward::Rewritten { head, body, .. } => {
+            [&head[..]].into_iter().chain(body.pieces()).collect()
+        }
     };
     // afserver's connection is closed after the client has its reply, not before.
     match shared.upstream.exchange_open(&parts, &mut lease).await {
@@ -154,22 +156,27 @@ pub(super) async fn write_client(client: &mut TcpStream, shared: &Shared, reply:
 }
 
 /// What goes to afserver.
-enum Forward {
+enum Forward<'a> {
     /// The request as it came.
     Same,
     /// The request's body under a header re-framed with its byte length (web GUI sizes).
     Reframed { head: Vec<u8> },
     /// A job submission (or a guarded edit): the request's header re-framed for afpool's body,
-    /// that body, and what to record once afserver answers.
+    /// that body (long stretches of it borrowed from the request), and what to record once
+    /// afserver answers.
     Rewritten {
         head: Vec<u8>,
-        body: Vec<u8>,
+        body: Parts<'a>,
         routed: Option<Box<crate::live::record::Submitted>>,
     },
 }
 
 /// What to forward; `Err` holds afpool's own reply when the request must not reach afserver.
-fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<Forward, Vec<u8>> {
+fn check_and_route<'a>(
+    request: &'a [u8],
+    frame: &Frame,
+    shared: &Shared,
+) -> Result<Forward<'a>, Vec<u8>> {
     if !frame.framing.carries_json() {
         return Ok(Forward::Same);
     }
@@ -180,7 +187,7 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
         return match guarded {
             Ok(body) => Ok(Forward::Rewritten {
                 head: encode::reframe_head(request, frame, body.len()),
-                body,
+                body: Parts::from(body),
                 routed: None,
             }),
             Err(text) => Err(encode::reply(frame.framing, &job::error_reply_body(&text))),
@@ -191,13 +198,10 @@ fn check_and_route(request: &[u8], frame: &Frame, shared: &Shared) -> Result<For
             head: encode::reframe_head(request, frame, body.len()),
         }),
         None => Ok(Forward::Same),
-        Some(Ok(outcome)) => {
+        Some(Ok(Routed { outcome, body })) => {
             shared.metrics.job_decided(&outcome);
             tracing::info!("{}", outcome.summary());
             let routed = live.map(|l| Box::new(l.submitted(&outcome)));
-            let body = outcome
-                .body
-                .expect("route_submission always re-serialises a submission");
             let head = encode::reframe_head(request, frame, body.len());
             Ok(Forward::Rewritten { head, body, routed })
         }
