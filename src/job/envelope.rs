@@ -98,6 +98,15 @@ pub(crate) trait Fields {
     }
 }
 
+/// One element of a raw JSON array (a task of a task list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Item<'a> {
+    /// Its text.
+    pub text: &'a str,
+    /// A string in it holds an escape (valid JSON has backslashes nowhere else).
+    pub escaped: bool,
+}
+
 /// One block: its keys (`None` when the block is not a JSON object) and, while unchanged, its
 /// exact request text.
 #[derive(Debug)]
@@ -108,6 +117,16 @@ pub(crate) struct Block<'a> {
     verbatim: Option<&'a str>,
     /// Addresses of the first value's start and the last value's end while parsing.
     span: Option<(usize, usize)>,
+    /// Its `tasks` array split into tasks by the duplicate-key scan, when it is one.
+    tasks: Option<Vec<Item<'a>>>,
+}
+
+impl<'a> Block<'a> {
+    /// The tasks of its `tasks` array as the reader split them; `None` when it did not (the key
+    /// is not an array, or the block was built otherwise).
+    pub fn tasks_split(&self) -> Option<&[Item<'a>]> {
+        self.tasks.as_deref()
+    }
 }
 
 impl Fields for Block<'_> {
@@ -216,30 +235,45 @@ impl<'a> Envelope<'a> {
     }
 
     /// [`Envelope::from_text`], then `then` on the envelope. From [`SCAN_BESIDE`] bytes the
-    /// duplicate-key scan runs on a second thread meanwhile (a farm's task lists run to
-    /// megabytes, and the scan costs as much as the parse); the verdict is the same: a parse
-    /// error first, then a duplicate key, whatever `then` returned.
+    /// duplicate-key scan runs on a second thread while serde_json reads the text (a farm's task
+    /// lists run to megabytes, and the scan costs as much as the parse); the verdict is the same:
+    /// a parse error first, then a duplicate key, then whatever `then` returns. The scan also
+    /// splits every block's task list into tasks ([`Block::tasks_split`]) for the shield.
     pub fn read<T, F: FnOnce(Self) -> T>(text: &'a str, then: F) -> Result<T, BodyError> {
-        let one_after_the_other = |then: F| {
-            let env = Self::split(text)?;
-            strict::no_duplicates(text)?;
-            Ok(then(env))
-        };
         if text.len() < SCAN_BESIDE {
-            return one_after_the_other(then);
+            let env = Self::split(text)?;
+            return env.with_tasks(strict::no_duplicates(text)).map(then);
         }
         std::thread::scope(|s| {
             // No thread to be had (a process limit): the same work on this one.
             let scanning =
                 std::thread::Builder::new().spawn_scoped(s, || strict::no_duplicates(text));
             let Ok(scan) = scanning else {
-                return one_after_the_other(then);
+                let env = Self::split(text)?;
+                return env.with_tasks(strict::no_duplicates(text)).map(then);
             };
-            let read = Self::split(text).map(then);
+            let read = Self::split(text);
             let scanned = scan.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            let read = read?;
-            scanned.map(|()| read)
+            read?.with_tasks(scanned).map(then)
         })
+    }
+
+    /// The envelope once the scan found no duplicate key, each block holding its task list as
+    /// the scan split it.
+    fn with_tasks(
+        mut self,
+        scanned: Result<Vec<dupkeys::TaskList<'a>>, BodyError>,
+    ) -> Result<Self, BodyError> {
+        let lists = scanned?;
+        if let Ok(job) = self.job_mut() {
+            let blocks = job.blocks_mut();
+            for list in lists {
+                if let Some(block) = blocks.get_mut(list.block) {
+                    block.tasks = Some(list.items);
+                }
+            }
+        }
+        Ok(self)
     }
 
     /// serde_json's read of the text, and each unchanged block's exact text.
@@ -298,100 +332,5 @@ pub fn might_be_submission(body: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case(br#"{"job":{"name":"x"}}"#, true)]
-    #[case(br#"{"job":5}"#, true)]
-    #[case(br#"{"get":{"type":"jobs"},"job":{}}"#, false)]
-    #[case(br#"{"get":null,"job":{"name":"x"}}"#, true)]
-    #[case(br#"{"get":"renders","job":{}}"#, true)]
-    #[case(br#"{"get":[{"type":"jobs"}],"job":{}}"#, true)]
-    #[case(br#"{"job":{},"action":{}}"#, false)]
-    #[case(br#"{"job":{},"action":null}"#, false)]
-    #[case(b"\xEF\xBB\xBF{\"job\":{}}", true)]
-    #[case(br#"{"job":{},"job":{}}"#, false)]
-    #[case(br#"{"jo\u0062":{}}"#, true)]
-    #[case(br#"{"get":{"type":"renders"}}"#, false)]
-    #[case(br#"{"monitor":{"job":1}}"#, false)]
-    #[case(br#"["job"]"#, false)]
-    #[case(br#"{"job":{"name":"x"}"#, false)]
-    #[case(br#"{"job":{}} trailing"#, false)]
-    #[case(b"", false)]
-    fn recognises_job_submissions(#[case] body: &[u8], #[case] is_job: bool) {
-        assert_eq!(is_job_submission(body), is_job);
-    }
-
-    const BODY: &str = "{\"z\": 1, \"job\": {\"name\": \"x\", \"blocks\": [ {\"name\": \"a\",  \"tasks\": [ {\"c\": \"\\u00e9\"} ]}, {\"name\": \"b\", \"flags\": 1} ], \"y\": [1, 2]}, \"a\": null}";
-
-    #[test]
-    fn untouched_envelope_keeps_order_and_value_bytes() {
-        let env = Envelope::parse(BODY.as_bytes()).unwrap();
-        let out = String::from_utf8(env.to_vec()).unwrap();
-        assert_eq!(
-            out,
-            "{\"z\":1,\"job\":{\"name\":\"x\",\"blocks\":[{\"name\": \"a\",  \"tasks\": [ {\"c\": \"\\u00e9\"} ]},{\"name\": \"b\", \"flags\": 1}],\"y\":[1, 2]},\"a\":null}"
-        );
-    }
-
-    #[test]
-    fn changed_block_is_rewritten_and_others_stay_byte_identical() {
-        let mut env = Envelope::parse(BODY.as_bytes()).unwrap();
-        let job = env.job_mut().unwrap();
-        job.blocks_mut()[1].set_str("hosts_mask", "r1.*");
-        job.set_str("name", "y");
-        job.remove("y");
-        let out = String::from_utf8(env.to_vec()).unwrap();
-        assert!(
-            out.contains("{\"name\": \"a\",  \"tasks\": [ {\"c\": \"\\u00e9\"} ]}"),
-            "{out}"
-        );
-        assert!(
-            out.contains("{\"name\":\"b\",\"flags\":1,\"hosts_mask\":\"r1.*\"}"),
-            "{out}"
-        );
-        assert!(
-            out.starts_with("{\"z\":1,\"job\":{\"name\":\"y\",\"blocks\":"),
-            "{out}"
-        );
-        assert!(out.ends_with("}]},\"a\":null}"), "{out}");
-    }
-
-    #[test]
-    fn reads_typed_fields() {
-        let mut env = Envelope::parse(BODY.as_bytes()).unwrap();
-        let job = env.job_mut().unwrap();
-        assert_eq!(job.str_of("name").as_deref(), Some("x"));
-        assert_eq!(job.str_of("y"), None);
-        let blocks = job.blocks().unwrap().unwrap();
-        assert_eq!(blocks[1].i64_of("flags"), Some(1));
-        assert_eq!(blocks[0].raw("tasks"), Some("[ {\"c\": \"\\u00e9\"} ]"));
-    }
-
-    #[rstest]
-    #[case(br#"{"job":[1]}"#, Err("an array"))]
-    #[case(br#"{"job":"x"}"#, Err("a string"))]
-    #[case(br#"{"other":1}"#, Err("missing"))]
-    #[case(br#"{"job":{"blocks":{"a":1}}}"#, Ok(Some(Err("an object"))))]
-    #[case(br#"{"job":{"blocks":null}}"#, Ok(Some(Err("null"))))]
-    #[case(br#"{"job":{}}"#, Ok(None))]
-    fn odd_shapes_are_named(
-        #[case] body: &[u8],
-        #[case] want: Result<Option<Result<usize, &str>>, &str>,
-    ) {
-        let mut env = Envelope::parse(body).unwrap();
-        let got = env.job_mut().map(|j| j.blocks().map(|b| b.map(<[_]>::len)));
-        assert_eq!(got, want);
-    }
-
-    #[test]
-    fn non_object_block_has_no_fields() {
-        let env = Envelope::parse(br#"{"job":{"blocks":[5,{}]}}"#).unwrap();
-        let mut env = env;
-        let blocks = env.job_mut().unwrap().blocks().unwrap().unwrap();
-        assert!(blocks[0].fields.is_none());
-        assert!(blocks[1].fields.is_some());
-    }
-}
+#[path = "envelope/tests.rs"]
+mod tests;

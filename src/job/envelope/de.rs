@@ -143,6 +143,7 @@ fn not_object(_: &'static str) -> Block<'static> {
         fields: None,
         verbatim: None,
         span: None,
+        tasks: None,
     }
 }
 
@@ -179,6 +180,7 @@ impl<'de> Visitor<'de> for BlockVisitor {
             fields: Some(fields),
             verbatim: None,
             span,
+            tasks: None,
         })
     }
 }

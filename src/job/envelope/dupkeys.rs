@@ -3,7 +3,9 @@
 //! (the first string of an object, and the first after each comma in an object), and jump over
 //! string text to the next quote or backslash at once; only keys holding an escape are decoded.
 //! This replaces a second serde pass over the whole body, which cost as much as the parse itself
-//! (14 ms of a 10 MB task list).
+//! (14 ms of a 10 MB task list). On the way the scan splits each block's task list into tasks
+//! (where each starts and ends, and whether it holds an escape), which the shield used to do in
+//! a walk of its own over the same megabytes.
 //!
 //! serde_json skips raw values without decoding them, so three things its full parse refuses pass
 //! the skip: a `\u` escape of a lone surrogate, a number beyond `f64`, and nesting deeper than its
@@ -14,6 +16,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+
+use super::Item;
 
 /// Objects with more keys than this are checked through a hash set.
 const LINEAR_KEYS: usize = 16;
@@ -28,117 +32,252 @@ pub(super) struct Duplicate {
     pub at: usize,
 }
 
+/// Where an open object or array sits in a job envelope: the scan splits the task list of every
+/// block (`{"job":{"blocks":[{"tasks":[...]}]}}`) into its tasks on the way, so the shield need
+/// not walk the list again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Top,
+    Job,
+    Blocks,
+    /// A block object, and its index in `blocks`.
+    Block(usize),
+    /// A block's task list, and the block's index.
+    Tasks(usize),
+    Other,
+}
+
 /// One open object or array.
 struct Level<'a> {
     object: bool,
+    role: Role,
+    /// Values begun in this array so far.
+    values: usize,
     /// Where this object's keys start in the shared key list.
     base: usize,
     /// The keys, once there are too many for a linear search.
     many: Option<HashSet<Cow<'a, str>, foldhash::fast::RandomState>>,
 }
 
+/// The tasks of one block's task list, in order.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct TaskList<'a> {
+    /// The block's index in `blocks`.
+    pub block: usize,
+    /// Each task's text, and whether a string in it holds an escape.
+    pub items: Vec<Item<'a>>,
+}
+
 /// What a scan found.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Scan {
+pub(super) struct Scan<'a> {
     /// The first key, in text order, that its object already holds.
     pub duplicate: Option<Duplicate>,
     /// A surrogate escape, a number that might be out of range or nesting past [`DEEP`] was seen
     /// before it.
     pub suspect: bool,
+    /// Every block's task list, split (complete only when there is no duplicate).
+    pub tasks: Vec<TaskList<'a>>,
 }
 
-/// Scans valid JSON `text` for a duplicate key (it stops at the first) and suspect values.
-pub(super) fn scan(text: &str) -> Scan {
-    let mut suspect = false;
-    let duplicate = first_duplicate(text, &mut suspect);
-    Scan { duplicate, suspect }
+/// Scans valid JSON `text` for a duplicate key (it stops at the first) and suspect values, and
+/// splits the task lists of a job envelope.
+pub(super) fn scan(text: &str) -> Scan<'_> {
+    let mut scanner = Scanner {
+        text,
+        levels: Vec::with_capacity(16),
+        keys: Vec::with_capacity(64),
+        want_key: false,
+        next_role: Role::Other,
+        expect_value: false,
+        item: None,
+        found: Scan::default(),
+    };
+    scanner.found.duplicate = scanner.run();
+    scanner.found
 }
 
-fn first_duplicate(text: &str, suspect: &mut bool) -> Option<Duplicate> {
-    let b = text.as_bytes();
-    let mut levels: Vec<Level<'_>> = Vec::with_capacity(16);
-    let mut keys: Vec<Cow<'_, str>> = Vec::with_capacity(64);
-    let mut want_key = false;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'{' | b'[' => {
-                let object = b[i] == b'{';
-                let base = keys.len();
-                *suspect |= levels.len() >= DEEP;
-                levels.push(Level {
-                    object,
-                    base,
-                    many: None,
-                });
-                want_key = object;
+struct Scanner<'a> {
+    text: &'a str,
+    levels: Vec<Level<'a>>,
+    keys: Vec<Cow<'a, str>>,
+    /// The next string is a key.
+    want_key: bool,
+    /// The role of a container opened as the value of the key just read.
+    next_role: Role,
+    /// A value may begin next in an array whose values are counted (`blocks`, a task list).
+    expect_value: bool,
+    /// The task being read: where it starts, and whether a string in it holds an escape.
+    item: Option<(usize, bool)>,
+    found: Scan<'a>,
+}
+
+impl<'a> Scanner<'a> {
+    fn run(&mut self) -> Option<Duplicate> {
+        let b = self.text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b':') {
+                i += 1;
+                continue;
             }
-            b'}' | b']' => {
-                if let Some(level) = levels.pop() {
-                    keys.truncate(level.base);
-                }
-                want_key = false;
+            if self.expect_value && c != b']' {
+                self.value_begins(i);
             }
-            b',' => want_key = levels.last().is_some_and(|l| l.object),
-            b'"' => {
-                let end = string_end(b, i + 1, suspect);
-                if want_key {
-                    let level = levels.last_mut()?;
-                    if let Err(key) = remember(level, &mut keys, key_of(&text[i..end])) {
-                        let key = key.into_owned();
-                        return Some(Duplicate { key, at: i });
+            match c {
+                b'{' | b'[' => self.open(c == b'{'),
+                b'}' | b']' => self.close(i),
+                b',' => self.comma(i),
+                b'"' => {
+                    let (end, escaped) = string_end(b, i + 1, &mut self.found.suspect);
+                    if let Some((_, item_escaped)) = self.item.as_mut() {
+                        *item_escaped |= escaped;
                     }
-                    want_key = false;
+                    if self.want_key {
+                        let key = match escaped {
+                            false => Cow::Borrowed(&self.text[i + 1..end - 1]),
+                            true => key_of(&self.text[i..end]),
+                        };
+                        if let Err(key) = self.remember(key) {
+                            let key = key.into_owned();
+                            return Some(Duplicate { key, at: i });
+                        }
+                        self.want_key = false;
+                    }
+                    i = end;
+                    continue;
                 }
-                i = end;
-                continue;
+                b'-' | b'0'..=b'9' => {
+                    let len = b[i..]
+                        .iter()
+                        .take_while(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                        .count();
+                    let number = &b[i..i + len];
+                    self.found.suspect |=
+                        len > MAX_PLAIN_DIGITS || number.iter().any(|c| matches!(c, b'e' | b'E'));
+                    i += len;
+                    continue;
+                }
+                _ => {}
             }
-            b'-' | b'0'..=b'9' => {
-                let len = b[i..]
-                    .iter()
-                    .take_while(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                    .count();
-                let number = &b[i..i + len];
-                *suspect |=
-                    len > MAX_PLAIN_DIGITS || number.iter().any(|c| matches!(c, b'e' | b'E'));
-                i += len;
-                continue;
-            }
-            _ => {}
+            i += 1;
         }
-        i += 1;
+        None
     }
-    None
+
+    /// A value begins at `at` in `blocks` or a task list.
+    fn value_begins(&mut self, at: usize) {
+        self.expect_value = false;
+        if let Some(level) = self.levels.last_mut() {
+            level.values += 1;
+            if matches!(level.role, Role::Tasks(_)) {
+                self.item = Some((at, false));
+            }
+        }
+    }
+
+    fn open(&mut self, object: bool) {
+        let role = match self.levels.last() {
+            None => [Role::Other, Role::Top][usize::from(object)],
+            Some(parent) if parent.object => {
+                let role = std::mem::replace(&mut self.next_role, Role::Other);
+                let fits = match role {
+                    Role::Job | Role::Block(_) | Role::Top => object,
+                    Role::Blocks | Role::Tasks(_) => !object,
+                    Role::Other => true,
+                };
+                [Role::Other, role][usize::from(fits)]
+            }
+            Some(parent) => match (parent.role, object) {
+                (Role::Blocks, true) => Role::Block(parent.values - 1),
+                _ => Role::Other,
+            },
+        };
+        self.found.suspect |= self.levels.len() >= DEEP;
+        self.expect_value = matches!(role, Role::Blocks | Role::Tasks(_));
+        if let Role::Tasks(block) = role {
+            self.found.tasks.push(TaskList {
+                block,
+                items: Vec::new(),
+            });
+        }
+        self.levels.push(Level {
+            object,
+            role,
+            values: 0,
+            base: self.keys.len(),
+            many: None,
+        });
+        self.want_key = object;
+    }
+
+    fn close(&mut self, at: usize) {
+        if let Some(level) = self.levels.pop() {
+            self.keys.truncate(level.base);
+            if matches!(level.role, Role::Tasks(_)) {
+                self.item_ends(at);
+            }
+        }
+        self.want_key = false;
+        self.expect_value = false;
+    }
+
+    fn comma(&mut self, at: usize) {
+        let Some(level) = self.levels.last() else {
+            return;
+        };
+        self.want_key = level.object;
+        self.expect_value = matches!(level.role, Role::Blocks | Role::Tasks(_));
+        if matches!(level.role, Role::Tasks(_)) {
+            self.item_ends(at);
+        }
+    }
+
+    /// The task being read ends before `at` (a comma or the list's end).
+    fn item_ends(&mut self, at: usize) {
+        if let (Some((start, escaped)), Some(list)) =
+            (self.item.take(), self.found.tasks.last_mut())
+        {
+            let text = self.text[start..at].trim_end();
+            list.items.push(Item { text, escaped });
+        }
+    }
+
+    /// Adds `key` to the innermost object's keys; gives it back when it is there already.
+    fn remember(&mut self, key: Cow<'a, str>) -> Result<(), Cow<'a, str>> {
+        let Some(level) = self.levels.last_mut() else {
+            return Ok(());
+        };
+        self.next_role = match (level.role, key.as_ref()) {
+            (Role::Top, "job") => Role::Job,
+            (Role::Job, "blocks") => Role::Blocks,
+            (Role::Block(index), "tasks") => Role::Tasks(index),
+            _ => Role::Other,
+        };
+        if let Some(set) = level.many.as_mut() {
+            return match set.contains(&key) {
+                true => Err(key),
+                false => {
+                    set.insert(key);
+                    Ok(())
+                }
+            };
+        }
+        if self.keys[level.base..].contains(&key) {
+            return Err(key);
+        }
+        self.keys.push(key);
+        if self.keys.len() - level.base > LINEAR_KEYS {
+            level.many = Some(self.keys.drain(level.base..).collect());
+        }
+        Ok(())
+    }
 }
 
 /// Numbers longer than this (without an exponent) are suspect: past 18 digits serde_json reads
 /// an integer as a float, and a float needs 309 digits to overflow, but checking is cheap.
 const MAX_PLAIN_DIGITS: usize = 18;
-
-/// Adds `key` to `level`'s keys; gives it back when it is there already.
-fn remember<'a>(
-    level: &mut Level<'a>,
-    keys: &mut Vec<Cow<'a, str>>,
-    key: Cow<'a, str>,
-) -> Result<(), Cow<'a, str>> {
-    if let Some(set) = level.many.as_mut() {
-        return match set.contains(&key) {
-            true => Err(key),
-            false => {
-                set.insert(key);
-                Ok(())
-            }
-        };
-    }
-    if keys[level.base..].contains(&key) {
-        return Err(key);
-    }
-    keys.push(key);
-    if keys.len() - level.base > LINEAR_KEYS {
-        level.many = Some(keys.drain(level.base..).collect());
-    }
-    Ok(())
-}
 
 /// A key's value from its text (quotes included): the envelope's string reader; valid JSON
 /// always holds one.
@@ -146,20 +285,22 @@ fn key_of(quoted: &str) -> Cow<'_, str> {
     super::json_str(quoted).unwrap_or_default()
 }
 
-/// The position just past the closing quote of the string whose text starts at `from`; a
-/// surrogate escape (`\uD800`-`\uDFFF`) sets `suspect`.
-fn string_end(b: &[u8], mut from: usize, suspect: &mut bool) -> usize {
+/// The position just past the closing quote of the string whose text starts at `from`, and
+/// whether it holds an escape; a surrogate escape (`\uD800`-`\uDFFF`) sets `suspect`.
+fn string_end(b: &[u8], mut from: usize, suspect: &mut bool) -> (usize, bool) {
+    let mut escaped = false;
     while let Some(p) = memchr::memchr2(b'"', b'\\', b.get(from..).unwrap_or_default()) {
         let at = from + p;
         if b[at] == b'"' {
-            return at + 1;
+            return (at + 1, escaped);
         }
+        escaped = true;
         if b.get(at + 1) == Some(&b'u') && matches!(b.get(at + 2), Some(b'd' | b'D')) {
             *suspect |= matches!(b.get(at + 3), Some(b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'));
         }
         from = at + 2; // a backslash and the character it escapes
     }
-    b.len()
+    (b.len(), escaped)
 }
 
 /// Line and column (1-based, columns in bytes) of byte `at`, for messages.
@@ -170,6 +311,9 @@ pub(super) fn line_column(text: &str, at: usize) -> (usize, usize) {
     (line, column)
 }
 
+#[cfg(test)]
+#[path = "dupkeys_tasks_tests.rs"]
+mod tasks_tests;
 #[cfg(test)]
 #[path = "dupkeys_tests.rs"]
 mod tests;

@@ -144,8 +144,10 @@ impl<'de> Visitor<'de> for Checked<'_> {
     }
 }
 
-/// Both readers accept the same bodies, and name the same key when both find a duplicate.
-fn agree(text: &str) {
+/// Both readers accept the same bodies, and name the same key when both find a duplicate; an
+/// accepted job's task lists are split as serde_json splits them.
+pub(super) fn agree(text: &str) {
+    super::tasks_tests::tasks_agree(text);
     let new = checked_text(text.as_bytes());
     let old = reference(text);
     assert_eq!(new.is_ok(), old.is_ok(), "{text}: {new:?} vs {old:?}");
@@ -188,7 +190,7 @@ fn walk(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
 
 /// A random JSON value, depth-limited, with few distinct keys (so duplicates are common), and
 /// the escapes and numbers a skip does not read.
-fn value(rng: &mut fastrand::Rng, depth: u32, out: &mut String) {
+pub(super) fn value(rng: &mut fastrand::Rng, depth: u32, out: &mut String) {
     const KEYS: [&str; 6] = ["a", "b", "job", "jo\\u0062", "a\\\"", "\\u0061"];
     const SCALARS: [&str; 12] = [
         "1",
@@ -261,7 +263,7 @@ fn agrees_with_a_full_parse_on_generated_bodies() {
 
 /// `text` (an object) with a first member of `SCAN_BESIDE` bytes, so its duplicate keys are
 /// scanned on a second thread.
-fn padded(text: &str) -> String {
+pub(super) fn padded(text: &str) -> String {
     let pad = "p".repeat(crate::job::envelope::SCAN_BESIDE);
     let rest = &text[1..];
     let sep = if rest.trim_start().starts_with('}') {

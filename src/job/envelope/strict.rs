@@ -57,18 +57,19 @@ pub(crate) fn checked(text: &str) -> Result<(), BodyError> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.deserialize_map(AnyObject)?;
     de.end()?;
-    no_duplicates(text)
+    no_duplicates(text).map(drop)
 }
 
 /// JSON `text` that serde_json could skip has no object that holds a key twice, and, when the
-/// scan saw a surrogate escape or a long number, serde_json can read every value in it.
-pub(crate) fn no_duplicates(text: &str) -> Result<(), BodyError> {
+/// scan saw a surrogate escape or a long number, serde_json can read every value in it. Gives
+/// the task lists of the job's blocks, split into tasks.
+pub(crate) fn no_duplicates(text: &str) -> Result<Vec<dupkeys::TaskList<'_>>, BodyError> {
     let scan = dupkeys::scan(text);
     if scan.suspect {
         serde_json::from_str::<serde_json::Value>(text)?;
     }
     match scan.duplicate {
-        None => Ok(()),
+        None => Ok(scan.tasks),
         Some(d) => {
             let (line, column) = dupkeys::line_column(text, d.at);
             Err(BodyError::DuplicateKey {

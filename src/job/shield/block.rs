@@ -8,8 +8,9 @@ use super::text::{self, Finding};
 use std::fmt;
 
 use super::{reject, JobLabel, Shown};
-use crate::job::envelope::{json_str, Block, Fields};
+use crate::job::envelope::{json_str, Block, Fields, Item};
 use crate::job::rejection::{Rejection, ShieldRule};
+use std::borrow::Cow;
 
 /// A block's name for messages (`'x'`, or its number), written only when a message is.
 pub(super) fn block_label<'b>(block: &'b Block<'_>, index: usize) -> BlockLabel<'b> {
@@ -84,12 +85,17 @@ fn frames(block: &Block<'_>) -> Frames {
     }
 }
 
-/// A task-list block's tasks (raw), once their count is one afserver can hold.
-fn listed<'b>(block: &'b Block<'_>) -> Result<Option<Vec<raw::Item<'b>>>, CountError> {
+/// A task-list block's tasks (raw), once their count is one afserver can hold: as the envelope
+/// reader split them, or split here.
+fn listed<'b>(block: &'b Block<'_>) -> Result<Option<Cow<'b, [Item<'b>]>>, CountError> {
     let Some(raw) = block.raw("tasks") else {
         return Err(CountError::NoTasks("no 'tasks' array".into()));
     };
-    let Some(tasks) = raw::items(raw) else {
+    let tasks = match block.tasks_split() {
+        Some(split) => Some(Cow::Borrowed(split)),
+        None => raw::items(raw).map(Cow::Owned),
+    };
+    let Some(tasks) = tasks else {
         return Err(CountError::NoTasks("'tasks' is not an array".into()));
     };
     let per_task = int_of(block, "frames_per_task").filter(|n| *n != 0);
@@ -142,10 +148,10 @@ fn count_rejection(whose: Whose<'_>, e: CountError) -> Rejection {
 
 /// Every task must be an object (afserver reads each through rapidjson's object accessors with
 /// assertions off: a number crashes it, an array yields garbage), with text afserver can keep.
-fn check_tasks(tasks: &[raw::Item<'_>], whose: Whose<'_>) -> Result<(), Rejection> {
+fn check_tasks(tasks: &[Item<'_>], whose: Whose<'_>) -> Result<(), Rejection> {
     for (
         i,
-        &raw::Item {
+        &Item {
             text: task,
             escaped,
         },

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 
-use crate::job::envelope::Key;
+use crate::job::envelope::{Item, Key};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -36,15 +36,6 @@ pub(super) fn kind(raw: &str) -> &'static str {
 /// The elements of a raw JSON array, as text; `None` when the value is not an array.
 pub(super) fn array(raw: &str) -> Option<Vec<&str>> {
     Some(items(raw)?.into_iter().map(|item| item.text).collect())
-}
-
-/// One element of a raw JSON array.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Item<'a> {
-    /// Its text.
-    pub text: &'a str,
-    /// A string in it holds an escape (valid JSON has backslashes nowhere else).
-    pub escaped: bool,
 }
 
 /// The elements of a raw JSON array; `None` when the value is not an array. One scan of the
