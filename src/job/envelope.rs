@@ -105,6 +105,9 @@ pub(crate) struct Item<'a> {
     pub text: &'a str,
     /// A string in it holds an escape (valid JSON has backslashes nowhere else).
     pub escaped: bool,
+    /// It is an object (its text starts with `{`). Noted while splitting, so that checking a
+    /// task list of megabytes never reads the tasks' text again.
+    pub object: bool,
 }
 
 /// One block: its keys (`None` when the block is not a JSON object) and, while unchanged, its

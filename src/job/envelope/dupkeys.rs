@@ -107,8 +107,9 @@ struct Scanner<'a> {
     next_role: Role,
     /// A value may begin next in an array whose values are counted (`blocks`, a task list).
     expect_value: bool,
-    /// The task being read: where it starts, and whether a string in it holds an escape.
-    item: Option<(usize, bool)>,
+    /// The task being read: where it starts, whether it is an object, and whether a string in
+    /// it holds an escape.
+    item: Option<(usize, bool, bool)>,
     found: Scan<'a>,
 }
 
@@ -123,7 +124,7 @@ impl<'a> Scanner<'a> {
                 continue;
             }
             if self.expect_value && c != b']' {
-                self.value_begins(i);
+                self.value_begins(i, c == b'{');
             }
             match c {
                 b'{' | b'[' => self.open(c == b'{'),
@@ -131,7 +132,7 @@ impl<'a> Scanner<'a> {
                 b',' => self.comma(i),
                 b'"' => {
                     let (end, escaped) = string_end(b, i + 1, &mut self.found.suspect);
-                    if let Some((_, item_escaped)) = self.item.as_mut() {
+                    if let Some((_, _, item_escaped)) = self.item.as_mut() {
                         *item_escaped |= escaped;
                     }
                     if self.want_key {
@@ -167,12 +168,12 @@ impl<'a> Scanner<'a> {
     }
 
     /// A value begins at `at` in `blocks` or a task list.
-    fn value_begins(&mut self, at: usize) {
+    fn value_begins(&mut self, at: usize, object: bool) {
         self.expect_value = false;
         if let Some(level) = self.levels.last_mut() {
             level.values += 1;
             if matches!(level.role, Role::Tasks(_)) {
-                self.item = Some((at, false));
+                self.item = Some((at, object, false));
             }
         }
     }
@@ -236,11 +237,15 @@ impl<'a> Scanner<'a> {
 
     /// The task being read ends before `at` (a comma or the list's end).
     fn item_ends(&mut self, at: usize) {
-        if let (Some((start, escaped)), Some(list)) =
+        if let (Some((start, object, escaped)), Some(list)) =
             (self.item.take(), self.found.tasks.last_mut())
         {
             let text = self.text[start..at].trim_end();
-            list.items.push(Item { text, escaped });
+            list.items.push(Item {
+                text,
+                escaped,
+                object,
+            });
         }
     }
 

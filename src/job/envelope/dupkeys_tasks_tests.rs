@@ -35,6 +35,7 @@ fn item(text: &str) -> crate::job::envelope::Item<'_> {
     crate::job::envelope::Item {
         text,
         escaped: text.contains('\\'),
+        object: text.starts_with('{'),
     }
 }
 

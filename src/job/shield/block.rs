@@ -154,10 +154,11 @@ fn check_tasks(tasks: &[Item<'_>], whose: Whose<'_>) -> Result<(), Rejection> {
         &Item {
             text: task,
             escaped,
+            object,
         },
     ) in tasks.iter().enumerate()
     {
-        if !task.starts_with('{') {
+        if !object {
             let msg = format!(
                 "{whose} task #{i} is {}, not an object (afserver 3.4.1 reads it as an object and \
                  may crash); write it as {{\"name\":...,\"command\":...}}",

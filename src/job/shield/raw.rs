@@ -67,7 +67,12 @@ pub(super) fn items(raw: &str) -> Option<Vec<Item<'_>>> {
         if (b == b',' && depth == 1) || depth == 0 {
             if let Some(s) = start.take() {
                 let text = raw[s..i].trim_end();
-                items.push(Item { text, escaped });
+                let object = text.starts_with('{');
+                items.push(Item {
+                    text,
+                    escaped,
+                    object,
+                });
             }
             escaped = false;
         }
@@ -175,6 +180,7 @@ mod tests {
         assert_eq!(array(raw).unwrap(), want);
         for item in items(raw).unwrap() {
             assert_eq!(item.escaped, item.text.contains('\\'), "{item:?}");
+            assert_eq!(item.object, item.text.starts_with('{'), "{item:?}");
         }
         let parsed: Vec<&RawValue> = serde_json::from_str(raw).unwrap();
         let parsed: Vec<&str> = parsed.iter().map(|v| v.get()).collect();
