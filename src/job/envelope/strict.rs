@@ -46,10 +46,13 @@ pub(crate) fn checked_text(body: &[u8]) -> Result<&str, BodyError> {
     Ok(text)
 }
 
-/// The body without its BOM, when it is UTF-8; the JSON is not read yet.
+/// The body without its BOM, when it is UTF-8; the JSON is not read yet. Checked with SIMD
+/// (`simdutf8`: a 10 MB task list in a fraction of the time of the standard check, which then
+/// only runs to say where a bad body goes wrong).
 pub(crate) fn utf8_text(body: &[u8]) -> Result<&str, BodyError> {
     let body = body.strip_prefix(BOM).unwrap_or(body);
-    std::str::from_utf8(body).map_err(|e| BodyError::NotUtf8(e.valid_up_to()))
+    simdutf8::basic::from_utf8(body)
+        .or_else(|_| std::str::from_utf8(body).map_err(|e| BodyError::NotUtf8(e.valid_up_to())))
 }
 
 /// `text` is one JSON object without duplicate keys.
@@ -158,6 +161,44 @@ mod tests {
             matches!(err, BodyError::NotUtf8(_) | BodyError::Json(_)),
             "{err}"
         );
+    }
+
+    #[test]
+    fn utf8_is_judged_as_the_standard_library_judges_it() {
+        let mut rng = fastrand::Rng::with_seed(0x0de8);
+        let pieces: [&[u8]; 9] = [
+            b"a",
+            b"{\"k\":1}",
+            "é".as_bytes(),
+            "€".as_bytes(),
+            "😀".as_bytes(),
+            b"\xE9",
+            b"\xED\xA0\x80",
+            b"\xC0\xAF",
+            b"\xF0\x9F",
+        ];
+        let mut valid = 0;
+        for _ in 0..20_000 {
+            let mut body = Vec::new();
+            for _ in 0..rng.usize(0..200) {
+                let weights = rng.usize(0..100);
+                body.extend_from_slice(
+                    pieces[if weights < 90 {
+                        weights % 5
+                    } else {
+                        weights % 9
+                    }],
+                );
+            }
+            let want = std::str::from_utf8(&body).map_err(|e| e.valid_up_to());
+            let got = utf8_text(&body).map_err(|e| match e {
+                BodyError::NotUtf8(at) => at,
+                other => panic!("{other}"),
+            });
+            assert_eq!(got, want, "{body:?}");
+            valid += usize::from(want.is_ok());
+        }
+        assert!((2_000..18_000).contains(&valid), "{valid} valid bodies");
     }
 
     #[rstest]
