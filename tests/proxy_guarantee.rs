@@ -1,7 +1,7 @@
 //! The pool guarantee through the proxy, against the fake afserver: a forged `afpool_routed` mark
 //! routes the job into the pool it names; a job whose own masks leave no pool host is held and
 //! fenced; a user mask libstdc++ refuses is answered, never forwarded; a job routed twice gets
-//! the same masks.
+//! the same masks; a job of megabytes of tasks lands whole, and a bad task in it is named.
 
 mod common;
 
@@ -98,4 +98,56 @@ async fn a_job_routed_by_two_proxies_in_a_row_gets_the_same_masks() {
         jobs[0]["hosts_mask_exclude"],
         "(gpu01.*)|((?!(?:gpu[.]node3|gpu01)$).*)"
     );
+}
+
+/// A job of two blocks with `n` tasks each (over a megabyte at 20,000), task text with escapes.
+fn long_job(n: usize, odd_task: Option<Value>) -> (Value, Vec<u8>) {
+    let tasks = |b: usize| -> Vec<Value> {
+        let task =
+            |i| json!({"name": format!("f{i}"), "command": format!("r \"C:\\s{b}\" -f {i}")});
+        (0..n).map(task).collect()
+    };
+    let mut first = tasks(0);
+    if let Some(odd) = odd_task {
+        first[n / 2] = odd;
+    }
+    let job = json!({"name": "long", "user_name": "u", "pool": "gpu", "blocks": [
+        {"name": "a", "tasks": first}, {"name": "b", "tasks": tasks(1)}]});
+    let body = serde_json::to_vec(&json!({ "job": job })).unwrap();
+    (job, body)
+}
+
+#[tokio::test]
+async fn a_job_of_megabytes_of_tasks_lands_whole_with_its_task_lists_as_sent() {
+    let (fake, proxy) = start().await;
+    let (job, body) = long_job(20_000, None);
+    assert!(body.len() > 1 << 20, "{} bytes", body.len());
+    let reply = reply_json(&send(proxy.addr, &encode::text_request(&body)).await);
+    assert!(reply["id"].as_i64().unwrap() > 0, "{reply}");
+    let got = &fake.jobs()[0];
+    assert_in_gpu(got["hosts_mask_exclude"].as_str().unwrap());
+    for b in 0..2 {
+        assert_eq!(
+            got["blocks"][b]["tasks"], job["blocks"][b]["tasks"],
+            "block {b}"
+        );
+    }
+    let forwarded = fake.requests().pop().unwrap();
+    let sent_tasks = serde_json::to_vec(&job["blocks"][1]).unwrap();
+    let found = forwarded.windows(sent_tasks.len()).any(|w| w == sent_tasks);
+    assert!(found, "the second block goes out byte for byte");
+}
+
+#[tokio::test]
+async fn a_task_that_is_no_object_in_megabytes_of_tasks_is_named_and_nothing_forwarded() {
+    let (fake, proxy) = start().await;
+    let (_, body) = long_job(20_000, Some(json!(["not", "an object"])));
+    let reply = reply_json(&send(proxy.addr, &encode::text_request(&body)).await);
+    assert_eq!(reply["id"], 0, "{reply}");
+    let text = reply["error"].as_str().unwrap();
+    assert!(
+        text.contains("block 'a' task #10000 is an array, not an object"),
+        "{text}"
+    );
+    assert!(fake.jobs().is_empty() && !fake.crashed());
 }
