@@ -1,5 +1,7 @@
-//! Duplicate keys in JSON text that is already known to be valid (serde_json read it): one byte
-//! scan, no parsing. Valid JSON lets a scanner track strings, nesting and which string is a key
+//! Duplicate keys in JSON text that serde_json reads too (before the scan, or beside it for large
+//! bodies, see `Envelope::read`): one byte scan, no parsing. Its findings count only when
+//! serde_json accepted the text; on any other text it must merely not panic (tested on every
+//! prefix of envelopes with multi-byte text). Valid JSON lets a scanner track strings, nesting and which string is a key
 //! (the first string of an object, and the first after each comma in an object), and jump over
 //! string text to the next quote or backslash at once; only keys holding an escape are decoded.
 //! This replaces a second serde pass over the whole body, which cost as much as the parse itself
@@ -136,9 +138,12 @@ impl<'a> Scanner<'a> {
                         *item_escaped |= escaped;
                     }
                     if self.want_key {
-                        let key = match escaped {
-                            false => Cow::Borrowed(&self.text[i + 1..end - 1]),
-                            true => key_of(&self.text[i..end]),
+                        // A key without an escape is its own text (when it is closed: the
+                        // text may not have been validated yet, see `Envelope::read`).
+                        let closed = end > i + 1 && b[end - 1] == b'"';
+                        let key = match !escaped && closed {
+                            true => Cow::Borrowed(&self.text[i + 1..end - 1]),
+                            false => key_of(&self.text[i..end]),
                         };
                         if let Err(key) = self.remember(key) {
                             let key = key.into_owned();

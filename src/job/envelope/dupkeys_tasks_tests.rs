@@ -136,3 +136,36 @@ fn only_a_blocks_own_task_list_is_split(#[case] text: &str, #[case] lists: usize
     assert_eq!(scan(text).tasks.len(), lists);
     tasks_agree(text);
 }
+
+/// From 1 MiB the scan runs beside serde_json, on text nobody has validated yet: it must take
+/// any text, here every prefix of envelopes with multi-byte characters, escapes and task lists.
+#[test]
+fn the_scan_takes_any_text_without_panicking() {
+    let texts = [
+        r#"{"job":{"blocks":[{"tasks":[{"né":"é","c":"\"é"},"é"]}]},"é":"€"}"#,
+        r#"{"é€":1,"job":{"bl\u006fcks":[{"t\u0061sks":[ "x" , {"k":[1,{"é":"]"}]} ]}]}}"#,
+        "{\"job\":{\"blocks\":[{\"tasks\":[{\"😀\":\"😀\"}]}]}}",
+    ];
+    let mut prefixes = 0;
+    for text in texts {
+        for cut in (0..=text.len()).filter(|&c| text.is_char_boundary(c)) {
+            let _ = scan(&text[..cut]);
+            prefixes += 1;
+        }
+        let _ = scan(&text.replace('"', ""));
+        let _ = scan(&text.replace(['{', '['], ""));
+    }
+    assert!(prefixes > 150, "{prefixes}");
+    let mut rng = fastrand::Rng::with_seed(0xc0de);
+    let pieces = ["\"", "\\", "{", "}", "[", "]", ",", ":", "é", "1e9", " "];
+    for _ in 0..20_000 {
+        let mut text = texts[rng.usize(0..texts.len())].to_string();
+        for _ in 0..rng.usize(1..4) {
+            let at = rng.usize(0..=text.len());
+            if text.is_char_boundary(at) {
+                text.insert_str(at, pieces[rng.usize(0..pieces.len())]);
+            }
+        }
+        let _ = scan(&text);
+    }
+}

@@ -285,6 +285,11 @@ fn large_bodies_scanned_beside_the_parse_get_the_same_verdict() {
     let cut = padded(r#"{"a":1,"a":2,"b":"#);
     let got = crate::job::envelope::Envelope::parse(cut.as_bytes()).unwrap_err();
     assert!(!matches!(got, BodyError::DuplicateKey { .. }), "{got:?}");
+    // The scan runs on text serde_json has not read yet: cut inside a key, it must not panic.
+    for cut in [r#"{"a":1,"é"#, r#"{"a":1,""#, r#"{"a":1,"é\"#] {
+        let got = crate::job::envelope::Envelope::parse(padded(cut).as_bytes()).unwrap_err();
+        assert!(matches!(got, BodyError::Json(_)), "{cut}: {got:?}");
+    }
     let dup = padded(r#"{"job":{"blocks":[],"blocks":[1]}}"#);
     let got = crate::job::envelope::Envelope::parse(dup.as_bytes()).unwrap_err();
     assert!(
