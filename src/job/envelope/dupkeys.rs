@@ -196,7 +196,7 @@ impl<'a> Scanner<'a> {
                 [Role::Other, role][usize::from(fits)]
             }
             Some(parent) => match (parent.role, object) {
-                (Role::Blocks, true) => Role::Block(parent.values - 1),
+                (Role::Blocks, true) => Role::Block(parent.values.saturating_sub(1)),
                 _ => Role::Other,
             },
         };
