@@ -94,8 +94,10 @@ pub async fn read_message_leased<R: AsyncRead + Unpin>(
 /// An announced size is never reserved up front: the buffer grows with the bytes that arrive
 /// (at most doubling) until [`COMMITTED`] of the message is here. Then the sender is sending, and
 /// the rest is reserved at once: a 10 MB job lands in one buffer of its size instead of being
-/// copied at every doubling (a fifth of afpool's time on such a job went to those copies and the
-/// fresh pages under them).
+/// copied at every doubling (those copies, and the fresh pages under them, were a large part of
+/// afpool's time on such a job). The reservation is taken from the in-flight budget, so a sender
+/// that stops after an eighth holds up to eight times what it sent until the first-message
+/// timeout; the memory itself is only touched as bytes arrive.
 fn partial_growth(len: usize, total: usize) -> usize {
     let rest = total - len;
     match len >= total / COMMITTED {
