@@ -243,17 +243,16 @@ impl<'a> Envelope<'a> {
     /// a parse error first, then a duplicate key, then whatever `then` returns. The scan also
     /// splits every block's task list into tasks ([`Block::tasks_split`]) for the shield.
     pub fn read<T, F: FnOnce(Self) -> T>(text: &'a str, then: F) -> Result<T, BodyError> {
+        let one_after_the_other = || Self::split(text)?.with_tasks(strict::no_duplicates(text));
         if text.len() < SCAN_BESIDE {
-            let env = Self::split(text)?;
-            return env.with_tasks(strict::no_duplicates(text)).map(then);
+            return one_after_the_other().map(then);
         }
         std::thread::scope(|s| {
             // No thread to be had (a process limit): the same work on this one.
             let scanning =
                 std::thread::Builder::new().spawn_scoped(s, || strict::no_duplicates(text));
             let Ok(scan) = scanning else {
-                let env = Self::split(text)?;
-                return env.with_tasks(strict::no_duplicates(text)).map(then);
+                return one_after_the_other().map(then);
             };
             let read = Self::split(text);
             let scanned = scan.join().unwrap_or_else(|p| std::panic::resume_unwind(p));

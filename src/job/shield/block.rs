@@ -10,7 +10,6 @@ use std::fmt;
 use super::{reject, JobLabel, Shown};
 use crate::job::envelope::{json_str, Block, Fields, Item};
 use crate::job::rejection::{Rejection, ShieldRule};
-use std::borrow::Cow;
 
 /// A block's name for messages (`'x'`, or its number), written only when a message is.
 pub(super) fn block_label<'b>(block: &'b Block<'_>, index: usize) -> BlockLabel<'b> {
@@ -66,7 +65,7 @@ pub(super) fn check(block: &Block<'_>, index: usize, label: JobLabel<'_>) -> Res
         return Err(reject(f.explain(whose)));
     }
     match tasks {
-        Some(tasks) => check_tasks(&tasks, whose),
+        Some(tasks) => check_tasks(tasks, whose),
         None => Ok(()),
     }
 }
@@ -85,17 +84,13 @@ fn frames(block: &Block<'_>) -> Frames {
     }
 }
 
-/// A task-list block's tasks (raw), once their count is one afserver can hold: as the envelope
-/// reader split them, or split here.
-fn listed<'b>(block: &'b Block<'_>) -> Result<Option<Cow<'b, [Item<'b>]>>, CountError> {
-    let Some(raw) = block.raw("tasks") else {
+/// A task-list block's tasks (raw, as the envelope reader's scan split them), once their count
+/// is one afserver can hold.
+fn listed<'b>(block: &'b Block<'_>) -> Result<Option<&'b [Item<'b>]>, CountError> {
+    if block.raw("tasks").is_none() {
         return Err(CountError::NoTasks("no 'tasks' array".into()));
-    };
-    let tasks = match block.tasks_split() {
-        Some(split) => Some(Cow::Borrowed(split)),
-        None => raw::items(raw).map(Cow::Owned),
-    };
-    let Some(tasks) = tasks else {
+    }
+    let Some(tasks) = block.tasks_split() else {
         return Err(CountError::NoTasks("'tasks' is not an array".into()));
     };
     let per_task = int_of(block, "frames_per_task").filter(|n| *n != 0);

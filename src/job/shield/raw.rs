@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 
-use crate::job::envelope::{Item, Key};
+use crate::job::envelope::Key;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -33,20 +33,16 @@ pub(super) fn kind(raw: &str) -> &'static str {
     }
 }
 
-/// The elements of a raw JSON array, as text; `None` when the value is not an array.
+/// The elements of a raw JSON array, as text; `None` when the value is not an array. One scan
+/// of the bytes, no parsing: the text is valid JSON (the envelope reader checked it), so tracking
+/// strings and nesting is enough to find where each element starts and ends. (A block's task
+/// list is split by the envelope reader's scan instead, see `Block::tasks_split`.)
 pub(super) fn array(raw: &str) -> Option<Vec<&str>> {
-    Some(items(raw)?.into_iter().map(|item| item.text).collect())
-}
-
-/// The elements of a raw JSON array; `None` when the value is not an array. One scan of the
-/// bytes, no parsing: the text is valid JSON (the envelope reader checked it), so tracking
-/// strings and nesting is enough to find where each element starts and ends.
-pub(super) fn items(raw: &str) -> Option<Vec<Item<'_>>> {
     let bytes = raw.as_bytes();
     if bytes.first() != Some(&b'[') {
         return None;
     }
-    let (mut items, mut start, mut escaped) = (Vec::new(), None, false);
+    let (mut items, mut start) = (Vec::new(), None);
     let (mut depth, mut i) = (0usize, 0);
     while i < bytes.len() {
         let b = bytes[i];
@@ -56,8 +52,7 @@ pub(super) fn items(raw: &str) -> Option<Vec<Item<'_>>> {
         }
         match b {
             b'"' => {
-                let (end, escape) = string_end(bytes, i + 1);
-                (i, escaped) = (end, escaped || escape);
+                i = string_end(bytes, i + 1);
                 continue;
             }
             b'[' | b'{' => depth += 1,
@@ -66,15 +61,8 @@ pub(super) fn items(raw: &str) -> Option<Vec<Item<'_>>> {
         }
         if (b == b',' && depth == 1) || depth == 0 {
             if let Some(s) = start.take() {
-                let text = raw[s..i].trim_end();
-                let object = text.starts_with('{');
-                items.push(Item {
-                    text,
-                    escaped,
-                    object,
-                });
+                items.push(raw[s..i].trim_end());
             }
-            escaped = false;
         }
         if depth == 0 {
             break;
@@ -84,20 +72,17 @@ pub(super) fn items(raw: &str) -> Option<Vec<Item<'_>>> {
     Some(items)
 }
 
-/// The position just past the closing quote of the string whose text starts at `from`, and
-/// whether it holds an escape; skips to each quote or backslash at once (task lists are mostly
-/// string text).
-fn string_end(bytes: &[u8], mut from: usize) -> (usize, bool) {
-    let mut escaped = false;
+/// The position just past the closing quote of the string whose text starts at `from`; skips to
+/// each quote or backslash at once.
+fn string_end(bytes: &[u8], mut from: usize) -> usize {
     while let Some(p) = memchr::memchr2(b'"', b'\\', bytes.get(from..).unwrap_or_default()) {
         let at = from + p;
         if bytes[at] == b'"' {
-            return (at + 1, escaped);
+            return at + 1;
         }
-        escaped = true;
         from = at + 2; // a backslash and the character it escapes
     }
-    (bytes.len(), escaped)
+    bytes.len()
 }
 
 /// A JSON object's members in request order, keys decoded, values raw.
@@ -178,10 +163,6 @@ mod tests {
     #[case(r#"[{"n":"a","c":"x\ny"}, {"n":"b"},{"n":"\u0041"} ,"q"]"#, &[r#"{"n":"a","c":"x\ny"}"#, r#"{"n":"b"}"#, r#"{"n":"\u0041"}"#, r#""q""#])]
     fn arrays(#[case] raw: &str, #[case] want: &[&str]) {
         assert_eq!(array(raw).unwrap(), want);
-        for item in items(raw).unwrap() {
-            assert_eq!(item.escaped, item.text.contains('\\'), "{item:?}");
-            assert_eq!(item.object, item.text.starts_with('{'), "{item:?}");
-        }
         let parsed: Vec<&RawValue> = serde_json::from_str(raw).unwrap();
         let parsed: Vec<&str> = parsed.iter().map(|v| v.get()).collect();
         assert_eq!(parsed, want, "agrees with serde_json");
