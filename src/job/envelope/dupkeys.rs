@@ -20,6 +20,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::Item;
+use flat::number_byte;
 
 /// Objects with more keys than this are checked through a hash set.
 const LINEAR_KEYS: usize = 16;
@@ -85,16 +86,12 @@ pub(super) struct Scan<'a> {
 /// Scans valid JSON `text` for a duplicate key (it stops at the first) and suspect values, and
 /// splits the task lists of a job envelope.
 pub(super) fn scan(text: &str) -> Scan<'_> {
-    let mut scanner = Scanner {
-        text,
-        levels: Vec::with_capacity(16),
-        keys: Vec::with_capacity(64),
-        want_key: false,
-        next_role: Role::Other,
-        expect_value: false,
-        item: None,
-        found: Scan::default(),
-    };
+    scan_with(text, true)
+}
+
+/// [`scan`], with or without the fast path for flat tasks.
+fn scan_with(text: &str, flat: bool) -> Scan<'_> {
+    let mut scanner = Scanner::new(text, flat);
     scanner.found.duplicate = scanner.run();
     scanner.found
 }
@@ -112,10 +109,26 @@ struct Scanner<'a> {
     /// The task being read: where it starts, whether it is an object, and whether a string in
     /// it holds an escape.
     item: Option<(usize, bool, bool)>,
+    /// Flat tasks may be read by the fast path ([`flat`]); off to test the general path alone.
+    flat: bool,
     found: Scan<'a>,
 }
 
 impl<'a> Scanner<'a> {
+    fn new(text: &'a str, flat: bool) -> Self {
+        Scanner {
+            text,
+            levels: Vec::with_capacity(16),
+            keys: Vec::with_capacity(64),
+            want_key: false,
+            next_role: Role::Other,
+            expect_value: false,
+            item: None,
+            flat,
+            found: Scan::default(),
+        }
+    }
+
     fn run(&mut self) -> Option<Duplicate> {
         let b = self.text.as_bytes();
         let mut i = 0;
@@ -127,6 +140,13 @@ impl<'a> Scanner<'a> {
             }
             if self.expect_value && c != b']' {
                 self.value_begins(i, c == b'{');
+                // A task that is an object: most are flat.
+                if c == b'{' && self.item.is_some() {
+                    if let Some(end) = self.flat_object(i) {
+                        i = end;
+                        continue;
+                    }
+                }
             }
             match c {
                 b'{' | b'[' => self.open(c == b'{'),
@@ -155,10 +175,7 @@ impl<'a> Scanner<'a> {
                     continue;
                 }
                 b'-' | b'0'..=b'9' => {
-                    let len = b[i..]
-                        .iter()
-                        .take_while(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                        .count();
+                    let len = b[i..].iter().take_while(|&&c| number_byte(c)).count();
                     let number = &b[i..i + len];
                     self.found.suspect |=
                         len > MAX_PLAIN_DIGITS || number.iter().any(|c| matches!(c, b'e' | b'E'));
@@ -346,6 +363,8 @@ pub(super) fn line_column(text: &str, at: usize) -> (usize, usize) {
     (line, column)
 }
 
+#[path = "dupkeys_flat.rs"]
+mod flat;
 #[cfg(test)]
 #[path = "dupkeys_tasks_tests.rs"]
 mod tasks_tests;

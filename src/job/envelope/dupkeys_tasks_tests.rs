@@ -41,7 +41,7 @@ fn item(text: &str) -> crate::job::envelope::Item<'_> {
 
 /// A job envelope with random blocks: task lists of random values (some not arrays), keys
 /// that spell `tasks` with an escape, duplicates now and then.
-fn job_body(rng: &mut fastrand::Rng) -> String {
+pub(super) fn job_body(rng: &mut fastrand::Rng) -> String {
     const BLOCK_KEYS: [&str; 5] = ["tasks", "t\\u0061sks", "name", "flags", "tasks"];
     const TASKS: [&str; 4] = [
         r#"{"name": "f1", "command": "r -f 1"}"#,

@@ -173,7 +173,7 @@ fn agrees_with_a_full_parse_on_every_fixture() {
     assert!(n > 50, "only {n} fixtures read");
 }
 
-fn walk(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
+pub(super) fn walk(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
     };

@@ -1,0 +1,101 @@
+//! The scan's fast path for the task a farm sends by the hundred thousand: a flat object of a few
+//! keys whose values are strings, numbers or literals (`{"name": "f1", "command": "r -f 1"}`).
+//! It is read in one tight loop, its keys compared on the stack, without the general path's
+//! levels, key list and byte-by-byte dispatch. Anything else (a nested value, an escaped key,
+//! more than [`FLAT_KEYS`] keys, a duplicate key, text that is not valid JSON) is left to the
+//! general path, which reads the object again from its `{` and reports what it finds, so the
+//! findings are the same either way (tested against the general path alone).
+
+use super::{string_end, Scanner, DEEP, MAX_PLAIN_DIGITS};
+
+/// Objects with more keys than this are read by the general path.
+const FLAT_KEYS: usize = 8;
+
+impl Scanner<'_> {
+    /// Reads the flat object whose `{` is at `open`: the position just past its `}`, or `None`
+    /// (nothing noted) when the general path must read it.
+    pub(super) fn flat_object(&mut self, open: usize) -> Option<usize> {
+        if !self.flat {
+            return None;
+        }
+        let b = self.text.as_bytes();
+        let mut keys: [&[u8]; FLAT_KEYS] = [&[]; FLAT_KEYS];
+        let (mut n, mut suspect, mut escaped) = (0, false, false);
+        let mut j = skip_space(b, open + 1);
+        if b.get(j) == Some(&b'}') {
+            return self.flat_done(j + 1, false, false);
+        }
+        loop {
+            // A key: unescaped, closed, not seen before in this object.
+            if b.get(j) != Some(&b'"') || n == FLAT_KEYS {
+                return None;
+            }
+            let (end, key_escaped) = string_end(b, j + 1, &mut suspect);
+            if key_escaped || end >= b.len() {
+                return None;
+            }
+            let key = &b[j + 1..end - 1];
+            if keys[..n].contains(&key) {
+                return None;
+            }
+            keys[n] = key;
+            n += 1;
+            j = skip_space(b, end);
+            if b.get(j) != Some(&b':') {
+                return None;
+            }
+            j = skip_space(b, j + 1);
+            // A value: a string, a number or a literal.
+            j = match *b.get(j)? {
+                b'"' => {
+                    let (end, value_escaped) = string_end(b, j + 1, &mut suspect);
+                    escaped |= value_escaped;
+                    (end < b.len()).then_some(end)?
+                }
+                b'-' | b'0'..=b'9' => {
+                    let len = b[j..].iter().take_while(|&&c| number_byte(c)).count();
+                    let number = &b[j..j + len];
+                    suspect |=
+                        len > MAX_PLAIN_DIGITS || number.iter().any(|c| matches!(c, b'e' | b'E'));
+                    j + len
+                }
+                b'a'..=b'z' => j + b[j..].iter().take_while(|c| c.is_ascii_lowercase()).count(),
+                _ => return None,
+            };
+            j = skip_space(b, j);
+            match b.get(j) {
+                Some(b',') => j = skip_space(b, j + 1),
+                Some(b'}') => return self.flat_done(j + 1, suspect, escaped),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Notes what a flat object read up to `end` found, as the general path would have.
+    fn flat_done(&mut self, end: usize, suspect: bool, escaped: bool) -> Option<usize> {
+        self.found.suspect |= suspect || self.levels.len() >= DEEP;
+        if let Some((_, _, item_escaped)) = self.item.as_mut() {
+            *item_escaped |= escaped;
+        }
+        self.want_key = false;
+        self.expect_value = false;
+        Some(end)
+    }
+}
+
+/// A byte a JSON number may hold (the scan reads numbers loosely: serde_json checks them).
+pub(super) fn number_byte(c: u8) -> bool {
+    matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+}
+
+/// The first position from `at` that is not JSON whitespace.
+fn skip_space(b: &[u8], mut at: usize) -> usize {
+    while matches!(b.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        at += 1;
+    }
+    at
+}
+
+#[cfg(test)]
+#[path = "dupkeys_flat_tests.rs"]
+mod tests;
