@@ -7,7 +7,8 @@
 //! This replaces a second serde pass over the whole body, which cost as much as the parse itself
 //! (14 ms of a 10 MB task list). On the way the scan splits each block's task list into tasks
 //! (where each starts and ends, and whether it holds an escape), which the shield used to do in
-//! a walk of its own over the same megabytes.
+//! a walk of its own over the same megabytes. A flat task, the bulk of a large job, is read by a
+//! fast path ([`flat`]) that finds the same as this general path.
 //!
 //! serde_json skips raw values without decoding them, so three things its full parse refuses pass
 //! the skip: a `\u` escape of a lone surrogate, a number beyond `f64`, and nesting deeper than its
