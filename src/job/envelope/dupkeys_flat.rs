@@ -1,10 +1,11 @@
 //! The scan's fast path for the task a farm sends by the hundred thousand: a flat object of a few
-//! keys whose values are strings, numbers or literals (`{"name": "f1", "command": "r -f 1"}`).
-//! It is read in one tight loop, its keys compared on the stack, without the general path's
-//! levels, key list and byte-by-byte dispatch. Anything else (a nested value, an escaped key,
-//! more than [`FLAT_KEYS`] keys, a duplicate key, text that is not valid JSON) is left to the
-//! general path, which reads the object again from its `{` and reports what it finds, so the
-//! findings are the same either way (tested against the general path alone).
+//! keys whose values are strings, numbers or literals, or lists of them (`{"name": "f1",
+//! "command": "r -f 1", "files": ["f1.exr"]}`). It is read in one tight loop, its keys compared
+//! on the stack, without the general path's levels, key list and byte-by-byte dispatch. Anything
+//! else (an object value, a list in a list, an escaped key, more than [`FLAT_KEYS`] keys, a
+//! duplicate key, text that is not valid JSON) is left to the general path, which reads the
+//! object again from its `{` and reports what it finds, so the findings are the same either way
+//! (tested against the general path alone).
 
 use super::{string_end, Scanner, DEEP, MAX_PLAIN_DIGITS};
 
@@ -45,22 +46,10 @@ impl Scanner<'_> {
                 return None;
             }
             j = skip_space(b, j + 1);
-            // A value: a string, a number or a literal.
-            j = match *b.get(j)? {
-                b'"' => {
-                    let (end, value_escaped) = string_end(b, j + 1, &mut suspect);
-                    escaped |= value_escaped;
-                    (end < b.len()).then_some(end)?
-                }
-                b'-' | b'0'..=b'9' => {
-                    let len = b[j..].iter().take_while(|&&c| number_byte(c)).count();
-                    let number = &b[j..j + len];
-                    suspect |=
-                        len > MAX_PLAIN_DIGITS || number.iter().any(|c| matches!(c, b'e' | b'E'));
-                    j + len
-                }
-                b'a'..=b'z' => j + b[j..].iter().take_while(|c| c.is_ascii_lowercase()).count(),
-                _ => return None,
+            // A value: a scalar, or a list of scalars (a task's `files`).
+            j = match b.get(j) {
+                Some(b'[') => scalars(b, j + 1, &mut suspect, &mut escaped)?,
+                _ => scalar(b, j, &mut suspect, &mut escaped)?,
             };
             j = skip_space(b, j);
             match b.get(j) {
@@ -80,6 +69,48 @@ impl Scanner<'_> {
         self.want_key = false;
         self.expect_value = false;
         Some(end)
+    }
+}
+
+/// Reads the string, number or literal at `at`: the position after it, noting an escape and a
+/// suspect value; `None` for anything else, or a string the text ends in.
+fn scalar(b: &[u8], at: usize, suspect: &mut bool, escaped: &mut bool) -> Option<usize> {
+    match *b.get(at)? {
+        b'"' => {
+            let (end, value_escaped) = string_end(b, at + 1, suspect);
+            *escaped |= value_escaped;
+            (end < b.len()).then_some(end)
+        }
+        b'-' | b'0'..=b'9' => {
+            let len = b[at..].iter().take_while(|&&c| number_byte(c)).count();
+            let number = &b[at..at + len];
+            *suspect |= len > MAX_PLAIN_DIGITS || number.iter().any(|c| matches!(c, b'e' | b'E'));
+            Some(at + len)
+        }
+        b'a'..=b'z' => Some(
+            at + b[at..]
+                .iter()
+                .take_while(|c| c.is_ascii_lowercase())
+                .count(),
+        ),
+        _ => None,
+    }
+}
+
+/// Reads a list of scalars whose first value may start at `at` (just past its `[`): the position
+/// after its `]`; `None` when it holds anything else.
+fn scalars(b: &[u8], at: usize, suspect: &mut bool, escaped: &mut bool) -> Option<usize> {
+    let mut j = skip_space(b, at);
+    if b.get(j) == Some(&b']') {
+        return Some(j + 1);
+    }
+    loop {
+        j = skip_space(b, scalar(b, j, suspect, escaped)?);
+        match b.get(j)? {
+            b',' => j = skip_space(b, j + 1),
+            b']' => return Some(j + 1),
+            _ => return None,
+        }
     }
 }
 

@@ -17,7 +17,11 @@ fn flat_end(text: &str) -> Option<usize> {
 #[case::empty(r#"{ }"#, Some(3))]
 #[case::numbers_literals("{\"a\":-1.5e3,\n\"b\":true,\t\"c\":null}", Some(32))]
 #[case::escaped_value(r#"{"c":"C:\\new \"x\""}"#, Some(21))]
-#[case::nested_array(r#"{"name":"f","files":["a"]}"#, None)]
+#[case::files(r#"{"name":"f","files":["a", "b\"c" ,1e3,[]]}"#, None)]
+#[case::files_flat(r#"{"name":"f","files":["a", "b\"c" ,1e3, true]}"#, Some(45))]
+#[case::empty_list(r#"{"l":[ ]}"#, Some(9))]
+#[case::object_in_a_list(r#"{"l":[{"k":1}]}"#, None)]
+#[case::list_cut(r#"{"l":["a","#, None)]
 #[case::nested_object(r#"{"e":{"k":"v"}}"#, None)]
 #[case::escaped_key(r#"{"n\u0061me":"f"}"#, None)]
 #[case::duplicate(r#"{"a":1,"b":2,"a":3}"#, None)]
@@ -49,6 +53,11 @@ fn the_scan_finds_the_same_with_the_fast_path_as_without() {
         r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"a":9}"#,
         r#"{"x":"y","files":["a","b"],"x":"z"}"#,
         r#"{ "k" : "v" , "l" : [ ] }"#,
+        r#"{"name":"f","files":["a","b"]}"#,
+        r#"{"files":["x\"y"]}"#,
+        r#"{"files":[1e3]}"#,
+        r#"{"files":["\uDC00"],"files":[]}"#,
+        r#"{"files":[["nested"]],"n":1}"#,
         r#"{"job":{"blocks":[]}}"#,
         "{}",
         "7",
