@@ -21,7 +21,6 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::Item;
-use flat::number_byte;
 
 /// Objects with more keys than this are checked through a hash set.
 const LINEAR_KEYS: usize = 16;
@@ -176,11 +175,7 @@ impl<'a> Scanner<'a> {
                     continue;
                 }
                 b'-' | b'0'..=b'9' => {
-                    let len = b[i..].iter().take_while(|&&c| number_byte(c)).count();
-                    let number = &b[i..i + len];
-                    self.found.suspect |=
-                        len > MAX_PLAIN_DIGITS || number.iter().any(|c| matches!(c, b'e' | b'E'));
-                    i += len;
+                    i = number_end(b, i, &mut self.found.suspect);
                     continue;
                 }
                 _ => {}
@@ -306,6 +301,16 @@ impl<'a> Scanner<'a> {
 /// Numbers longer than this (without an exponent) are suspect: past 18 digits serde_json reads
 /// an integer as a float, and a float needs 309 digits to overflow, but checking is cheap.
 const MAX_PLAIN_DIGITS: usize = 18;
+
+/// The position just past the number at `at` (read loosely: serde_json checks it); one that
+/// might be out of range sets `suspect`.
+fn number_end(b: &[u8], at: usize, suspect: &mut bool) -> usize {
+    let number_byte = |c: &&u8| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E');
+    let len = b[at..].iter().take_while(number_byte).count();
+    let number = &b[at..at + len];
+    *suspect |= len > MAX_PLAIN_DIGITS || number.iter().any(|c| matches!(c, b'e' | b'E'));
+    at + len
+}
 
 /// A key's value from its text (quotes included): the envelope's string reader; valid JSON
 /// always holds one.

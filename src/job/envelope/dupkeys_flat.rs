@@ -7,7 +7,7 @@
 //! object again from its `{` and reports what it finds, so the findings are the same either way
 //! (tested against the general path alone).
 
-use super::{string_end, Scanner, DEEP, MAX_PLAIN_DIGITS};
+use super::{number_end, string_end, Scanner, DEEP};
 
 /// Objects with more keys than this are read by the general path.
 const FLAT_KEYS: usize = 8;
@@ -81,12 +81,7 @@ fn scalar(b: &[u8], at: usize, suspect: &mut bool, escaped: &mut bool) -> Option
             *escaped |= value_escaped;
             (end < b.len()).then_some(end)
         }
-        b'-' | b'0'..=b'9' => {
-            let len = b[at..].iter().take_while(|&&c| number_byte(c)).count();
-            let number = &b[at..at + len];
-            *suspect |= len > MAX_PLAIN_DIGITS || number.iter().any(|c| matches!(c, b'e' | b'E'));
-            Some(at + len)
-        }
+        b'-' | b'0'..=b'9' => Some(number_end(b, at, suspect)),
         b'a'..=b'z' => Some(
             at + b[at..]
                 .iter()
@@ -112,11 +107,6 @@ fn scalars(b: &[u8], at: usize, suspect: &mut bool, escaped: &mut bool) -> Optio
             _ => return None,
         }
     }
-}
-
-/// A byte a JSON number may hold (the scan reads numbers loosely: serde_json checks them).
-pub(super) fn number_byte(c: u8) -> bool {
-    matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
 }
 
 /// The first position from `at` that is not JSON whitespace.
