@@ -5,8 +5,8 @@
 //! proxy changed after the reload's read began ([`JobIndex::mark`]), so a read that raced a
 //! registration cannot hide the job.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use crate::store::registry::PoolJob;
@@ -23,81 +23,122 @@ struct Inner {
     /// Change counter, and when each job was last inserted or removed here (kept for
     /// [`FORGET_AFTER`], far longer than any registry read, so overlapping reloads all see it).
     clock: u64,
-    touched: HashMap<i64, (u64, Instant)>,
+    touched: HashMap<i64, u64>,
+    /// Every touch in clock order, to find those since a mark and forget old ones without
+    /// looking at the others: at 2,000 jobs/s the last [`FORGET_AFTER`] holds a million.
+    log: VecDeque<(u64, i64, Instant)>,
 }
 
 /// How long a local change outranks reloads begun before it.
 const FORGET_AFTER: Duration = Duration::from_secs(600);
 
+/// Jobs compared per read-lock hold while a reload looks for what changed.
+const SYNC_CHUNK: usize = 1024;
+
 impl Inner {
     fn touch(&mut self, id: i64) {
         self.clock += 1;
-        self.touched.insert(id, (self.clock, Instant::now()));
+        let now = Instant::now();
+        self.touched.insert(id, self.clock);
+        self.log.push_back((self.clock, id, now));
+        self.forget_old(now);
     }
 
     fn since(&self, id: i64, mark: u64) -> bool {
-        self.touched.get(&id).is_some_and(|(t, _)| *t >= mark)
+        self.touched.get(&id).is_some_and(|t| *t >= mark)
+    }
+
+    /// The ids touched since `mark`.
+    fn touched_since(&self, mark: u64) -> impl Iterator<Item = i64> + '_ {
+        let newer = self.log.iter().rev().take_while(move |(t, ..)| *t >= mark);
+        newer.map(|(_, id, _)| *id)
+    }
+
+    /// Forgets touches older than [`FORGET_AFTER`].
+    fn forget_old(&mut self, now: Instant) {
+        while let Some(&(t, id, at)) = self.log.front() {
+            if now.duration_since(at) < FORGET_AFTER {
+                break;
+            }
+            self.log.pop_front();
+            if self.touched.get(&id) == Some(&t) {
+                self.touched.remove(&id);
+            }
+        }
     }
 }
 
 impl JobIndex {
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The job `id`, if registered.
     pub fn get(&self, id: i64) -> Option<PoolJob> {
-        self.inner.read().unwrap().jobs.get(&id).cloned()
+        self.read().jobs.get(&id).cloned()
     }
 
     /// Registers or replaces a job.
     pub fn insert(&self, job: PoolJob) {
-        let mut inner = self.inner.write().unwrap();
+        let mut inner = self.write();
         inner.touch(job.job_id);
         inner.jobs.insert(job.job_id, job);
     }
 
     /// Forgets a job.
     pub fn remove(&self, id: i64) {
-        let mut inner = self.inner.write().unwrap();
+        let mut inner = self.write();
         inner.touch(id);
         inner.jobs.remove(&id);
     }
 
-    /// Take before reading the registry, and pass to [`JobIndex::replace_all`].
+    /// Take before reading the registry, and pass to [`JobIndex::sync`].
     pub fn mark(&self) -> u64 {
-        self.inner.read().unwrap().clock + 1
+        self.read().clock + 1
     }
 
-    /// Replaces everything with `jobs`, a read of the registry begun at `mark`; jobs inserted or
+    /// Makes the index hold `jobs`, a read of the registry begun at `mark`; jobs inserted or
     /// removed here since `mark` keep their state here. A farm's registry holds tens of
-    /// thousands of jobs and requests wait on this lock, so the new map is built, and the old one
-    /// freed, outside it; under the lock only the jobs changed since `mark` are looked at.
-    pub fn replace_all(&self, jobs: Vec<PoolJob>, mark: u64) {
-        let mut fresh: HashMap<i64, PoolJob> = jobs.into_iter().map(|j| (j.job_id, j)).collect();
-        let old = {
-            let mut inner = self.inner.write().unwrap();
-            let local: Vec<i64> = inner
-                .touched
-                .iter()
-                .filter(|(_, (t, _))| *t >= mark)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in local {
-                match inner.jobs.get(&id) {
-                    Some(job) => drop(fresh.insert(id, job.clone())),
-                    None => drop(fresh.remove(&id)),
-                }
-            }
-            let now = Instant::now();
-            inner
-                .touched
-                .retain(|_, (_, at)| now.duration_since(*at) < FORGET_AFTER);
-            std::mem::replace(&mut inner.jobs, fresh)
+    /// thousands of jobs, nearly all unchanged since the last reload, and requests wait on this
+    /// lock: what differs is found under short read locks, and only that is written, so a
+    /// reload that changes nothing allocates nothing.
+    pub fn sync(&self, jobs: &[PoolJob], mark: u64) {
+        let mut changed: Vec<&PoolJob> = Vec::new();
+        for part in jobs.chunks(SYNC_CHUNK) {
+            let inner = self.read();
+            changed.extend(
+                part.iter()
+                    .filter(|j| inner.jobs.get(&j.job_id) != Some(*j)),
+            );
+        }
+        let listed: HashSet<i64> = jobs.iter().map(|j| j.job_id).collect();
+        let gone: Vec<i64> = {
+            let inner = self.read();
+            let ids = inner.jobs.keys().filter(|id| !listed.contains(id));
+            ids.copied().collect()
         };
-        drop(old);
+        let mut inner = self.write();
+        let local: HashSet<i64> = inner.touched_since(mark).collect();
+        for job in changed.into_iter().filter(|j| !local.contains(&j.job_id)) {
+            inner.jobs.insert(job.job_id, job.clone());
+        }
+        for id in gone.into_iter().filter(|id| !local.contains(id)) {
+            inner.jobs.remove(&id);
+        }
     }
 
     /// Touches job `id` again (inserts `job`, or removes it when `None`) unless it was changed
     /// here since `mark`: a newer local change wins over this older one being confirmed.
     pub fn confirm(&self, id: i64, job: Option<PoolJob>, mark: u64) {
-        let mut inner = self.inner.write().unwrap();
+        let mut inner = self.write();
         if inner.since(id, mark) || inner.jobs.get(&id) == job.as_ref() {
             return;
         }
@@ -110,12 +151,12 @@ impl JobIndex {
 
     /// Whether job `id` was inserted or removed here since `mark`.
     pub fn touched_since(&self, id: i64, mark: u64) -> bool {
-        self.inner.read().unwrap().since(id, mark)
+        self.read().since(id, mark)
     }
 
     /// How many jobs are registered.
     pub fn len(&self) -> usize {
-        self.inner.read().unwrap().jobs.len()
+        self.read().jobs.len()
     }
 
     /// True when no job is registered.
@@ -153,7 +194,7 @@ mod tests {
         index.remove(1);
         assert!(index.is_empty());
         let mark = index.mark();
-        index.replace_all(vec![job(2, "gpu"), job(3, "gpu")], mark);
+        index.sync(&[job(2, "gpu"), job(3, "gpu")], mark);
         assert_eq!((index.len(), index.get(1)), (2, None));
     }
 
@@ -164,14 +205,52 @@ mod tests {
         let mark = index.mark();
         index.insert(job(2, "gpu")); // registered while the registry was read
         index.remove(1); // released meanwhile
-        index.replace_all(vec![job(1, "gpu"), job(3, "cpu")], mark);
+        index.sync(&[job(1, "gpu"), job(3, "cpu")], mark);
         let mut ids: Vec<i64> = [1, 2, 3]
             .into_iter()
             .filter(|i| index.get(*i).is_some())
             .collect();
         ids.sort();
         assert_eq!(ids, [2, 3]);
-        index.replace_all(vec![job(1, "gpu")], index.mark());
+        index.sync(&[job(1, "gpu")], index.mark());
         assert_eq!((index.len(), index.get(1).is_some()), (1, true));
+    }
+
+    #[test]
+    fn a_reload_writes_what_changed_and_drops_what_is_gone() {
+        let index = JobIndex::default();
+        let jobs: Vec<PoolJob> = (0..3 * SYNC_CHUNK as i64).map(|i| job(i, "gpu")).collect();
+        index.sync(&jobs, index.mark());
+        assert_eq!(index.len(), jobs.len());
+        let mut next = jobs[1..].to_vec(); // job 0 was deleted
+        next[5].pool = "cpu".into(); // job 6 moved (another proxy re-targeted it)
+        next.push(job(-7, "gpu")); // registered by another proxy
+        index.sync(&next, index.mark());
+        assert_eq!(index.len(), jobs.len());
+        assert_eq!(index.get(0), None);
+        assert_eq!(index.get(6).map(|j| j.pool), Some("cpu".into()));
+        assert_eq!(index.get(-7), Some(job(-7, "gpu")));
+        assert_eq!(index.get(7), Some(job(7, "gpu")));
+    }
+
+    #[test]
+    fn changes_since_a_mark_are_found_in_the_touch_log() {
+        let mut inner = Inner::default();
+        for id in [4, 5, 4, 6] {
+            inner.touch(id);
+        }
+        let mut since: Vec<i64> = inner.touched_since(3).collect();
+        since.sort();
+        assert_eq!(since, [4, 6]);
+        assert_eq!(inner.touched_since(5).count(), 0);
+        assert!(inner.since(4, 3) && !inner.since(5, 3));
+        // Forgetting a touch that a later one of the same job replaced keeps the later one.
+        let later = Instant::now() + FORGET_AFTER;
+        inner.log.back_mut().unwrap().2 = later;
+        inner.log[2].2 = later;
+        inner.forget_old(Instant::now() + FORGET_AFTER);
+        assert_eq!(inner.log.len(), 2);
+        assert_eq!((inner.touched.get(&4), inner.touched.get(&5)), (Some(&3), None));
+        assert_eq!(inner.touched.get(&6), Some(&4));
     }
 }

@@ -18,11 +18,12 @@ pub mod reconcile;
 mod reconciler;
 pub mod record;
 pub mod retarget;
+mod retarget_plan;
 pub mod target;
 pub mod writer;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
@@ -78,6 +79,8 @@ pub struct LiveJobs {
     records: tokio::sync::mpsc::Sender<writer::Record>,
     /// A record was lost: the next reconcile reads afserver's whole list to adopt it.
     rescan: AtomicBool,
+    /// The registered jobs as the last reconcile left them, for the re-target pass it wakes.
+    reconciled: Mutex<Option<Vec<PoolJob>>>,
 }
 
 impl LiveJobs {
@@ -103,10 +106,11 @@ impl LiveJobs {
             retargeted: watch::Sender::new(0),
             reconciles: watch::Sender::new(0),
             rescan: AtomicBool::new(false),
+            reconciled: Mutex::default(),
         });
         let mark = live.index.mark();
         match live.recorder.registry.list(None).await {
-            Ok(jobs) => live.index.replace_all(jobs, mark),
+            Ok(jobs) => live.index.sync(&jobs, mark),
             Err(e) => tracing::warn!("cannot read the job registry yet: {e}"),
         }
         let retargeter = retarget::Retargeter::new(live.clone(), pools);
@@ -300,12 +304,12 @@ impl LiveJobs {
         }
     }
 
-    /// Reloads the index with `jobs`, a registry read begun at `mark`, off the proxy's workers.
-    pub(crate) async fn reload_index(self: &Arc<Self>, jobs: Vec<PoolJob>, mark: u64) {
-        let live = self.clone();
-        let reload = tokio::task::spawn_blocking(move || live.index.replace_all(jobs, mark));
-        if let Err(e) = reload.await {
-            tracing::warn!("the job index was not reloaded: {e}");
-        }
+    /// The jobs the last reconcile left for the re-target pass, if no pass took them yet.
+    fn take_reconciled(&self) -> Option<Vec<PoolJob>> {
+        let mut slot = self
+            .reconciled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        slot.take()
     }
 }

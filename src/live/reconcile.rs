@@ -123,11 +123,20 @@ pub async fn fetch(upstream: &Upstream) -> Result<Vec<AfJob>, String> {
 }
 
 /// Asks afserver for the jobs `ids` ([`IDS_PER_GET`] per request; none for no id): those it has.
+/// Between two requests it waits as long as the last one took: afserver holds its job list
+/// locked while it writes a reply, and the replies are read on the proxy's cores, so a farm's
+/// registry is checked over a few seconds instead of taking both from the submissions at once.
 pub async fn fetch_ids(upstream: &Upstream, ids: &[i64]) -> Result<Vec<AfJob>, String> {
     let mut jobs = Vec::with_capacity(ids.len());
+    let mut took = None;
     for part in ids.chunks(IDS_PER_GET) {
+        if let Some(took) = took {
+            tokio::time::sleep(took).await;
+        }
+        let started = tokio::time::Instant::now();
         let body = serde_json::json!({"get": {"type": "jobs", "ids": part}}).to_string();
         jobs.extend(ask(upstream, body.as_bytes()).await?);
+        took = Some(started.elapsed());
     }
     Ok(jobs)
 }

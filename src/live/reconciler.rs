@@ -3,9 +3,9 @@
 //! its whole list on start, every `full_scan_every` and after a lost record; deleted jobs (and
 //! jobs at reused ids) leave the registry, lost tagged jobs are adopted, the index is reloaded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -63,7 +63,8 @@ impl LiveJobs {
             return false;
         };
         self.apply_plan(plan, registered, mark).await;
-        // A re-target pass after every reconcile also catches jobs registered during a pass.
+        // A re-target pass after every reconcile, on the jobs it read, also catches jobs
+        // registered during a pass.
         self.wake.notify_one();
         true
     }
@@ -82,12 +83,19 @@ impl LiveJobs {
         }
     }
 
-    /// Writes `plan` to the registry and reloads the index with what it leaves.
+    /// Writes `plan` to the registry, brings the index to what it leaves and hands that to the
+    /// re-target pass. Only the dropped and adopted jobs are looked at on the proxy's workers.
     async fn apply_plan(self: &Arc<Self>, plan: Plan, registered: Vec<PoolJob>, mark: u64) {
         let registry = &self.recorder.registry;
-        let serials: HashMap<i64, Option<i64>> =
-            registered.iter().map(|j| (j.job_id, j.serial)).collect();
-        let mut dropped = std::collections::HashSet::new();
+        let dropping: HashSet<i64> = plan.drop.iter().copied().collect();
+        let serials: HashMap<i64, Option<i64>> = match dropping.is_empty() {
+            true => HashMap::new(),
+            false => (registered.iter())
+                .filter(|j| dropping.contains(&j.job_id))
+                .map(|j| (j.job_id, j.serial))
+                .collect(),
+        };
+        let mut dropped = HashSet::new();
         for id in plan.drop {
             // Registered again meanwhile (afserver gave the id to a new pool job): kept.
             match registry.get(id).await {
@@ -112,19 +120,26 @@ impl LiveJobs {
                 Err(e) => tracing::warn!(job = job.job_id, "pool job not adopted yet: {e}"),
             }
         }
-        let mut current: Vec<_> = registered
-            .into_iter()
-            .filter(|j| !dropped.contains(&j.job_id))
-            .collect();
-        let changed = !dropped.is_empty() || !adopted.is_empty();
-        if changed {
+        if !dropped.is_empty() || !adopted.is_empty() {
             tracing::info!(
                 dropped = dropped.len(),
                 adopted = adopted.len(),
                 "job registry reconciled with afserver"
             );
         }
-        current.extend(adopted);
-        self.reload_index(current, mark).await;
+        let live = self.clone();
+        let hand_over = tokio::task::spawn_blocking(move || {
+            let mut current = registered;
+            current.retain(|j| !dropped.contains(&j.job_id));
+            current.extend(adopted);
+            live.index.sync(&current, mark);
+            *live
+                .reconciled
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(current);
+        });
+        if let Err(e) = hand_over.await {
+            tracing::warn!("the job index was not reloaded: {e}");
+        }
     }
 }

@@ -9,44 +9,24 @@
 //! while a new one with the same hosts appeared was renamed: its jobs follow the new name
 //! (registry only, their masks do not change).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::job::Inventory;
 use crate::store::audit::{AuditEntry, AuditKind};
 use crate::store::live::LivePools;
-use crate::store::registry::{JobMasks, PoolJob};
+use crate::store::registry::PoolJob;
 use crate::store::Pool;
 
 use super::action;
-use super::target::{compute, Computed};
+use super::retarget_plan::{self as plan, Pending};
 use super::LiveJobs;
 
 /// First pause before retrying a failed send.
 const FIRST_RETRY: Duration = Duration::from_millis(250);
-
-/// Masks that keep a job off every host (a job whose own masks leave none of its pool).
-fn fence() -> JobMasks {
-    JobMasks {
-        hosts_mask: None,
-        hosts_mask_exclude: Some(".*".into()),
-        hosts_mask_type: Some("regex".into()),
-    }
-}
-
-/// What one job still needs sent.
-#[derive(Debug, Clone)]
-struct Pending {
-    params: Map<String, Value>,
-    pause: bool,
-    release: bool,
-    before: PoolJob,
-    after: PoolJob,
-}
 
 /// The re-targeting task of one proxy.
 pub(super) struct Retargeter {
@@ -74,9 +54,10 @@ impl Retargeter {
     /// adopted jobs) and, while sends are pending, after each backoff.
     pub(super) async fn run(mut self, shutdown: CancellationToken) {
         let mut changes = self.pools.subscribe();
+        let mut reconciled = false;
         loop {
             let version = self.pools.version();
-            self.pass().await;
+            self.pass(reconciled).await;
             self.flush().await;
             self.live.retargeted.send_replace(version);
             let retry = async {
@@ -85,46 +66,52 @@ impl Retargeter {
                     false => tokio::time::sleep(self.backoff).await,
                 }
             };
-            tokio::select! {
+            reconciled = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                r = changes.changed() => if r.is_err() { return },
-                _ = self.live.wake.notified() => {}
-                _ = retry => {}
-            }
+                r = changes.changed() => if r.is_err() { return } else { false },
+                _ = self.live.wake.notified() => true,
+                _ = retry => false,
+            };
         }
     }
 
-    /// Computes every registered job's masks and claims those that changed.
-    async fn pass(&mut self) {
+    /// Computes every registered job's masks and claims those that changed. Woken by a
+    /// reconcile, the jobs it read (and loaded into the index) are used; otherwise (pools
+    /// changed, a retry) the registry is read again and the index reloaded. The computing runs
+    /// off the proxy's workers: a farm's registry holds tens of thousands of jobs.
+    async fn pass(&mut self, reconciled: bool) {
         let registry = &self.live.recorder.registry;
-        let mark = self.live.index.mark();
-        let jobs = match registry.list(None).await {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                return tracing::warn!("cannot read the job registry; re-targeting later: {e}")
+        let handed = self.live.take_reconciled().filter(|_| reconciled);
+        let (jobs, reload) = match handed {
+            Some(jobs) => (jobs, None),
+            None => {
+                let mark = self.live.index.mark();
+                match registry.list(None).await {
+                    Ok(jobs) => (jobs, Some(mark)),
+                    Err(e) => {
+                        return tracing::warn!(
+                            "cannot read the job registry; re-targeting later: {e}"
+                        )
+                    }
+                }
             }
         };
         let current = self.pools.current();
-        let renames = renamed(&self.previous, &current);
+        let renames = plan::renamed(&self.previous, &current);
         self.previous = current.clone();
-        let inv = Inventory::new(current.to_vec(), Vec::new());
-        let mut claims = Vec::new();
-        // Jobs with the same own masks in the same pool get the same masks: route each set once.
-        // Keys borrow from `jobs`: a farm's registry is tens of thousands of jobs.
-        let mut memo: HashMap<(&JobMasks, &str), Computed> = HashMap::new();
-        let settings = self.live.router.settings();
-        for job in &jobs {
-            let pool = renames.get(&job.pool).unwrap_or(&job.pool).as_str();
-            let computed = memo.entry((&job.user_masks, pool)).or_insert_with(|| {
-                let (user, name, owner) = (&job.user_masks, &job.job_name, &job.user);
-                compute(user, name, owner, pool, settings, &inv)
-            });
-            if let Some(next) = self.next(job, pool, computed.clone()) {
-                claims.push(next);
+        let live = self.live.clone();
+        // The jobs are also dropped there: freeing tens of thousands of records takes a while.
+        let computing = tokio::task::spawn_blocking(move || {
+            let claims = plan::claims(&jobs, &current, &renames, live.router.settings());
+            if let Some(mark) = reload {
+                live.index.sync(&jobs, mark);
             }
-        }
-        drop(memo);
-        self.live.reload_index(jobs, mark).await;
+            claims
+        });
+        let claims = match computing.await {
+            Ok(claims) => claims,
+            Err(e) => return tracing::error!("re-target pass failed; retrying later: {e}"),
+        };
         if claims.is_empty() {
             return;
         }
@@ -145,34 +132,6 @@ impl Retargeter {
                 self.pending.insert(next.after.job_id, next);
             }
         }
-    }
-
-    /// The job's next state in `pool` with its `computed` masks, if its masks or pool change.
-    fn next(&self, job: &PoolJob, pool: &str, computed: Computed) -> Option<Pending> {
-        let (pool, masks, pause, release) = match computed {
-            Computed::Routed { pool, masks } => (pool, masks, false, false),
-            Computed::Held { masks, .. } => (pool.to_string(), masks, true, false),
-            Computed::Released { masks } => (pool.to_string(), masks, false, true),
-            Computed::Refused(why) => {
-                if job.masks_written != fence() {
-                    tracing::warn!(job = job.job_id, pool = %job.pool,
-                        "job's own masks leave none of its pool; fencing and pausing it: {why}");
-                }
-                (pool.to_string(), fence(), true, false)
-            }
-        };
-        if masks == job.masks_written && pool == job.pool {
-            return None;
-        }
-        let mut after = job.clone();
-        (after.pool, after.masks_written) = (pool, masks.clone());
-        Some(Pending {
-            params: action::params(&masks),
-            pause,
-            release,
-            before: job.clone(),
-            after,
-        })
     }
 
     /// Sends every pending job, one action per distinct mask set (at most `max_batch` ids).
@@ -250,32 +209,6 @@ impl Retargeter {
     }
 }
 
-/// Pools renamed between two snapshots: old name → new name, when exactly one vanished pool
-/// and one new pool have the same hosts.
-fn renamed(before: &[Pool], after: &[Pool]) -> HashMap<String, String> {
-    let has = |pools: &[Pool], name: &str| pools.iter().any(|p| p.name == name);
-    let gone: Vec<&Pool> = before.iter().filter(|p| !has(after, &p.name)).collect();
-    let new: Vec<&Pool> = after.iter().filter(|p| !has(before, &p.name)).collect();
-    let same = |a: &Pool, b: &Pool| {
-        let key = |p: &Pool| {
-            let mut hosts: Vec<String> = p.hosts.iter().map(|h| h.to_lowercase()).collect();
-            hosts.sort();
-            hosts
-        };
-        key(a) == key(b)
-    };
-    gone.iter()
-        .filter_map(|old| {
-            let matches: Vec<&&Pool> = new.iter().filter(|n| same(old, n)).collect();
-            let [only] = matches[..] else {
-                return None;
-            };
-            let olds = gone.iter().filter(|o| same(o, only)).count();
-            (olds == 1).then(|| (old.name.clone(), only.name.clone()))
-        })
-        .collect()
-}
-
 fn retarget_entry(p: &Pending) -> AuditEntry {
     let (before, after) = (&p.before, &p.after);
     let what = match (p.release, p.pause) {
@@ -295,21 +228,4 @@ fn retarget_entry(p: &Pending) -> AuditEntry {
         serde_json::to_value(&before.masks_written).ok(),
         serde_json::to_value(&after.masks_written).ok(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_vanished_pool_with_the_hosts_of_a_new_one_was_renamed() {
-        let before = [Pool::new("gpu", ["a", "B"]), Pool::new("cpu", ["c"])];
-        let after = [Pool::new("cpu", ["c"]), Pool::new("render", ["b", "a"])];
-        let got = renamed(&before, &after);
-        assert_eq!(got.get("gpu").map(String::as_str), Some("render"));
-        assert_eq!(got.len(), 1);
-        let twins = [Pool::new("x", ["a"]), Pool::new("y", ["a"])];
-        assert!(renamed(&twins, &[Pool::new("z", ["a"])]).is_empty());
-        assert!(renamed(&before, &[Pool::new("cpu", ["c"])]).is_empty());
-    }
 }

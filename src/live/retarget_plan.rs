@@ -1,0 +1,184 @@
+//! What a re-target pass claims: each registered job's masks computed again for its pool (after
+//! renames) and compared with what afpool wrote. Pure: no I/O; the pass runs it on a blocking
+//! thread, since a farm's registry holds tens of thousands of jobs. Jobs with the same own
+//! masks in the same pool get the same masks, so each such set is routed once, and a job is
+//! cloned only when it changes.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::job::{Inventory, RouteSettings};
+use crate::store::registry::{JobMasks, PoolJob};
+use crate::store::Pool;
+
+use super::action;
+use super::target::{compute, Computed};
+
+/// Masks that keep a job off every host (a job whose own masks leave none of its pool).
+fn fence() -> JobMasks {
+    JobMasks {
+        hosts_mask: None,
+        hosts_mask_exclude: Some(".*".into()),
+        hosts_mask_type: Some("regex".into()),
+    }
+}
+
+/// What one job still needs sent.
+#[derive(Debug, Clone)]
+pub(super) struct Pending {
+    pub params: Map<String, Value>,
+    pub pause: bool,
+    pub release: bool,
+    pub before: PoolJob,
+    pub after: PoolJob,
+}
+
+/// The jobs of `jobs` whose masks or pool change under `pools` (a pool renamed as `renames`
+/// says is followed), with their next state.
+pub(super) fn claims(
+    jobs: &[PoolJob],
+    pools: &[Pool],
+    renames: &HashMap<String, String>,
+    settings: &RouteSettings,
+) -> Vec<Pending> {
+    let inv = Inventory::new(pools.to_vec(), Vec::new());
+    // Keys borrow from `jobs`.
+    let mut memo: HashMap<(&JobMasks, &str), Computed> = HashMap::new();
+    let mut claims = Vec::new();
+    for job in jobs {
+        let pool = renames.get(&job.pool).unwrap_or(&job.pool).as_str();
+        let computed = memo.entry((&job.user_masks, pool)).or_insert_with(|| {
+            let (user, name, owner) = (&job.user_masks, &job.job_name, &job.user);
+            compute(user, name, owner, pool, settings, &inv)
+        });
+        claims.extend(next(job, pool, computed));
+    }
+    claims
+}
+
+/// The job's next state in `pool` with its `computed` masks, if its masks or pool change.
+fn next(job: &PoolJob, pool: &str, computed: &Computed) -> Option<Pending> {
+    let fenced;
+    let (pool, masks, pause, release) = match computed {
+        Computed::Routed { pool, masks } => (pool.as_str(), masks, false, false),
+        Computed::Held { masks, .. } => (pool, masks, true, false),
+        Computed::Released { masks } => (pool, masks, false, true),
+        Computed::Refused(why) => {
+            fenced = fence();
+            if job.masks_written != fenced {
+                tracing::warn!(job = job.job_id, pool = %job.pool,
+                    "job's own masks leave none of its pool; fencing and pausing it: {why}");
+            }
+            (pool, &fenced, true, false)
+        }
+    };
+    if *masks == job.masks_written && pool == job.pool {
+        return None;
+    }
+    let mut after = job.clone();
+    (after.pool, after.masks_written) = (pool.to_string(), masks.clone());
+    Some(Pending {
+        params: action::params(masks),
+        pause,
+        release,
+        before: job.clone(),
+        after,
+    })
+}
+
+/// Pools renamed between two snapshots: old name → new name, when exactly one vanished pool
+/// and one new pool have the same hosts.
+pub(super) fn renamed(before: &[Pool], after: &[Pool]) -> HashMap<String, String> {
+    let has = |pools: &[Pool], name: &str| pools.iter().any(|p| p.name == name);
+    let gone: Vec<&Pool> = before.iter().filter(|p| !has(after, &p.name)).collect();
+    let new: Vec<&Pool> = after.iter().filter(|p| !has(before, &p.name)).collect();
+    let same = |a: &Pool, b: &Pool| {
+        let key = |p: &Pool| {
+            let mut hosts: Vec<String> = p.hosts.iter().map(|h| h.to_lowercase()).collect();
+            hosts.sort();
+            hosts
+        };
+        key(a) == key(b)
+    };
+    gone.iter()
+        .filter_map(|old| {
+            let matches: Vec<&&Pool> = new.iter().filter(|n| same(old, n)).collect();
+            let [only] = matches[..] else {
+                return None;
+            };
+            let olds = gone.iter().filter(|o| same(o, only)).count();
+            (olds == 1).then(|| (old.name.clone(), only.name.clone()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::MaskMode;
+
+    #[test]
+    fn a_vanished_pool_with_the_hosts_of_a_new_one_was_renamed() {
+        let before = [Pool::new("gpu", ["a", "B"]), Pool::new("cpu", ["c"])];
+        let after = [Pool::new("cpu", ["c"]), Pool::new("render", ["b", "a"])];
+        let got = renamed(&before, &after);
+        assert_eq!(got.get("gpu").map(String::as_str), Some("render"));
+        assert_eq!(got.len(), 1);
+        let twins = [Pool::new("x", ["a"]), Pool::new("y", ["a"])];
+        assert!(renamed(&twins, &[Pool::new("z", ["a"])]).is_empty());
+        assert!(renamed(&before, &[Pool::new("cpu", ["c"])]).is_empty());
+    }
+
+    fn job(id: i64, pool: &str, written: JobMasks) -> PoolJob {
+        PoolJob {
+            job_id: id,
+            pool: pool.into(),
+            user: "ann".into(),
+            job_name: format!("shot{id}"),
+            submitted_at: bson::DateTime::from_millis(0),
+            masks_written: written,
+            user_masks: JobMasks::default(),
+            mask_mode: MaskMode::Exclude,
+            serial: None,
+        }
+    }
+
+    #[test]
+    fn only_jobs_whose_masks_or_pool_change_are_claimed() {
+        let settings = RouteSettings::default();
+        let gpu = [Pool::new("gpu", ["gpu.node3"])];
+        let current = |pool: &str| {
+            let probe = job(0, pool, JobMasks::default());
+            let got = claims(&[probe], &gpu, &HashMap::new(), &settings);
+            got[0].after.masks_written.clone()
+        };
+        let routed = current("gpu");
+        assert!(routed.hosts_mask_exclude.is_some(), "{routed:?}");
+        let jobs = [
+            job(1, "gpu", routed.clone()),
+            job(2, "gpu", JobMasks::default()),
+            job(3, "old", routed.clone()),
+            job(4, "gone", JobMasks::default()),
+        ];
+        let renames = HashMap::from([("old".to_string(), "gpu".to_string())]);
+        let got = claims(&jobs, &gpu, &renames, &settings);
+        let ids: Vec<i64> = got.iter().map(|p| p.after.job_id).collect();
+        assert_eq!(ids, [2, 3, 4]);
+        assert_eq!(
+            (got[0].after.masks_written == routed, got[0].pause),
+            (true, false)
+        );
+        assert_eq!(
+            (got[1].after.pool.as_str(), got[1].before.pool.as_str()),
+            ("gpu", "old")
+        );
+        assert_eq!(
+            got[1].after.masks_written, routed,
+            "a rename keeps the masks"
+        );
+        // A pool that is gone holds its jobs by default: fenced and paused.
+        assert!(got[2].pause, "{:?}", got[2].after);
+        assert_ne!(got[2].after.masks_written, routed);
+    }
+}
