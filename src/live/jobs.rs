@@ -250,7 +250,10 @@ mod tests {
         inner.log[2].2 = later;
         inner.forget_old(Instant::now() + FORGET_AFTER);
         assert_eq!(inner.log.len(), 2);
-        assert_eq!((inner.touched.get(&4), inner.touched.get(&5)), (Some(&3), None));
+        assert_eq!(
+            (inner.touched.get(&4), inner.touched.get(&5)),
+            (Some(&3), None)
+        );
         assert_eq!(inner.touched.get(&6), Some(&4));
     }
 }

@@ -36,6 +36,7 @@ pub(super) struct Retargeter {
     backoff: Duration,
     failing: bool,
     previous: Arc<Vec<Pool>>,
+    targets: Option<plan::Targets>,
 }
 
 impl Retargeter {
@@ -43,6 +44,7 @@ impl Retargeter {
         Retargeter {
             live,
             previous: pools.current(),
+            targets: None,
             pools,
             pending: BTreeMap::new(),
             backoff: FIRST_RETRY,
@@ -101,15 +103,20 @@ impl Retargeter {
         self.previous = current.clone();
         let live = self.live.clone();
         // The jobs are also dropped there: freeing tens of thousands of records takes a while.
+        let mut targets = self.targets.take();
         let computing = tokio::task::spawn_blocking(move || {
-            let claims = plan::claims(&jobs, &current, &renames, live.router.settings());
+            let settings = live.router.settings();
+            let claims = plan::claims(&mut targets, &jobs, &current, &renames, settings);
             if let Some(mark) = reload {
                 live.index.sync(&jobs, mark);
             }
-            claims
+            (claims, targets)
         });
         let claims = match computing.await {
-            Ok(claims) => claims,
+            Ok((claims, targets)) => {
+                self.targets = targets;
+                claims
+            }
             Err(e) => return tracing::error!("re-target pass failed; retrying later: {e}"),
         };
         if claims.is_empty() {

@@ -5,6 +5,7 @@
 //! cloned only when it changes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -34,25 +35,61 @@ pub(super) struct Pending {
     pub after: PoolJob,
 }
 
+/// Masks computed for one snapshot of the pools, by pool and then by the user's own masks.
+/// Jobs with the same own masks in the same pool get the same masks, so each such set is routed
+/// once; and they are kept while the pools stay the same, so the pass after a reconcile routes
+/// nothing again.
+pub(super) struct Targets {
+    pools: Arc<Vec<Pool>>,
+    inv: Inventory,
+    by_pool: HashMap<String, HashMap<JobMasks, Computed>>,
+}
+
+impl Targets {
+    fn new(pools: &Arc<Vec<Pool>>) -> Self {
+        let inv = Inventory::new(pools.to_vec(), Vec::new());
+        let by_pool = HashMap::new();
+        Targets {
+            pools: pools.clone(),
+            inv,
+            by_pool,
+        }
+    }
+
+    /// The masks of `job` (by its own masks) in `pool`.
+    fn get(&mut self, job: &PoolJob, pool: &str, settings: &RouteSettings) -> &Computed {
+        let Targets { inv, by_pool, .. } = self;
+        if !by_pool.contains_key(pool) {
+            by_pool.insert(pool.to_string(), HashMap::new());
+        }
+        let masks = by_pool.get_mut(pool).expect("inserted above");
+        if !masks.contains_key(&job.user_masks) {
+            let (user, name, owner) = (&job.user_masks, &job.job_name, &job.user);
+            let computed = compute(user, name, owner, pool, settings, inv);
+            masks.insert(job.user_masks.clone(), computed);
+        }
+        &masks[&job.user_masks]
+    }
+}
+
 /// The jobs of `jobs` whose masks or pool change under `pools` (a pool renamed as `renames`
-/// says is followed), with their next state.
+/// says is followed), with their next state. `targets` are kept from the last pass when they
+/// were computed for the same `pools`.
 pub(super) fn claims(
+    targets: &mut Option<Targets>,
     jobs: &[PoolJob],
-    pools: &[Pool],
+    pools: &Arc<Vec<Pool>>,
     renames: &HashMap<String, String>,
     settings: &RouteSettings,
 ) -> Vec<Pending> {
-    let inv = Inventory::new(pools.to_vec(), Vec::new());
-    // Keys borrow from `jobs`.
-    let mut memo: HashMap<(&JobMasks, &str), Computed> = HashMap::new();
+    let targets = match targets {
+        Some(t) if Arc::ptr_eq(&t.pools, pools) => t,
+        _ => targets.insert(Targets::new(pools)),
+    };
     let mut claims = Vec::new();
     for job in jobs {
         let pool = renames.get(&job.pool).unwrap_or(&job.pool).as_str();
-        let computed = memo.entry((&job.user_masks, pool)).or_insert_with(|| {
-            let (user, name, owner) = (&job.user_masks, &job.job_name, &job.user);
-            compute(user, name, owner, pool, settings, &inv)
-        });
-        claims.extend(next(job, pool, computed));
+        claims.extend(next(job, pool, targets.get(job, pool, settings)));
     }
     claims
 }
@@ -147,10 +184,10 @@ mod tests {
     #[test]
     fn only_jobs_whose_masks_or_pool_change_are_claimed() {
         let settings = RouteSettings::default();
-        let gpu = [Pool::new("gpu", ["gpu.node3"])];
+        let gpu = Arc::new(vec![Pool::new("gpu", ["gpu.node3"])]);
         let current = |pool: &str| {
             let probe = job(0, pool, JobMasks::default());
-            let got = claims(&[probe], &gpu, &HashMap::new(), &settings);
+            let got = claims(&mut None, &[probe], &gpu, &HashMap::new(), &settings);
             got[0].after.masks_written.clone()
         };
         let routed = current("gpu");
@@ -162,7 +199,8 @@ mod tests {
             job(4, "gone", JobMasks::default()),
         ];
         let renames = HashMap::from([("old".to_string(), "gpu".to_string())]);
-        let got = claims(&jobs, &gpu, &renames, &settings);
+        let mut targets = None;
+        let got = claims(&mut targets, &jobs, &gpu, &renames, &settings);
         let ids: Vec<i64> = got.iter().map(|p| p.after.job_id).collect();
         assert_eq!(ids, [2, 3, 4]);
         assert_eq!(
@@ -180,5 +218,28 @@ mod tests {
         // A pool that is gone holds its jobs by default: fenced and paused.
         assert!(got[2].pause, "{:?}", got[2].after);
         assert_ne!(got[2].after.masks_written, routed);
+    }
+
+    #[test]
+    fn targets_are_kept_while_the_pools_stay_and_computed_again_when_they_change() {
+        let settings = RouteSettings::default();
+        let before = Arc::new(vec![Pool::new("gpu", ["gpu.node3"])]);
+        let mut targets = None;
+        let probe = [job(1, "gpu", JobMasks::default())];
+        let routed = claims(&mut targets, &probe, &before, &HashMap::new(), &settings);
+        let written = routed[0].after.masks_written.clone();
+        let jobs = [
+            job(1, "gpu", written.clone()),
+            job(2, "gpu", written.clone()),
+        ];
+        assert!(claims(&mut targets, &jobs, &before, &HashMap::new(), &settings).is_empty());
+        let kept = targets.as_ref().map(|t| Arc::ptr_eq(&t.pools, &before));
+        assert_eq!(kept, Some(true));
+        // The same pools again, in a new snapshot with another host: every job moves.
+        let after = Arc::new(vec![Pool::new("gpu", ["gpu.node3", "gpu.node4"])]);
+        let moved = claims(&mut targets, &jobs, &after, &HashMap::new(), &settings);
+        assert_eq!(moved.len(), 2);
+        assert_ne!(moved[0].after.masks_written, written);
+        assert_eq!(moved[0].before.masks_written, written);
     }
 }
