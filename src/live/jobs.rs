@@ -48,6 +48,17 @@ impl Inner {
         self.touched.get(&id).is_some_and(|t| *t >= mark)
     }
 
+    fn confirm(&mut self, id: i64, job: Option<PoolJob>, mark: u64) {
+        if self.since(id, mark) || self.jobs.get(&id) == job.as_ref() {
+            return;
+        }
+        self.touch(id);
+        match job {
+            Some(job) => drop(self.jobs.insert(id, job)),
+            None => drop(self.jobs.remove(&id)),
+        }
+    }
+
     /// The ids touched since `mark`.
     fn touched_since(&self, mark: u64) -> impl Iterator<Item = i64> + '_ {
         let newer = self.log.iter().rev().take_while(move |(t, ..)| *t >= mark);
@@ -91,6 +102,16 @@ impl JobIndex {
         let mut inner = self.write();
         inner.touch(job.job_id);
         inner.jobs.insert(job.job_id, job);
+    }
+
+    /// Registers or replaces many jobs under one lock (call it off the proxy's workers: a
+    /// growing index now and then moves every job to a larger table).
+    pub fn insert_many(&self, jobs: &[PoolJob]) {
+        let mut inner = self.write();
+        for job in jobs {
+            inner.touch(job.job_id);
+            inner.jobs.insert(job.job_id, job.clone());
+        }
     }
 
     /// Forgets a job.
@@ -138,14 +159,15 @@ impl JobIndex {
     /// Touches job `id` again (inserts `job`, or removes it when `None`) unless it was changed
     /// here since `mark`: a newer local change wins over this older one being confirmed.
     pub fn confirm(&self, id: i64, job: Option<PoolJob>, mark: u64) {
+        self.write().confirm(id, job, mark);
+    }
+
+    /// [`JobIndex::confirm`] of many jobs under one lock (off the proxy's workers, like
+    /// [`JobIndex::insert_many`]).
+    pub fn confirm_many(&self, jobs: Vec<PoolJob>, mark: u64) {
         let mut inner = self.write();
-        if inner.since(id, mark) || inner.jobs.get(&id) == job.as_ref() {
-            return;
-        }
-        inner.touch(id);
-        match job {
-            Some(job) => drop(inner.jobs.insert(id, job)),
-            None => drop(inner.jobs.remove(&id)),
+        for job in jobs {
+            inner.confirm(job.job_id, Some(job), mark);
         }
     }
 
@@ -255,5 +277,16 @@ mod tests {
             (Some(&3), None)
         );
         assert_eq!(inner.touched.get(&6), Some(&4));
+    }
+
+    #[test]
+    fn a_batch_is_confirmed_unless_changed_here_since() {
+        let index = JobIndex::default();
+        index.insert_many(&[job(1, "gpu"), job(2, "gpu")]);
+        let mark = index.mark();
+        index.remove(2); // released while the batch was stored
+        index.sync(&[], index.mark()); // a reload that read an empty registry meanwhile
+        index.confirm_many(vec![job(1, "gpu"), job(2, "gpu")], mark);
+        assert_eq!((index.get(1).is_some(), index.get(2)), (true, None));
     }
 }

@@ -14,6 +14,7 @@ use super::record::{Accepted, Submitted};
 use super::LiveJobs;
 use crate::job::Verdict;
 use crate::store::audit::AuditEntry;
+use crate::store::registry::PoolJob;
 
 /// Records waiting to be written, at most.
 pub const QUEUE: usize = 16 * 1024;
@@ -67,7 +68,7 @@ async fn gather(
     }
 }
 
-async fn write(live: &LiveJobs, batch: Vec<Record>) {
+async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
     let (routed, other): (Vec<Record>, Vec<Record>) = batch
         .into_iter()
         .partition(|(s, _)| s.verdict == Verdict::Routed);
@@ -75,9 +76,15 @@ async fn write(live: &LiveJobs, batch: Vec<Record>) {
         .iter()
         .map(|(s, accepted)| (s.pool_job(*accepted), s.user.clone()))
         .collect();
-    for (job, _) in &jobs {
-        live.index.insert(job.clone());
-    }
+    // The index is written off the workers: a growing index now and then moves every job to a
+    // larger table.
+    let registered: Vec<PoolJob> = jobs.iter().map(|(job, _)| job.clone()).collect();
+    let index = live.clone();
+    let inserted = tokio::task::spawn_blocking(move || {
+        index.index.insert_many(&registered);
+        registered
+    });
+    let registered = inserted.await.unwrap_or_default();
     let mark = live.index.mark();
     if let Err(e) = live.recorder.record_routed_many(&jobs).await {
         live.record_lost();
@@ -88,8 +95,10 @@ async fn write(live: &LiveJobs, batch: Vec<Record>) {
     }
     // Again once stored: a reload that read the registry before the write began after the
     // first insert must not hide the jobs.
-    for (job, _) in jobs {
-        live.index.confirm(job.job_id, Some(job), mark);
+    let index = live.clone();
+    let confirmed = tokio::task::spawn_blocking(move || index.index.confirm_many(registered, mark));
+    if let Err(e) = confirmed.await {
+        tracing::warn!("routed jobs not confirmed in the job index: {e}");
     }
     let decisions: Vec<AuditEntry> = other
         .iter()
