@@ -14,6 +14,7 @@
 pub mod action;
 pub mod guard;
 pub mod jobs;
+pub mod listed;
 pub mod reconcile;
 mod reconciler;
 pub mod record;

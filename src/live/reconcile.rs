@@ -119,14 +119,26 @@ pub fn parse_jobs(body: &[u8]) -> Result<Vec<AfJob>, String> {
 
 /// Asks afserver for every job.
 pub async fn fetch(upstream: &Upstream) -> Result<Vec<AfJob>, String> {
-    ask(upstream, GET_JOBS).await
+    ask(upstream, GET_JOBS, parse_jobs).await
 }
 
 /// Asks afserver for the jobs `ids` ([`IDS_PER_GET`] per request; none for no id): those it has.
-/// Between two requests it waits as long as the last one took: afserver holds its job list
-/// locked while it writes a reply, and the replies are read on the proxy's cores, so a farm's
-/// registry is checked over a few seconds instead of taking both from the submissions at once.
 pub async fn fetch_ids(upstream: &Upstream, ids: &[i64]) -> Result<Vec<AfJob>, String> {
+    fetch_ids_with(upstream, ids, parse_jobs).await
+}
+
+/// [`fetch_ids`], each reply read by `parse`. Between two requests it waits as long as the last
+/// one took: afserver holds its job list locked while it writes a reply, and the replies are
+/// read on the proxy's cores, so a farm's registry is checked over a few seconds instead of
+/// taking both from the submissions at once.
+pub(super) async fn fetch_ids_with<P>(
+    upstream: &Upstream,
+    ids: &[i64],
+    parse: P,
+) -> Result<Vec<AfJob>, String>
+where
+    P: Fn(&[u8]) -> Result<Vec<AfJob>, String> + Clone + Send + 'static,
+{
     let mut jobs = Vec::with_capacity(ids.len());
     let mut took = None;
     for part in ids.chunks(IDS_PER_GET) {
@@ -135,13 +147,17 @@ pub async fn fetch_ids(upstream: &Upstream, ids: &[i64]) -> Result<Vec<AfJob>, S
         }
         let started = tokio::time::Instant::now();
         let body = serde_json::json!({"get": {"type": "jobs", "ids": part}}).to_string();
-        jobs.extend(ask(upstream, body.as_bytes()).await?);
+        jobs.extend(ask(upstream, body.as_bytes(), parse.clone()).await?);
         took = Some(started.elapsed());
     }
     Ok(jobs)
 }
 
-async fn ask(upstream: &Upstream, body: &[u8]) -> Result<Vec<AfJob>, String> {
+/// Sends `body` and reads the reply's job list with `parse`.
+pub(super) async fn ask<P>(upstream: &Upstream, body: &[u8], parse: P) -> Result<Vec<AfJob>, String>
+where
+    P: FnOnce(&[u8]) -> Result<Vec<AfJob>, String> + Send + 'static,
+{
     let reply = upstream
         .exchange(&encode::text_request(body))
         .await
@@ -149,7 +165,7 @@ async fn ask(upstream: &Upstream, body: &[u8]) -> Result<Vec<AfJob>, String> {
     let frame = crate::protocol::frame::parse_reply(&reply)
         .map_err(|e| format!("{e} ({} bytes)", reply.len()))?;
     // A farm's whole job list can be megabytes: parsed off the proxy's worker threads.
-    tokio::task::spawn_blocking(move || parse_jobs(&reply[frame.body]))
+    tokio::task::spawn_blocking(move || parse(&reply[frame.body]))
         .await
         .map_err(|e| format!("job list parse failed: {e}"))?
 }
@@ -183,7 +199,12 @@ pub struct Plan {
 
 /// Is `af` the job `registered` is (same id, and the same serial when both are known)?
 fn same_job(registered: &PoolJob, af: &AfJob) -> bool {
-    match (registered.serial, af.serial) {
+    same_serial(registered.serial, af.serial)
+}
+
+/// Are two serials of one id the same job (a serial not known matches any)?
+pub(super) fn same_serial(registered: Option<i64>, seen: Option<i64>) -> bool {
+    match (registered, seen) {
         (Some(a), Some(b)) => a == b,
         _ => true,
     }

@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::registry::PoolJob;
 
-use super::reconcile::{self, AfJob, Plan, Scan};
+use super::listed;
+use super::reconcile::{self, Plan, Scan};
 use super::LiveJobs;
 
 impl LiveJobs {
@@ -47,7 +48,7 @@ impl LiveJobs {
         let Ok(registered) = self.recorder.registry.list(None).await else {
             return false;
         };
-        let afserver = match self.afserver_jobs(scan, &registered).await {
+        let afserver = match listed::fetch(&self.upstream, scan, &registered).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 tracing::debug!("cannot reconcile the job registry yet: {e}");
@@ -67,20 +68,6 @@ impl LiveJobs {
         // registered during a pass.
         self.wake.notify_one();
         true
-    }
-
-    async fn afserver_jobs(
-        &self,
-        scan: Scan,
-        registered: &[PoolJob],
-    ) -> Result<Vec<AfJob>, String> {
-        match scan {
-            Scan::Full => reconcile::fetch(&self.upstream).await,
-            Scan::Registered => {
-                let ids: Vec<i64> = registered.iter().map(|j| j.job_id).collect();
-                reconcile::fetch_ids(&self.upstream, &ids).await
-            }
-        }
     }
 
     /// Writes `plan` to the registry, brings the index to what it leaves and hands that to the
