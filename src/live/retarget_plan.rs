@@ -41,29 +41,25 @@ pub(super) struct Pending {
 /// nothing again.
 pub(super) struct Targets {
     pools: Arc<Vec<Pool>>,
-    inv: Inventory,
     by_pool: HashMap<String, HashMap<JobMasks, Computed>>,
 }
 
 impl Targets {
-    fn new(pools: &Arc<Vec<Pool>>) -> Self {
-        let inv = Inventory::new(pools.to_vec(), Vec::new());
-        let by_pool = HashMap::new();
-        Targets {
-            pools: pools.clone(),
-            inv,
-            by_pool,
+    /// The masks of `job` (by its own masks) in `pool`; on a first sight, routed with `inv`
+    /// (built then: routing state is not kept between passes, the masks are).
+    fn get(
+        &mut self,
+        job: &PoolJob,
+        pool: &str,
+        settings: &RouteSettings,
+        inv: &mut Option<Inventory>,
+    ) -> &Computed {
+        if !self.by_pool.contains_key(pool) {
+            self.by_pool.insert(pool.to_string(), HashMap::new());
         }
-    }
-
-    /// The masks of `job` (by its own masks) in `pool`.
-    fn get(&mut self, job: &PoolJob, pool: &str, settings: &RouteSettings) -> &Computed {
-        let Targets { inv, by_pool, .. } = self;
-        if !by_pool.contains_key(pool) {
-            by_pool.insert(pool.to_string(), HashMap::new());
-        }
-        let masks = by_pool.get_mut(pool).expect("inserted above");
+        let masks = self.by_pool.get_mut(pool).expect("inserted above");
         if !masks.contains_key(&job.user_masks) {
+            let inv = inv.get_or_insert_with(|| Inventory::new(self.pools.to_vec(), Vec::new()));
             let (user, name, owner) = (&job.user_masks, &job.job_name, &job.user);
             let computed = compute(user, name, owner, pool, settings, inv);
             masks.insert(job.user_masks.clone(), computed);
@@ -84,12 +80,16 @@ pub(super) fn claims(
 ) -> Vec<Pending> {
     let targets = match targets {
         Some(t) if Arc::ptr_eq(&t.pools, pools) => t,
-        _ => targets.insert(Targets::new(pools)),
+        _ => targets.insert(Targets {
+            pools: pools.clone(),
+            by_pool: HashMap::new(),
+        }),
     };
+    let mut inv = None;
     let mut claims = Vec::new();
     for job in jobs {
         let pool = renames.get(&job.pool).unwrap_or(&job.pool).as_str();
-        claims.extend(next(job, pool, targets.get(job, pool, settings)));
+        claims.extend(next(job, pool, targets.get(job, pool, settings, &mut inv)));
     }
     claims
 }
