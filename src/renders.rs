@@ -130,13 +130,7 @@ fn valid_escape(rest: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/captures");
-
-    fn body_of(file: &str) -> Vec<u8> {
-        let bytes = std::fs::read(format!("{CAPTURES}/{file}")).unwrap();
-        let frame = crate::protocol::frame::parse_reply(&bytes).unwrap();
-        bytes[frame.body].to_vec()
-    }
+    use crate::protocol::frame::captured_reply_body as body_of;
 
     #[test]
     fn reads_the_captured_render_list() {

@@ -120,13 +120,7 @@ pub async fn fetch(
 mod tests {
     use super::*;
 
-    const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/captures");
-
-    fn body_of(file: &str) -> Vec<u8> {
-        let bytes = std::fs::read(format!("{CAPTURES}/{file}")).unwrap();
-        let frame = crate::protocol::frame::parse_reply(&bytes).unwrap();
-        bytes[frame.body].to_vec()
-    }
+    use crate::protocol::frame::captured_reply_body as body_of;
 
     fn fields(j: &AfJob) -> (i64, Option<i64>, [String; 3], [Option<String>; 3]) {
         let text = [j.name.clone(), j.user_name.clone(), j.annotation.clone()];

@@ -263,5 +263,14 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
+/// The body of the reply captured in `fixtures/captures/FILE` (for tests).
+#[cfg(test)]
+pub(crate) fn captured_reply_body(file: &str) -> Vec<u8> {
+    let path = format!("{}/fixtures/captures/{file}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let frame = parse_reply(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+    bytes[frame.body].to_vec()
+}
+
 #[cfg(test)]
 mod tests;
