@@ -20,7 +20,7 @@ pub struct JobIndex {
 #[derive(Debug, Default)]
 struct Inner {
     jobs: HashMap<i64, PoolJob>,
-    /// Change counter, and when each job was last inserted or removed here (kept for
+    /// Change counter, and the count at each job's last insert or removal here (kept for
     /// [`FORGET_AFTER`], far longer than any registry read, so overlapping reloads all see it).
     clock: u64,
     touched: HashMap<i64, u64>,
@@ -130,7 +130,7 @@ impl JobIndex {
     /// removed here since `mark` keep their state here. A farm's registry holds tens of
     /// thousands of jobs, nearly all unchanged since the last reload, and requests wait on this
     /// lock: what differs is found under short read locks, and only that is written, so a
-    /// reload that changes nothing allocates nothing.
+    /// reload that changes nothing copies no job.
     pub fn sync(&self, jobs: &[PoolJob], mark: u64) {
         let mut changed: Vec<&PoolJob> = Vec::new();
         for part in jobs.chunks(SYNC_CHUNK) {

@@ -3,9 +3,11 @@
 //! - `jobs`: [`jobs::JobIndex`], the in-memory copy of the registry the guard reads;
 //! - `record`: registering a routed job once afserver answered it with an id;
 //! - `target`: a job's masks for a pool, by the same routing as a submission;
-//! - `retarget`: on every pool change, new masks to every live job of the pool, claimed once;
+//! - `retarget`: on every pool change, new masks to every live job of the pool, claimed once
+//!   (`retarget_plan`: which jobs change, pure);
 //! - `reconcile`: every ~30 s, the registry against afserver's `get jobs` for the registered
-//!   ids; on start, every ~10 min and after a lost record, against afserver's whole list;
+//!   ids; on start, every ~10 min and after a lost record, against afserver's whole list
+//!   (`listed`: the replies read cheaply);
 //! - `guard`: mask edits (`action` messages) of pool jobs merged with their pool;
 //! - `action`: afserver `action` messages and sending them.
 //!
