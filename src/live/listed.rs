@@ -18,11 +18,6 @@ use super::reconcile::{self, AfJob, Scan, GET_JOBS};
 /// Registered jobs: id → serial.
 pub type Known = HashMap<i64, Option<i64>>;
 
-/// The known jobs of `registered`.
-pub fn known(registered: &[PoolJob]) -> Known {
-    registered.iter().map(|j| (j.job_id, j.serial)).collect()
-}
-
 /// One job of a reply, borrowed from it.
 #[derive(Deserialize)]
 struct Listed<'a> {
@@ -105,7 +100,11 @@ pub async fn fetch(
     scan: Scan,
     registered: &[PoolJob],
 ) -> Result<Vec<AfJob>, String> {
-    let known = Arc::new(known(registered));
+    // A farm's registry is tens of thousands of jobs: the map is built off the workers.
+    let pairs: Vec<(i64, Option<i64>)> = registered.iter().map(|j| (j.job_id, j.serial)).collect();
+    let known = tokio::task::spawn_blocking(move || Arc::new(pairs.into_iter().collect::<Known>()))
+        .await
+        .map_err(|e| format!("registered jobs not read: {e}"))?;
     let parse = move |body: &[u8]| parse(body, &known);
     match scan {
         Scan::Full => reconcile::ask(upstream, GET_JOBS, parse).await,
