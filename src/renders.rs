@@ -70,10 +70,7 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<RenderInfo>, String> {
         #[serde(default)]
         pool: Option<String>,
     }
-    let reply: Reply = match serde_json::from_slice(body) {
-        Ok(r) => r,
-        Err(_) => serde_json::from_slice(&repair_escapes(body)).map_err(|e| e.to_string())?,
-    };
+    let reply: Reply = from_slice_lenient(body).map_err(|e| e.to_string())?;
     let raw = reply.renders.ok_or("the reply has no \"renders\" list")?;
     Ok(raw
         .into_iter()
@@ -85,6 +82,20 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<RenderInfo>, String> {
             af_pool: r.pool,
         })
         .collect())
+}
+
+/// Reads afserver's JSON `body` with `read`, and once more repaired ([`repair_escapes`]) when it
+/// does not parse as it is.
+pub fn read_lenient<T>(
+    body: &[u8],
+    read: impl Fn(&[u8]) -> serde_json::Result<T>,
+) -> serde_json::Result<T> {
+    read(body).or_else(|_| read(&repair_escapes(body)))
+}
+
+/// [`read_lenient`] with `serde_json::from_slice`.
+pub fn from_slice_lenient<T: serde::de::DeserializeOwned>(body: &[u8]) -> serde_json::Result<T> {
+    read_lenient(body, |b| serde_json::from_slice(b))
 }
 
 /// Make afserver's hand-written JSON valid: double every backslash that does not start a valid

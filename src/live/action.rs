@@ -89,9 +89,7 @@ pub fn read_answer(reply: &[u8]) -> Result<Value, String> {
 pub fn read_reply_body<T: serde::de::DeserializeOwned>(reply: &[u8]) -> Result<T, String> {
     let frame = frame::parse_reply(reply).map_err(|e| format!("{e} ({} bytes)", reply.len()))?;
     let body = &reply[frame.body];
-    serde_json::from_slice(body)
-        .or_else(|_| serde_json::from_slice(&crate::renders::repair_escapes(body)))
-        .map_err(|e| e.to_string())
+    crate::renders::from_slice_lenient(body).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -106,11 +106,11 @@ impl JobIndex {
 
     /// Registers or replaces many jobs under one lock (call it off the proxy's workers: a
     /// growing index now and then moves every job to a larger table).
-    pub fn insert_many(&self, jobs: &[PoolJob]) {
+    pub fn insert_many(&self, jobs: Vec<PoolJob>) {
         let mut inner = self.write();
         for job in jobs {
             inner.touch(job.job_id);
-            inner.jobs.insert(job.job_id, job.clone());
+            inner.jobs.insert(job.job_id, job);
         }
     }
 
@@ -282,7 +282,7 @@ mod tests {
     #[test]
     fn a_batch_is_confirmed_unless_changed_here_since() {
         let index = JobIndex::default();
-        index.insert_many(&[job(1, "gpu"), job(2, "gpu")]);
+        index.insert_many(vec![job(1, "gpu"), job(2, "gpu")]);
         let mark = index.mark();
         index.remove(2); // released while the batch was stored
         index.sync(&[], index.mark()); // a reload that read an empty registry meanwhile

@@ -87,10 +87,7 @@ pub fn parse(body: &[u8], known: &Known) -> Result<Vec<AfJob>, String> {
             .map(|jobs| jobs.into_iter().map(|j| j.read(known)));
         jobs.map(Iterator::collect).transpose()
     };
-    let jobs = match read(body) {
-        Ok(jobs) => jobs,
-        Err(_) => read(&crate::renders::repair_escapes(body)).map_err(|e| e.to_string())?,
-    };
+    let jobs = crate::renders::read_lenient(body, read).map_err(|e| e.to_string())?;
     jobs.ok_or_else(|| "the reply has no \"jobs\" list".into())
 }
 

@@ -107,11 +107,7 @@ pub fn parse_jobs(body: &[u8]) -> Result<Vec<AfJob>, String> {
     struct Reply {
         jobs: Option<Vec<AfJob>>,
     }
-    let reply: Reply = match serde_json::from_slice(body) {
-        Ok(r) => r,
-        Err(_) => serde_json::from_slice(&crate::renders::repair_escapes(body))
-            .map_err(|e| e.to_string())?,
-    };
+    let reply: Reply = crate::renders::from_slice_lenient(body).map_err(|e| e.to_string())?;
     reply
         .jobs
         .ok_or_else(|| "the reply has no \"jobs\" list".into())

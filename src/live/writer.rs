@@ -80,11 +80,10 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
     // larger table.
     let registered: Vec<PoolJob> = jobs.iter().map(|(job, _)| job.clone()).collect();
     let index = live.clone();
-    let inserted = tokio::task::spawn_blocking(move || {
-        index.index.insert_many(&registered);
-        registered
-    });
-    let registered = inserted.await.unwrap_or_default();
+    let inserted = tokio::task::spawn_blocking(move || index.index.insert_many(registered));
+    if let Err(e) = inserted.await {
+        tracing::warn!("routed jobs not entered in the job index: {e}");
+    }
     let mark = live.index.mark();
     if let Err(e) = live.recorder.record_routed_many(&jobs).await {
         live.record_lost();
@@ -95,8 +94,8 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
     }
     // Again once stored: a reload that read the registry before the write began after the
     // first insert must not hide the jobs.
-    let index = live.clone();
-    let confirmed = tokio::task::spawn_blocking(move || index.index.confirm_many(registered, mark));
+    let (index, stored) = (live.clone(), jobs.into_iter().map(|(job, _)| job).collect());
+    let confirmed = tokio::task::spawn_blocking(move || index.index.confirm_many(stored, mark));
     if let Err(e) = confirmed.await {
         tracing::warn!("routed jobs not confirmed in the job index: {e}");
     }

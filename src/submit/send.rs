@@ -74,8 +74,7 @@ pub fn judge_reply(reply: &[u8]) -> Result<Accepted, SendError> {
     }
     let framed = frame::parse_reply(reply).map_err(|e| SendError::BadReply(e.to_string()))?;
     let body = &reply[framed.body];
-    let json: serde_json::Value = serde_json::from_slice(body)
-        .or_else(|_| serde_json::from_slice(&crate::renders::repair_escapes(body)))
+    let json: serde_json::Value = crate::renders::from_slice_lenient(body)
         .map_err(|e| SendError::BadReply(format!("{e}: {}", String::from_utf8_lossy(body))))?;
     judge_json(&json)
 }
