@@ -1,9 +1,10 @@
 //! Times building the routing snapshot ([`afpool::job::Inventory::new`]) for the benchmark's farm:
 //! `--pools P` pools of `--renders R / P` hosts each, R renders. `scripts/bench.sh` reports it,
 //! because the proxy rebuilds the snapshot whenever the pools or the render list change. Also
-//! times routing one job into `pool0`: the first job writes the pool's exclude mask (once per pool
-//! and set of names), later ones copy it. Prints
-//! `{"build_ms":..,"rss_growth_kb":..,"first_job_us":..,"next_job_us":..}`.
+//! times routing one job into `pool0`: the first job writes the pool's exclude mask, a look-ahead of its members (once per pool
+//! and set of names), later ones copy it; and the size of that mask and of the job before and after.
+//! Prints `{"build_ms":..,"rss_growth_kb":..,"first_job_us":..,"next_job_us":..,"mask_bytes":..,
+//! "job_bytes":..,"routed_bytes":..}`.
 
 use std::time::Instant;
 
@@ -61,6 +62,7 @@ fn main() -> anyhow::Result<()> {
     let growth = (rss_kb() - before) / keep.len() as u64;
     let body = br#"{"job":{"name":"j","user_name":"u","pool":"pool0","blocks":[{"tasks":[{"name":"t"}]}]}}"#;
     let mut job_us = [0.0; 2];
+    let mut routed = Vec::new();
     for us in &mut job_us {
         let start = Instant::now();
         let out = route(body, &RouteSettings::default(), &keep[0])?;
@@ -68,10 +70,24 @@ fn main() -> anyhow::Result<()> {
         if out.verdict != Verdict::Routed {
             bail!("the job was not routed: {}", out.explain.reason);
         }
+        routed = out.body.unwrap_or_else(|| body.to_vec());
     }
     println!(
-        r#"{{"build_ms":{best:.1},"rss_growth_kb":{growth},"first_job_us":{:.0},"next_job_us":{:.0}}}"#,
-        job_us[0], job_us[1]
+        r#"{{"build_ms":{best:.1},"rss_growth_kb":{growth},"first_job_us":{:.0},"next_job_us":{:.0},"mask_bytes":{},"job_bytes":{},"routed_bytes":{}}}"#,
+        job_us[0],
+        job_us[1],
+        exclude_mask_len(&routed)?,
+        body.len(),
+        routed.len()
     );
     Ok(())
+}
+
+/// The length of the routed job's `hosts_mask_exclude`, as afserver receives it.
+fn exclude_mask_len(routed: &[u8]) -> anyhow::Result<usize> {
+    let envelope: serde_json::Value = serde_json::from_slice(routed)?;
+    let mask = envelope["job"]["hosts_mask_exclude"]
+        .as_str()
+        .context("the routed job has no hosts_mask_exclude")?;
+    Ok(mask.len())
 }
