@@ -1,10 +1,10 @@
 //! Times building the routing snapshot ([`afpool::job::Inventory::new`]) for the benchmark's farm:
 //! `--pools P` pools of `--renders R / P` hosts each, R renders. `scripts/bench.sh` reports it,
 //! because the proxy rebuilds the snapshot whenever the pools or the render list change. Also
-//! times routing one job into `pool0`: the first job writes the pool's exclude mask, a look-ahead of its members (once per pool
-//! and set of names), later ones copy it; and the size of that mask and of the job before and after.
-//! Prints `{"build_ms":..,"rss_growth_kb":..,"first_job_us":..,"next_job_us":..,"mask_bytes":..,
-//! "job_bytes":..,"routed_bytes":..}`.
+//! times routing one job into `pool0`: the first job writes the pool's exclude mask, a look-ahead
+//! of its members (once per pool and set of names), later ones copy it; and measures that mask and
+//! the job before and after routing. Prints `{"build_ms":..,"rss_growth_kb":..,"first_job_us":..,
+//! "next_job_us":..,"mask_bytes":..,"job_bytes":..,"routed_bytes":..}`.
 
 use std::time::Instant;
 
