@@ -152,3 +152,22 @@ async fn a_large_registry_is_asked_for_in_parts() {
     assert_eq!(index.len(), IDS_PER_GET);
     assert!(index.get(jobs[7].job_id).is_none());
 }
+
+#[tokio::test]
+async fn a_deleted_job_asked_for_alone_is_dropped() {
+    // afserver answers a `get jobs` of one id it does not have with an error, not an empty list.
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, _store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let gone = submit(proxy.addr, "gpu", "gone").await;
+    registered(&proxy, &spec, 1).await;
+    fake.delete_job(gone);
+    let asked_before = job_lists_asked(&fake).len();
+    assert!(proxy.live.reconcile(Scan::Registered).await);
+    let asked = &job_lists_asked(&fake)[asked_before..];
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0]["get"]["ids"], json!([gone]));
+    assert!(proxy.live.index().get(gone).is_none());
+    let recorder = registry_of(&spec).await;
+    assert!(recorder.registry.list(None).await.unwrap().is_empty());
+}

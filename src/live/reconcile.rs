@@ -143,10 +143,32 @@ where
         }
         let started = tokio::time::Instant::now();
         let body = serde_json::json!({"get": {"type": "jobs", "ids": part}}).to_string();
-        jobs.extend(ask(upstream, body.as_bytes(), parse.clone()).await?);
+        let (single, parse) = (part.len() == 1, parse.clone());
+        let read = move |reply: &[u8]| match single && no_such_job(reply) {
+            true => Ok(Vec::new()),
+            false => parse(reply),
+        };
+        jobs.extend(ask(upstream, body.as_bytes(), read).await?);
         took = Some(started.elapsed());
     }
     Ok(jobs)
+}
+
+/// afserver's answer to a `get jobs` for one id it does not have: one id is looked up as one job,
+/// and a missing one is an error, not an empty list (`threadprocessjson.cpp`: `ids.size() == 1`,
+/// `getJob`, `jsonMsgError("Invalid ID")`, written as an `info` of kind `error`).
+fn no_such_job(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Reply {
+        info: Info,
+    }
+    #[derive(Deserialize)]
+    struct Info {
+        kind: String,
+        text: String,
+    }
+    serde_json::from_slice::<Reply>(body)
+        .is_ok_and(|r| r.info.kind == "error" && r.info.text == "Invalid ID")
 }
 
 /// Sends `body` and reads the reply's job list with `parse`.
@@ -244,6 +266,16 @@ pub fn plan(registered: &[PoolJob], afserver: &[AfJob], mode: MaskMode) -> Plan 
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[rstest]
+    #[case(br#"{"info":{"kind":"error","text":"Invalid ID"}}"#, true)]
+    #[case(br#"{"info":{"kind":"error","text":"Invalid get type."}}"#, false)]
+    #[case(br#"{"info":{"kind":"log","text":"Invalid ID"}}"#, false)]
+    #[case(br#"{"jobs":[]}"#, false)]
+    #[case(b"not json", false)]
+    fn only_afservers_missing_id_answer_means_no_such_job(#[case] body: &[u8], #[case] want: bool) {
+        assert_eq!(no_such_job(body), want);
+    }
 
     #[rstest]
     #[case("[pool: gpu] my notes", Some("gpu"))]

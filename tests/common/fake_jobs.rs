@@ -117,8 +117,15 @@ impl FakeJobs {
     }
 
     /// The `get jobs` reply body: every job, or those of `ids` that exist, in the order asked
-    /// (`AfContainer::generateListIDs`).
+    /// (`AfContainer::generateListIDs`). One id is looked up as one job, and an id afserver does
+    /// not have is then an error, not an empty list (`threadprocessjson.cpp`: `ids.size() == 1`,
+    /// `getJob`, `jsonMsgError("Invalid ID")`).
     pub fn list(&self, ids: Option<&[i64]>) -> Vec<u8> {
+        if let Some([id]) = ids {
+            if !self.jobs.contains_key(id) {
+                return br#"{"info":{"kind":"error","text":"Invalid ID"}}"#.to_vec();
+            }
+        }
         let jobs: Vec<String> = match ids {
             None => self.jobs.values().map(write_job).collect(),
             Some(ids) => ids
