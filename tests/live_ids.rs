@@ -6,6 +6,8 @@
 mod common;
 mod live_common;
 
+use std::sync::Arc;
+
 use afpool::live::reconcile::{Scan, IDS_PER_GET};
 use afpool::protocol::encode;
 use afpool::store::recorder::Recorder;
@@ -109,8 +111,8 @@ async fn a_reconcile_asks_for_registered_ids_and_drops_a_reused_one() {
     assert_eq!(ids, want);
     let recorder = registry_of(&spec).await;
     let mut names: Vec<String> = (recorder.registry.list(None).await.unwrap())
-        .into_iter()
-        .map(|j| j.job_name)
+        .iter()
+        .map(|j| j.job_name.clone())
         .collect();
     names.sort();
     assert_eq!(names, ["copy", "kept"]);
@@ -126,7 +128,7 @@ async fn a_large_registry_is_asked_for_in_parts() {
     for n in 0..IDS_PER_GET + 1 {
         let id = submit_plain(fake.addr, &format!("job{n}"), "[pool: gpu]").await;
         let serial = fake.kept_job(id).unwrap().serial;
-        jobs.push(PoolJob {
+        jobs.push(Arc::new(PoolJob {
             job_id: id,
             pool: "gpu".into(),
             user: "artist".into(),
@@ -136,7 +138,7 @@ async fn a_large_registry_is_asked_for_in_parts() {
             user_masks: Default::default(),
             mask_mode: afpool::job::MaskMode::Exclude,
             serial: Some(serial),
-        });
+        }));
     }
     recorder.registry.upsert_many(&jobs).await.unwrap();
     fake.delete_job(jobs[7].job_id);

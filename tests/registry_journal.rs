@@ -3,6 +3,7 @@
 //! unreadable line or a crash between folding and emptying the journal loses nothing else.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use afpool::job::MaskMode;
 use afpool::store::registry::{JobMasks, JobRegistry, PoolJob};
@@ -32,6 +33,10 @@ async fn ids(registry: &FileRegistry) -> Vec<i64> {
     jobs.iter().map(|j| j.job_id).collect()
 }
 
+fn shared<const N: usize>(jobs: [PoolJob; N]) -> Vec<Arc<PoolJob>> {
+    jobs.into_iter().map(Arc::new).collect()
+}
+
 fn len(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
@@ -43,7 +48,7 @@ async fn two_views_of_the_same_files_see_each_others_changes() {
     let (a, b) = (FileRegistry::new(&path), FileRegistry::new(&path));
     a.upsert(&job(1, "gpu")).await.unwrap();
     assert_eq!(ids(&b).await, [1]);
-    b.upsert_many(&[job(2, "gpu"), job(3, "cpu")])
+    b.upsert_many(&shared([job(2, "gpu"), job(3, "cpu")]))
         .await
         .unwrap();
     assert!(b.remove(1).await.unwrap());
@@ -69,7 +74,7 @@ async fn the_journal_is_folded_into_the_snapshot_once_it_outgrows_it() {
     let registry = FileRegistry::new(&path);
     // ~400 bytes a line: 4,000 upserts and 2,000 removals make a journal well past 1 MiB.
     for chunk in (0..4000).collect::<Vec<i64>>().chunks(100) {
-        let jobs: Vec<PoolJob> = chunk.iter().map(|id| job(*id, "gpu")).collect();
+        let jobs: Vec<_> = chunk.iter().map(|id| Arc::new(job(*id, "gpu"))).collect();
         registry.upsert_many(&jobs).await.unwrap();
     }
     for id in (0..4000).step_by(2) {
@@ -132,7 +137,7 @@ async fn a_journal_replayed_over_a_snapshot_that_holds_it_changes_nothing() {
     let path = dir.path().join("jobs.json");
     let registry = FileRegistry::new(&path);
     registry
-        .upsert_many(&[job(1, "gpu"), job(2, "gpu"), job(3, "cpu")])
+        .upsert_many(&shared([job(1, "gpu"), job(2, "gpu"), job(3, "cpu")]))
         .await
         .unwrap();
     registry.remove(2).await.unwrap();
@@ -142,7 +147,7 @@ async fn a_journal_replayed_over_a_snapshot_that_holds_it_changes_nothing() {
     std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
     std::fs::write(journal_path(&path), journal).unwrap();
     let jobs = FileRegistry::new(&path).list(None).await.unwrap();
-    assert_eq!(jobs, [job(1, "gpu"), job(3, "gpu")]);
+    assert_eq!(jobs, shared([job(1, "gpu"), job(3, "gpu")]));
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 
 mod common_store;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use afpool::job::MaskMode;
@@ -48,7 +49,7 @@ fn job(job_id: i64, pool: &str) -> PoolJob {
     }
 }
 
-fn ids(jobs: &[PoolJob]) -> Vec<i64> {
+fn ids(jobs: &[Arc<PoolJob>]) -> Vec<i64> {
     jobs.iter().map(|j| j.job_id).collect()
 }
 
@@ -80,7 +81,10 @@ async fn registry_survives_reopening(b: &Backend) {
         .await
         .unwrap();
     let reopened = b.recorder(90).await.registry;
-    assert_eq!(reopened.list(None).await.unwrap(), [job(7, "gpu")]);
+    assert_eq!(
+        reopened.list(None).await.unwrap(),
+        [Arc::new(job(7, "gpu"))]
+    );
 }
 
 async fn registry_concurrent_writers_lose_nothing(b: &Backend) {

@@ -2,6 +2,7 @@
 //! user, pool, state and progress as afserver reports them (`get jobs`), and how many of the
 //! pool's hosts are online. A registered job afserver no longer has shows state `gone`.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use anyhow::Context;
@@ -75,7 +76,12 @@ pub async fn run(mut config: Config, args: JobsArgs) -> anyhow::Result<()> {
 }
 
 /// The report, pure.
-pub fn rows(jobs: &[PoolJob], af: &[AfJob], pools: &[Pool], renders: &[RenderInfo]) -> Vec<JobRow> {
+pub fn rows<J: Borrow<PoolJob>>(
+    jobs: &[J],
+    af: &[AfJob],
+    pools: &[Pool],
+    renders: &[RenderInfo],
+) -> Vec<JobRow> {
     let by_id: HashMap<i64, &AfJob> = af.iter().map(|j| (j.id, j)).collect();
     let online = |pool: &str| {
         let Some(pool) = pools.iter().find(|p| p.name == pool) else {
@@ -88,7 +94,8 @@ pub fn rows(jobs: &[PoolJob], af: &[AfJob], pools: &[Pool], renders: &[RenderInf
         (up, pool.hosts.len())
     };
     jobs.iter()
-        .map(|j| {
+        .map(Borrow::borrow)
+        .map(|j: &PoolJob| {
             let af = by_id.get(&j.job_id);
             let (hosts_online, hosts) = online(&j.pool);
             JobRow {

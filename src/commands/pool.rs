@@ -16,6 +16,7 @@ use clap::Subcommand;
 use crate::store::audit::os_user;
 use crate::store::changes::{self, Applied, PoolChange};
 use crate::store::recorder::Recorder;
+use crate::store::registry::PoolJob;
 use crate::store::{Pool, SharedStore, StoreError};
 
 /// Manage render pools: named sets of render hosts that jobs can be routed to.
@@ -136,7 +137,8 @@ async fn follow_rename(recorder: &Recorder, old: &str, new: &str) {
         Ok(jobs) => jobs,
         Err(e) => return eprintln!("afpool: warning: live jobs of '{old}' not renamed: {e}"),
     };
-    for mut job in jobs {
+    for job in jobs {
+        let mut job = PoolJob::clone(&job);
         job.pool = new.to_string();
         if let Err(e) = recorder.registry.upsert(&job).await {
             eprintln!("afpool: warning: live job {} not renamed: {e}", job.job_id);

@@ -6,7 +6,7 @@
 //! registration cannot hide the job.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use crate::store::registry::PoolJob;
@@ -19,7 +19,8 @@ pub struct JobIndex {
 
 #[derive(Debug, Default)]
 struct Inner {
-    jobs: HashMap<i64, PoolJob>,
+    /// Shared with the file registry's view and the reconcile's lists: one copy of each job.
+    jobs: HashMap<i64, Arc<PoolJob>>,
     /// Change counter, and the count at each job's last insert or removal here (kept for
     /// [`FORGET_AFTER`], far longer than any registry read, so overlapping reloads all see it).
     clock: u64,
@@ -48,8 +49,8 @@ impl Inner {
         self.touched.get(&id).is_some_and(|t| *t >= mark)
     }
 
-    fn confirm(&mut self, id: i64, job: Option<PoolJob>, mark: u64) {
-        if self.since(id, mark) || self.jobs.get(&id) == job.as_ref() {
+    fn confirm(&mut self, id: i64, job: Option<Arc<PoolJob>>, mark: u64) {
+        if self.since(id, mark) || same(self.jobs.get(&id), job.as_ref()) {
             return;
         }
         self.touch(id);
@@ -79,6 +80,14 @@ impl Inner {
     }
 }
 
+/// Whether two entries hold the same job: the same copy, or equal ones.
+fn same(a: Option<&Arc<PoolJob>>, b: Option<&Arc<PoolJob>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
 impl JobIndex {
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
         self.inner
@@ -94,19 +103,19 @@ impl JobIndex {
 
     /// The job `id`, if registered.
     pub fn get(&self, id: i64) -> Option<PoolJob> {
-        self.read().jobs.get(&id).cloned()
+        self.read().jobs.get(&id).map(|job| (**job).clone())
     }
 
     /// Registers or replaces a job.
     pub fn insert(&self, job: PoolJob) {
         let mut inner = self.write();
         inner.touch(job.job_id);
-        inner.jobs.insert(job.job_id, job);
+        inner.jobs.insert(job.job_id, Arc::new(job));
     }
 
     /// Registers or replaces many jobs under one lock (call it off the proxy's workers: a
     /// growing index now and then moves every job to a larger table).
-    pub fn insert_many(&self, jobs: Vec<PoolJob>) {
+    pub fn insert_many(&self, jobs: Vec<Arc<PoolJob>>) {
         let mut inner = self.write();
         for job in jobs {
             inner.touch(job.job_id);
@@ -131,13 +140,13 @@ impl JobIndex {
     /// thousands of jobs, nearly all unchanged since the last reload, and requests wait on this
     /// lock: what differs is found under short read locks, and only that is written, so a
     /// reload that changes nothing copies no job.
-    pub fn sync(&self, jobs: &[PoolJob], mark: u64) {
-        let mut changed: Vec<&PoolJob> = Vec::new();
+    pub fn sync(&self, jobs: &[Arc<PoolJob>], mark: u64) {
+        let mut changed: Vec<&Arc<PoolJob>> = Vec::new();
         for part in jobs.chunks(SYNC_CHUNK) {
             let inner = self.read();
             changed.extend(
                 part.iter()
-                    .filter(|j| inner.jobs.get(&j.job_id) != Some(*j)),
+                    .filter(|j| !same(inner.jobs.get(&j.job_id), Some(*j))),
             );
         }
         let listed: HashSet<i64> = jobs.iter().map(|j| j.job_id).collect();
@@ -159,12 +168,12 @@ impl JobIndex {
     /// Touches job `id` again (inserts `job`, or removes it when `None`) unless it was changed
     /// here since `mark`: a newer local change wins over this older one being confirmed.
     pub fn confirm(&self, id: i64, job: Option<PoolJob>, mark: u64) {
-        self.write().confirm(id, job, mark);
+        self.write().confirm(id, job.map(Arc::new), mark);
     }
 
     /// [`JobIndex::confirm`] of many jobs under one lock (off the proxy's workers, like
     /// [`JobIndex::insert_many`]).
-    pub fn confirm_many(&self, jobs: Vec<PoolJob>, mark: u64) {
+    pub fn confirm_many(&self, jobs: Vec<Arc<PoolJob>>, mark: u64) {
         let mut inner = self.write();
         for job in jobs {
             inner.confirm(job.job_id, Some(job), mark);
@@ -207,6 +216,10 @@ mod tests {
         }
     }
 
+    fn shared(jobs: impl IntoIterator<Item = PoolJob>) -> Vec<Arc<PoolJob>> {
+        jobs.into_iter().map(Arc::new).collect()
+    }
+
     #[test]
     fn insert_get_remove_replace() {
         let index = JobIndex::default();
@@ -216,7 +229,7 @@ mod tests {
         index.remove(1);
         assert!(index.is_empty());
         let mark = index.mark();
-        index.sync(&[job(2, "gpu"), job(3, "gpu")], mark);
+        index.sync(&shared([job(2, "gpu"), job(3, "gpu")]), mark);
         assert_eq!((index.len(), index.get(1)), (2, None));
     }
 
@@ -227,14 +240,14 @@ mod tests {
         let mark = index.mark();
         index.insert(job(2, "gpu")); // registered while the registry was read
         index.remove(1); // released meanwhile
-        index.sync(&[job(1, "gpu"), job(3, "cpu")], mark);
+        index.sync(&shared([job(1, "gpu"), job(3, "cpu")]), mark);
         let mut ids: Vec<i64> = [1, 2, 3]
             .into_iter()
             .filter(|i| index.get(*i).is_some())
             .collect();
         ids.sort();
         assert_eq!(ids, [2, 3]);
-        index.sync(&[job(1, "gpu")], index.mark());
+        index.sync(&shared([job(1, "gpu")]), index.mark());
         assert_eq!((index.len(), index.get(1).is_some()), (1, true));
     }
 
@@ -242,12 +255,12 @@ mod tests {
     fn a_reload_writes_what_changed_and_drops_what_is_gone() {
         let index = JobIndex::default();
         let jobs: Vec<PoolJob> = (0..3 * SYNC_CHUNK as i64).map(|i| job(i, "gpu")).collect();
-        index.sync(&jobs, index.mark());
+        index.sync(&shared(jobs.clone()), index.mark());
         assert_eq!(index.len(), jobs.len());
         let mut next = jobs[1..].to_vec(); // job 0 was deleted
         next[5].pool = "cpu".into(); // job 6 moved (another proxy re-targeted it)
         next.push(job(-7, "gpu")); // registered by another proxy
-        index.sync(&next, index.mark());
+        index.sync(&shared(next), index.mark());
         assert_eq!(index.len(), jobs.len());
         assert_eq!(index.get(0), None);
         assert_eq!(index.get(6).map(|j| j.pool), Some("cpu".into()));
@@ -282,11 +295,11 @@ mod tests {
     #[test]
     fn a_batch_is_confirmed_unless_changed_here_since() {
         let index = JobIndex::default();
-        index.insert_many(vec![job(1, "gpu"), job(2, "gpu")]);
+        index.insert_many(shared([job(1, "gpu"), job(2, "gpu")]));
         let mark = index.mark();
         index.remove(2); // released while the batch was stored
-        index.sync(&[], index.mark()); // a reload that read an empty registry meanwhile
-        index.confirm_many(vec![job(1, "gpu"), job(2, "gpu")], mark);
+        index.sync(&shared([]), index.mark()); // a reload that read an empty registry meanwhile
+        index.confirm_many(shared([job(1, "gpu"), job(2, "gpu")]), mark);
         assert_eq!((index.get(1).is_some(), index.get(2)), (true, None));
     }
 }

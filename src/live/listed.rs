@@ -95,7 +95,7 @@ pub fn parse(body: &[u8], known: &Known) -> Result<Vec<AfJob>, String> {
 pub async fn fetch(
     upstream: &Upstream,
     scan: Scan,
-    registered: &[PoolJob],
+    registered: &[Arc<PoolJob>],
 ) -> Result<Vec<AfJob>, String> {
     // A farm's registry is tens of thousands of jobs: the map is built off the workers.
     let pairs: Vec<(i64, Option<i64>)> = registered.iter().map(|j| (j.job_id, j.serial)).collect();

@@ -83,7 +83,7 @@ pub struct LiveJobs {
     /// A record was lost: the next reconcile reads afserver's whole list to adopt it.
     rescan: AtomicBool,
     /// The registered jobs as the last reconcile left them, for the re-target pass it wakes.
-    reconciled: Mutex<Option<Vec<PoolJob>>>,
+    reconciled: Mutex<Option<Vec<Arc<PoolJob>>>>,
 }
 
 impl LiveJobs {
@@ -308,7 +308,7 @@ impl LiveJobs {
     }
 
     /// The jobs the last reconcile left for the re-target pass, if no pass took them yet.
-    fn take_reconciled(&self) -> Option<Vec<PoolJob>> {
+    fn take_reconciled(&self) -> Option<Vec<Arc<PoolJob>>> {
         let mut slot = self
             .reconciled
             .lock()

@@ -12,6 +12,7 @@
 //! only to adopt, is read on start, every ~10 minutes and after a record was lost.
 //! [`plan`] is pure; the loop that runs it lives in [`super::LiveJobs`].
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
@@ -229,7 +230,8 @@ pub(super) fn same_serial(registered: Option<i64>, seen: Option<i64>) -> bool {
 }
 
 /// Compares the registry with afserver's jobs.
-pub fn plan(registered: &[PoolJob], afserver: &[AfJob], mode: MaskMode) -> Plan {
+pub fn plan<J: Borrow<PoolJob>>(registered: &[J], afserver: &[AfJob], mode: MaskMode) -> Plan {
+    let registered: Vec<&PoolJob> = registered.iter().map(Borrow::borrow).collect();
     let alive: HashMap<i64, &AfJob> = afserver.iter().map(|j| (j.id, j)).collect();
     let known: HashSet<i64> = registered
         .iter()
@@ -314,7 +316,7 @@ mod tests {
             annotation: annotation.into(),
             ..AfJob::default()
         };
-        let registered = plan(&[], &[af(1, "[pool: gpu]")], MaskMode::Exclude).adopt;
+        let registered = plan::<PoolJob>(&[], &[af(1, "[pool: gpu]")], MaskMode::Exclude).adopt;
         let afserver = [af(1, "[pool: gpu]"), af(2, "[pool: cpu] x"), af(3, "plain")];
         let got = plan(&registered, &afserver, MaskMode::Exclude);
         assert!(got.drop.is_empty());
@@ -335,7 +337,8 @@ mod tests {
             annotation: annotation.into(),
             ..AfJob::default()
         };
-        let mut registered = plan(&[], &[af(1, Some(10), "[pool: gpu]")], MaskMode::Exclude).adopt;
+        let mut registered =
+            plan::<PoolJob>(&[], &[af(1, Some(10), "[pool: gpu]")], MaskMode::Exclude).adopt;
         assert_eq!(registered[0].serial, Some(10));
         let same = plan(&registered, &[af(1, Some(10), "")], MaskMode::Exclude);
         assert_eq!(same, Plan::default());

@@ -72,7 +72,7 @@ impl LiveJobs {
 
     /// Writes `plan` to the registry, brings the index to what it leaves and hands that to the
     /// re-target pass. Only the dropped and adopted jobs are looked at on the proxy's workers.
-    async fn apply_plan(self: &Arc<Self>, plan: Plan, registered: Vec<PoolJob>, mark: u64) {
+    async fn apply_plan(self: &Arc<Self>, plan: Plan, registered: Vec<Arc<PoolJob>>, mark: u64) {
         let registry = &self.recorder.registry;
         let dropping: HashSet<i64> = plan.drop.iter().copied().collect();
         let serials: HashMap<i64, Option<i64>> = match dropping.is_empty() {
@@ -103,7 +103,7 @@ impl LiveJobs {
                 continue;
             }
             match registry.upsert(&job).await {
-                Ok(()) => adopted.push(job),
+                Ok(()) => adopted.push(Arc::new(job)),
                 Err(e) => tracing::warn!(job = job.job_id, "pool job not adopted yet: {e}"),
             }
         }

@@ -4,6 +4,7 @@
 //! masks in the same pool get the same masks, so each such set is routed once, and a job is
 //! cloned only when it changes.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -71,9 +72,9 @@ impl Targets {
 /// The jobs of `jobs` whose masks or pool change under `pools` (a pool renamed as `renames`
 /// says is followed), with their next state. `targets` are kept from the last pass when they
 /// were computed for the same `pools`.
-pub(super) fn claims(
+pub(super) fn claims<J: Borrow<PoolJob>>(
     targets: &mut Option<Targets>,
-    jobs: &[PoolJob],
+    jobs: &[J],
     pools: &Arc<Vec<Pool>>,
     renames: &HashMap<String, String>,
     settings: &RouteSettings,
@@ -87,7 +88,7 @@ pub(super) fn claims(
     };
     let mut inv = None;
     let mut claims = Vec::new();
-    for job in jobs {
+    for job in jobs.iter().map(Borrow::borrow) {
         let pool = renames.get(&job.pool).unwrap_or(&job.pool).as_str();
         claims.extend(next(job, pool, targets.get(job, pool, settings, &mut inv)));
     }

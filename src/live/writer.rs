@@ -73,29 +73,30 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
         .into_iter()
         .partition(|(s, _)| s.verdict == Verdict::Routed);
     let jobs: Vec<_> = routed
-        .iter()
-        .map(|(s, accepted)| (s.pool_job(*accepted), s.user.clone()))
+        .into_iter()
+        .map(|(s, accepted)| (Arc::new(s.pool_job(accepted)), s.user))
         .collect();
-    // The index is written off the workers: a growing index now and then moves every job to a
-    // larger table.
-    let registered: Vec<PoolJob> = jobs.iter().map(|(job, _)| job.clone()).collect();
-    let index = live.clone();
-    let inserted = tokio::task::spawn_blocking(move || index.index.insert_many(registered));
+    let n = jobs.len();
+    // One copy of each job, shared by the index and the registry's view. The index is written
+    // off the workers: a growing index now and then moves every job to a larger table.
+    let registered: Vec<Arc<PoolJob>> = jobs.iter().map(|(job, _)| job.clone()).collect();
+    let (index, shared) = (live.clone(), registered.clone());
+    let inserted = tokio::task::spawn_blocking(move || index.index.insert_many(shared));
     if let Err(e) = inserted.await {
         tracing::warn!("routed jobs not entered in the job index: {e}");
     }
     let mark = live.index.mark();
-    if let Err(e) = live.recorder.record_routed_many(&jobs).await {
+    if let Err(e) = live.recorder.record_routed_many(jobs).await {
         live.record_lost();
         tracing::warn!(
-            jobs = jobs.len(),
+            jobs = n,
             "routed jobs not recorded in the registry or audit log (the reconcile loop adopts them): {e}"
         );
     }
     // Again once stored: a reload that read the registry before the write began after the
     // first insert must not hide the jobs.
-    let (index, stored) = (live.clone(), jobs.into_iter().map(|(job, _)| job).collect());
-    let confirmed = tokio::task::spawn_blocking(move || index.index.confirm_many(stored, mark));
+    let index = live.clone();
+    let confirmed = tokio::task::spawn_blocking(move || index.index.confirm_many(registered, mark));
     if let Err(e) = confirmed.await {
         tracing::warn!("routed jobs not confirmed in the job index: {e}");
     }

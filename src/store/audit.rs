@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::registry::PoolJob;
 use super::StoreError;
 
 /// Days an entry is kept unless `audit_keep_days` says otherwise.
@@ -163,6 +164,15 @@ pub trait AuditLog: Send + Sync {
             self.append(entry).await?;
         }
         Ok(())
+    }
+    /// Appends the `job_routed` entries of `jobs` (each with who submitted it), as
+    /// [`AuditEntry::routed`] makes them; backends override it to write them without building
+    /// each entry first.
+    async fn append_routed(&self, jobs: Vec<(Arc<PoolJob>, String)>) -> Result<(), StoreError> {
+        let entries: Vec<AuditEntry> = (jobs.iter())
+            .map(|(job, who)| AuditEntry::routed(job, who))
+            .collect();
+        self.append_many(&entries).await
     }
     /// Entries passing `filter`, oldest first (never older than the log keeps).
     async fn read(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;

@@ -19,6 +19,8 @@ use async_trait::async_trait;
 
 use super::atomic;
 use super::audit::{AuditEntry, AuditFilter, AuditLog};
+use super::audit_routed;
+use super::registry::PoolJob;
 use super::StoreError;
 
 /// File name of the audit log beside the pools file.
@@ -87,14 +89,19 @@ impl FileAudit {
     }
 
     fn append_now(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let mut lines = Vec::new();
+        for entry in entries {
+            serde_json::to_writer(&mut lines, entry)
+                .map_err(|e| self.io_error("cannot encode", e))?;
+            lines.push(b'\n');
+        }
+        self.append_lines(&lines)
+    }
+
+    /// Appends whole lines with one write.
+    fn append_lines(&self, line: &[u8]) -> Result<(), StoreError> {
         if !self.checked.swap(true, Ordering::Relaxed) {
             self.rotate_if_old()?;
-        }
-        let mut line = Vec::new();
-        for entry in entries {
-            serde_json::to_writer(&mut line, entry)
-                .map_err(|e| self.io_error("cannot encode", e))?;
-            line.push(b'\n');
         }
         fs::create_dir_all(atomic::dir_of(&self.path))
             .map_err(|e| self.io_error("cannot create folder for", e))?;
@@ -103,7 +110,7 @@ impl FileAudit {
             .append(true)
             .open(&self.path)
             .map_err(|e| self.io_error("cannot open", e))?;
-        file.write_all(&line)
+        file.write_all(line)
             .map_err(|e| self.io_error("cannot append to", e))
     }
 
@@ -145,6 +152,21 @@ impl AuditLog for FileAudit {
         tokio::task::spawn_blocking(move || log.append_now(&entries))
             .await
             .map_err(|e| StoreError::Unavailable(format!("audit task failed: {e}")))?
+    }
+
+    async fn append_routed(&self, jobs: Vec<(Arc<PoolJob>, String)>) -> Result<(), StoreError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let log = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut lines = Vec::with_capacity(jobs.len() * 320);
+            audit_routed::write_lines(&mut lines, bson::DateTime::now(), &jobs)
+                .map_err(|e| log.io_error("cannot encode", e))?;
+            log.append_lines(&lines)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("audit task failed: {e}")))?
     }
 
     async fn read(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {

@@ -14,6 +14,7 @@ pub mod atomic;
 pub mod audit;
 pub mod audit_file;
 pub mod audit_mongo;
+pub mod audit_routed;
 pub mod changes;
 pub mod fault;
 pub mod file;

@@ -55,29 +55,19 @@ impl Recorder {
 
     /// afserver accepted `job` into its pool: registers it and audits `job_routed` by `who`.
     pub async fn record_routed(&self, job: &PoolJob, who: &str) -> Result<(), StoreError> {
-        self.record_routed_many(&[(job.clone(), who.to_string())])
+        self.record_routed_many(vec![(Arc::new(job.clone()), who.to_string())])
             .await
     }
 
     /// [`Recorder::record_routed`] for many jobs (each with who submitted it), registered in
     /// one write.
-    pub async fn record_routed_many(&self, jobs: &[(PoolJob, String)]) -> Result<(), StoreError> {
-        let records: Vec<PoolJob> = jobs.iter().map(|(job, _)| job.clone()).collect();
+    pub async fn record_routed_many(
+        &self,
+        jobs: Vec<(Arc<PoolJob>, String)>,
+    ) -> Result<(), StoreError> {
+        let records: Vec<Arc<PoolJob>> = jobs.iter().map(|(job, _)| job.clone()).collect();
         self.registry.upsert_many(&records).await?;
-        let entries: Vec<AuditEntry> = jobs
-            .iter()
-            .map(|(job, who)| {
-                let detail = format!(
-                    "job '{}' of {} routed into pool '{}'",
-                    job.job_name, job.user, job.pool
-                );
-                let after = serde_json::to_value(&job.masks_written).ok();
-                let before = serde_json::to_value(&job.user_masks).ok();
-                let entry = AuditEntry::now(AuditKind::JobRouted, who, &job.pool, detail);
-                entry.job(job.job_id).change(before, after)
-            })
-            .collect();
-        self.audit.append_many(&entries).await
+        self.audit.append_routed(jobs).await
     }
 
     /// Audits a routing decision that registers nothing (`job_held`, `job_rejected`,

@@ -59,8 +59,9 @@ pub struct PoolJob {
 pub trait JobRegistry: Send + Sync {
     /// Inserts `job`, or replaces the record with the same job id.
     async fn upsert(&self, job: &PoolJob) -> Result<(), StoreError>;
-    /// [`JobRegistry::upsert`] for many jobs; backends override it to write them at once.
-    async fn upsert_many(&self, jobs: &[PoolJob]) -> Result<(), StoreError> {
+    /// [`JobRegistry::upsert`] for many jobs; backends override it to write them at once. The
+    /// jobs are shared: a backend that keeps them in memory keeps these copies.
+    async fn upsert_many(&self, jobs: &[Arc<PoolJob>]) -> Result<(), StoreError> {
         for job in jobs {
             self.upsert(job).await?;
         }
@@ -70,8 +71,9 @@ pub trait JobRegistry: Send + Sync {
     async fn remove(&self, job_id: i64) -> Result<bool, StoreError>;
     /// One job, or `None`.
     async fn get(&self, job_id: i64) -> Result<Option<PoolJob>, StoreError>;
-    /// Every registered job (of `pool` only, when given), by job id.
-    async fn list(&self, pool: Option<&str>) -> Result<Vec<PoolJob>, StoreError>;
+    /// Every registered job (of `pool` only, when given), by job id. Shared copies: a backend
+    /// that keeps the jobs in memory hands out its own, without copying a farm's registry.
+    async fn list(&self, pool: Option<&str>) -> Result<Vec<Arc<PoolJob>>, StoreError>;
     /// Replaces the record of `job.job_id` with `job` only if its `masks_written` and `pool`
     /// still equal `expected` (compare-and-set, atomic per backend): `Ok(false)` when another
     /// writer changed or removed it first. Lets several proxies claim a re-target once.

@@ -68,11 +68,11 @@ impl FileRegistry {
 #[async_trait]
 impl JobRegistry for FileRegistry {
     async fn upsert(&self, job: &PoolJob) -> Result<(), StoreError> {
-        let job = job.clone();
+        let job = Arc::new(job.clone());
         self.transact(move |tx| tx.upsert(job)).await
     }
 
-    async fn upsert_many(&self, jobs: &[PoolJob]) -> Result<(), StoreError> {
+    async fn upsert_many(&self, jobs: &[Arc<PoolJob>]) -> Result<(), StoreError> {
         let jobs = jobs.to_vec();
         self.transact(move |tx| jobs.into_iter().for_each(|job| tx.upsert(job)))
             .await
@@ -83,10 +83,11 @@ impl JobRegistry for FileRegistry {
     }
 
     async fn get(&self, job_id: i64) -> Result<Option<PoolJob>, StoreError> {
-        self.transact(move |tx| tx.get(job_id).cloned()).await
+        self.transact(move |tx| tx.get(job_id).map(|job| (**job).clone()))
+            .await
     }
 
-    async fn list(&self, pool: Option<&str>) -> Result<Vec<PoolJob>, StoreError> {
+    async fn list(&self, pool: Option<&str>) -> Result<Vec<Arc<PoolJob>>, StoreError> {
         let pool = pool.map(str::to_string);
         self.transact(move |tx| {
             tx.all()
@@ -120,7 +121,7 @@ fn replace_if(tx: &mut Tx<'_>, job: PoolJob, expected: &PoolJob) -> bool {
         .get(job.job_id)
         .is_some_and(|old| unchanged(old, expected));
     if current {
-        tx.upsert(job);
+        tx.upsert(Arc::new(job));
     }
     current
 }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,7 +31,7 @@ const COMPACT_AT: u64 = 1 << 20;
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     /// Insert or replace the job with this id.
-    Upsert(Box<PoolJob>),
+    Upsert(Arc<PoolJob>),
     /// Remove the job with this id.
     Remove(i64),
 }
@@ -90,8 +91,8 @@ pub struct State {
     snapshot: Option<Option<FileId>>,
     /// Journal bytes already applied.
     journal_at: u64,
-    /// The jobs, by id.
-    jobs: BTreeMap<i64, PoolJob>,
+    /// The jobs, by id (shared with the job index and the lists handed out).
+    jobs: BTreeMap<i64, Arc<PoolJob>>,
 }
 
 impl std::fmt::Debug for State {
@@ -105,26 +106,27 @@ impl std::fmt::Debug for State {
 
 /// The changes one operation makes, applied to the view as they are made.
 pub struct Tx<'a> {
-    jobs: &'a mut BTreeMap<i64, PoolJob>,
+    jobs: &'a mut BTreeMap<i64, Arc<PoolJob>>,
     ops: Vec<Op>,
 }
 
 impl Tx<'_> {
     /// The job with this id.
-    pub fn get(&self, id: i64) -> Option<&PoolJob> {
+    pub fn get(&self, id: i64) -> Option<&Arc<PoolJob>> {
         self.jobs.get(&id)
     }
 
     /// Every job, by id.
-    pub fn all(&self) -> impl Iterator<Item = &PoolJob> {
+    pub fn all(&self) -> impl Iterator<Item = &Arc<PoolJob>> {
         self.jobs.values()
     }
 
     /// Inserts or replaces `job`; nothing is written when the record is already this.
-    pub fn upsert(&mut self, job: PoolJob) {
-        if self.jobs.get(&job.job_id) != Some(&job) {
+    pub fn upsert(&mut self, job: Arc<PoolJob>) {
+        let same = |old: &Arc<PoolJob>| Arc::ptr_eq(old, &job) || **old == *job;
+        if !self.jobs.get(&job.job_id).is_some_and(same) {
             self.jobs.insert(job.job_id, job.clone());
-            self.ops.push(Op::Upsert(Box::new(job)));
+            self.ops.push(Op::Upsert(job));
         }
     }
 
@@ -242,7 +244,7 @@ impl State {
 
     fn compact(&mut self, path: &Path, journal: &Path) -> Result<(), (&'static str, String)> {
         let doc = SnapshotOut {
-            jobs: self.jobs.values().collect(),
+            jobs: self.jobs.values().map(|job| &**job).collect(),
         };
         atomic::replace_json(path, &doc).map_err(|(what, e)| (what, e.to_string()))?;
         File::options()
@@ -256,10 +258,10 @@ impl State {
     }
 }
 
-fn apply(jobs: &mut BTreeMap<i64, PoolJob>, op: Op) {
+fn apply(jobs: &mut BTreeMap<i64, Arc<PoolJob>>, op: Op) {
     match op {
         Op::Upsert(job) => {
-            jobs.insert(job.job_id, *job);
+            jobs.insert(job.job_id, job);
         }
         Op::Remove(id) => {
             jobs.remove(&id);
@@ -267,7 +269,7 @@ fn apply(jobs: &mut BTreeMap<i64, PoolJob>, op: Op) {
     }
 }
 
-fn read_snapshot(path: &Path) -> Result<BTreeMap<i64, PoolJob>, (&'static str, String)> {
+fn read_snapshot(path: &Path) -> Result<BTreeMap<i64, Arc<PoolJob>>, (&'static str, String)> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
@@ -278,5 +280,9 @@ fn read_snapshot(path: &Path) -> Result<BTreeMap<i64, PoolJob>, (&'static str, S
     } else {
         serde_json::from_str(&text).map_err(|e| ("invalid jobs file", e.to_string()))?
     };
-    Ok(doc.jobs.into_iter().map(|j| (j.job_id, j)).collect())
+    Ok(doc
+        .jobs
+        .into_iter()
+        .map(|j| (j.job_id, Arc::new(j)))
+        .collect())
 }

@@ -3,6 +3,8 @@
 //! BSON date, the rest as in [`PoolJob`]'s JSON). Standard driver operations only: upsert is a
 //! `replace_one` with `upsert: true`, so several proxies can register at once.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use bson::{doc, Bson, Document};
 use futures_util::TryStreamExt;
@@ -117,11 +119,12 @@ impl JobRegistry for MongoRegistry {
             .next())
     }
 
-    async fn list(&self, pool: Option<&str>) -> Result<Vec<PoolJob>, StoreError> {
-        match pool {
-            Some(pool) => self.find(doc! { "pool": pool }).await,
-            None => self.find(doc! {}).await,
-        }
+    async fn list(&self, pool: Option<&str>) -> Result<Vec<Arc<PoolJob>>, StoreError> {
+        let filter = match pool {
+            Some(pool) => doc! { "pool": pool },
+            None => doc! {},
+        };
+        Ok(self.find(filter).await?.into_iter().map(Arc::new).collect())
     }
 
     async fn replace_if(&self, job: &PoolJob, expected: &PoolJob) -> Result<bool, StoreError> {
