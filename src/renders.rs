@@ -46,14 +46,17 @@ pub enum RendersError {
 /// The request body afpool sends to list renders.
 pub const GET_RENDERS: &[u8] = br#"{"get":{"type":"renders"}}"#;
 
-/// Ask afserver for every render it knows (online and offline).
+/// Ask afserver for every render it knows (online and offline). The list is read off the
+/// proxy's workers: afserver writes ~700 bytes per render, megabytes for a farm, every refresh.
 pub async fn fetch(upstream: &crate::upstream::Upstream) -> Result<Vec<RenderInfo>, RendersError> {
     let reply = upstream
         .exchange(&crate::protocol::encode::text_request(GET_RENDERS))
         .await?;
     let frame = crate::protocol::frame::parse_reply(&reply)
         .map_err(|e| RendersError::BadReply(format!("{e} ({} bytes)", reply.len())))?;
-    parse_list(&reply[frame.body]).map_err(RendersError::BadReply)
+    let parsed = tokio::task::spawn_blocking(move || parse_list(&reply[frame.body]));
+    let parsed = parsed.await.map_err(|e| RendersError::BadReply(e.to_string()))?;
+    parsed.map_err(RendersError::BadReply)
 }
 
 /// Parse a `{"renders":[...]}` body, tolerating afserver's unescaped backslashes.
