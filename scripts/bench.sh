@@ -385,6 +385,10 @@ figure mask_first_job "$(get inventory first_job_us)" us "routing the first job 
 figure mask_next_job "$(get inventory next_job_us)" us "routing the next job of that pool: the mask is copied" -
 figure job_mask_bytes "$(get inventory mask_bytes)" bytes "pool0's hosts_mask_exclude as afserver receives it; a one-task job grows from $(get inventory job_bytes) to $(get inventory routed_bytes) bytes" -
 
+# --- 5b. what the record writer does with each batch of routed jobs ---------------------------
+"$TARGET/examples/record_bench" --preload $((20000 / SCALE)) --batches 300 >"$WORK/record.json"
+figure record_batch_p50 "$(get record p50_us)" us "a batch of $(get record jobs_per_batch) routed jobs registered and audited on the file store ($(get record preload) already registered; p90 $(get record p90_us) us, CPU $(get record cpu_us) us per batch)" -
+
 # --- 6. live pools: one pool edit re-targets 1,000 queued jobs ---------------------------------
 "$TARGET/examples/retarget_bench" --jobs 1000 >"$WORK/retarget.json"
 figure retarget_1000_jobs "$(get retarget retarget_ms)" ms "from afpool seeing a pool edit (file store: $(get retarget change_seen_ms) ms) until afserver acknowledged the last of 1,000 live jobs" -

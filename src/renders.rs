@@ -55,7 +55,9 @@ pub async fn fetch(upstream: &crate::upstream::Upstream) -> Result<Vec<RenderInf
     let frame = crate::protocol::frame::parse_reply(&reply)
         .map_err(|e| RendersError::BadReply(format!("{e} ({} bytes)", reply.len())))?;
     let parsed = tokio::task::spawn_blocking(move || parse_list(&reply[frame.body]));
-    let parsed = parsed.await.map_err(|e| RendersError::BadReply(e.to_string()))?;
+    let parsed = parsed
+        .await
+        .map_err(|e| RendersError::BadReply(e.to_string()))?;
     parsed.map_err(RendersError::BadReply)
 }
 
