@@ -8,82 +8,12 @@
 #[allow(unused_imports)] // the fake afserver is not used here
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 
 use afpool::job::RouteSettings;
-use common::{free_addr, reply_json, send, spawn_proxy};
+use common::real_afserver::RealAfserver;
+use common::{reply_json, send, spawn_proxy};
 use serde_json::{json, Value};
-
-/// A real afserver in a temp store, stopped on drop.
-struct RealAfserver {
-    child: Child,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for RealAfserver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl RealAfserver {
-    /// Start `binary`; returns once it logs that it listens.
-    fn start(binary: &Path) -> RealAfserver {
-        let cgru = binary
-            .ancestors()
-            .nth(4)
-            .expect("<cgru>/afanasy/<os>/bin/afserver");
-        let dir = tempfile::tempdir().unwrap();
-        let addr = free_addr();
-        let mut child = Command::new(binary)
-            .current_dir(dir.path())
-            .env("CGRU_LOCATION", cgru)
-            .env("AF_ROOT", cgru.join("afanasy"))
-            .env("HOME", dir.path())
-            .env("CGRU_AF_STORE_FOLDER", dir.path().join("store"))
-            .env("CGRU_AF_SERVERNAME", "127.0.0.1")
-            .env("CGRU_AF_SERVERPORT", addr.port().to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start afserver");
-        let (tx, rx) = mpsc::channel();
-        let out: [Box<dyn std::io::Read + Send>; 2] = [
-            Box::new(child.stdout.take().unwrap()),
-            Box::new(child.stderr.take().unwrap()),
-        ];
-        for pipe in out {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        // afserver logs "Listening <port> port..." right after listen() (threadacceptclient.cpp).
-        let listening = format!("Listening {} port", addr.port());
-        while let Ok(line) = rx.recv() {
-            if line.contains(&listening) {
-                break;
-            }
-        }
-        RealAfserver {
-            child,
-            addr,
-            _dir: dir,
-        }
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-}
 
 fn text_request(v: &Value) -> Vec<u8> {
     let body = serde_json::to_vec(v).unwrap();
@@ -130,7 +60,7 @@ fn harmful() -> Vec<Value> {
 
 #[tokio::test]
 async fn the_shield_keeps_a_real_afserver_alive_and_its_json_valid() {
-    let Some(binary) = std::env::var_os("AFPOOL_REAL_AFSERVER") else {
+    let Some(binary) = common::real_afserver::binary() else {
         eprintln!("skipped: set AFPOOL_REAL_AFSERVER to an afserver 3.4.1 binary to run this test");
         return;
     };

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_afserver;
+pub mod real_afserver;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
