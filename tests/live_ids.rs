@@ -10,9 +10,7 @@ use std::sync::Arc;
 
 use afpool::live::reconcile::{Scan, IDS_PER_GET};
 use afpool::protocol::encode;
-use afpool::store::recorder::Recorder;
 use afpool::store::registry::PoolJob;
-use afpool::store::StoreOptions;
 use common::{farm, reply_json, send, FakeAfserver};
 use live_common::*;
 use serde_json::{json, Value};
@@ -37,12 +35,6 @@ fn job_lists_asked(fake: &FakeAfserver) -> Vec<Value> {
         })
         .filter(|v| v["get"]["type"] == "jobs")
         .collect()
-}
-
-async fn registry_of(spec: &str) -> Recorder {
-    Recorder::open(spec, &StoreOptions::default(), 90)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

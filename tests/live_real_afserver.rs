@@ -38,10 +38,7 @@ async fn delete(afserver: SocketAddr, id: i64) {
 }
 
 async fn registered_ids(spec: &str) -> Vec<i64> {
-    let recorder =
-        afpool::store::recorder::Recorder::open(spec, &afpool::store::StoreOptions::default(), 90)
-            .await
-            .unwrap();
+    let recorder = registry_of(spec).await;
     let mut ids: Vec<i64> = (recorder.registry.list(None).await.unwrap().iter())
         .map(|j| j.job_id)
         .collect();

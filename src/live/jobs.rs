@@ -20,6 +20,7 @@ pub struct JobIndex {
 #[derive(Debug, Default)]
 struct Inner {
     /// Shared with the file registry's view and the reconcile's lists: one copy of each job.
+    /// (`PoolJob` is `Eq`, so comparing two `Arc`s looks at the pointer before the fields.)
     jobs: HashMap<i64, Arc<PoolJob>>,
     /// Change counter, and the count at each job's last insert or removal here (kept for
     /// [`FORGET_AFTER`], far longer than any registry read, so overlapping reloads all see it).
@@ -50,7 +51,7 @@ impl Inner {
     }
 
     fn confirm(&mut self, id: i64, job: Option<Arc<PoolJob>>, mark: u64) {
-        if self.since(id, mark) || same(self.jobs.get(&id), job.as_ref()) {
+        if self.since(id, mark) || self.jobs.get(&id) == job.as_ref() {
             return;
         }
         self.touch(id);
@@ -77,14 +78,6 @@ impl Inner {
                 self.touched.remove(&id);
             }
         }
-    }
-}
-
-/// Whether two entries hold the same job: the same copy, or equal ones.
-fn same(a: Option<&Arc<PoolJob>>, b: Option<&Arc<PoolJob>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
-        (a, b) => a.is_none() && b.is_none(),
     }
 }
 
@@ -146,7 +139,7 @@ impl JobIndex {
             let inner = self.read();
             changed.extend(
                 part.iter()
-                    .filter(|j| !same(inner.jobs.get(&j.job_id), Some(*j))),
+                    .filter(|j| inner.jobs.get(&j.job_id) != Some(*j)),
             );
         }
         let listed: HashSet<i64> = jobs.iter().map(|j| j.job_id).collect();

@@ -123,8 +123,7 @@ impl Tx<'_> {
 
     /// Inserts or replaces `job`; nothing is written when the record is already this.
     pub fn upsert(&mut self, job: Arc<PoolJob>) {
-        let same = |old: &Arc<PoolJob>| Arc::ptr_eq(old, &job) || **old == *job;
-        if !self.jobs.get(&job.job_id).is_some_and(same) {
+        if self.jobs.get(&job.job_id) != Some(&job) {
             self.jobs.insert(job.job_id, job.clone());
             self.ops.push(Op::Upsert(job));
         }

@@ -132,13 +132,18 @@ pub fn runs_on(job: &FakeJob, host: &str) -> bool {
     include && !exclude
 }
 
+/// The registry and audit log of the store `spec`, as another process sees them.
+pub async fn registry_of(spec: &str) -> Recorder {
+    Recorder::open(spec, &StoreOptions::default(), 90)
+        .await
+        .unwrap()
+}
+
 /// Waits until `n` jobs are registered, in this proxy's index and in the store's registry.
 pub async fn registered(proxy: &LiveProxy, spec: &str, n: usize) {
     let index = proxy.live.index();
     eventually("jobs indexed", || async { index.len() == n }).await;
-    let recorder = Recorder::open(spec, &StoreOptions::default(), 90)
-        .await
-        .unwrap();
+    let recorder = registry_of(spec).await;
     let registry = &recorder.registry;
     let stored = || async { registry.list(None).await.unwrap().len() == n };
     eventually("jobs registered", stored).await;
