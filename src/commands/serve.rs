@@ -54,14 +54,9 @@ pub async fn run(
         config.renders_refresh()?,
         shutdown.clone(),
     );
-    let first = tokio::time::timeout(upstream.connect_timeout, renders.wait_refreshes(1)).await;
-    if first.is_err() {
-        tracing::warn!(
-            "afserver at {} did not list its renders yet; routing needs no render list, \
-             explanations will show render states once it does",
-            upstream.addr
-        );
-    }
+    // Routing needs no render list: the proxy serves (or, afserver down, refuses) from the
+    // start, and only the log says when the first list is late.
+    warn_if_no_render_list(&renders, &upstream);
     let (pool_count, render_count) = (pools.current().len(), renders.current().len());
     let router = Arc::new(Router::new(
         config.routing.clone(),
@@ -111,6 +106,26 @@ pub async fn run(
         let _ = legacy.await;
     }
     Ok(())
+}
+
+/// Warn once if afserver has not listed its renders within its connect timeout.
+fn warn_if_no_render_list(renders: &Arc<RendersCache>, upstream: &crate::upstream::Upstream) {
+    let (renders, addr, wait) = (
+        renders.clone(),
+        upstream.addr.clone(),
+        upstream.connect_timeout,
+    );
+    tokio::spawn(async move {
+        if tokio::time::timeout(wait, renders.wait_refreshes(1))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "afserver at {addr} did not list its renders yet; routing needs no render list, \
+                 explanations will show render states once it does"
+            );
+        }
+    });
 }
 
 /// The HTTP server's settings from the flags (`--http off` disables it).

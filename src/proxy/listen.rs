@@ -1,8 +1,12 @@
 //! [`Gate`]: the proxy's listening socket, open only while afserver is reachable. af.py (every
 //! DCC plugin) reports a failure only when it cannot connect, so while afserver is down the
 //! proxy's port refuses connections exactly as afserver's would; it reopens on the same address
-//! as soon as afserver answers again.
+//! as soon as afserver answers again. Closing never resets a connection the kernel already
+//! accepted: the ones waiting in the listen backlog are taken first and served like any other
+//! (afserver may be back by then; if not, a JSON sender gets an error reply that says the
+//! request was not delivered), so a client is either served or refused, never reset.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +22,8 @@ pub struct Gate {
     addr: SocketAddr,
     listener: Option<TcpListener>,
     up: watch::Receiver<bool>,
+    /// Connections taken from the backlog when the listener closed, served before waiting.
+    backlog: VecDeque<(TcpStream, SocketAddr)>,
 }
 
 impl Gate {
@@ -30,6 +36,7 @@ impl Gate {
             addr,
             listener: Some(listener),
             up: reach.watch(),
+            backlog: VecDeque::new(),
         }
     }
 
@@ -44,6 +51,9 @@ impl Gate {
                 self.close();
             } else if self.listener.is_none() {
                 self.reopen(shutdown).await?;
+            }
+            if let Some(waiting) = self.backlog.pop_front() {
+                return Some(waiting);
             }
             let Some(listener) = &self.listener else {
                 tokio::select! {
@@ -60,13 +70,18 @@ impl Gate {
         }
     }
 
+    /// Stop listening; what the kernel accepted already is kept in `backlog`.
     fn close(&mut self) {
-        if self.listener.take().is_some() {
-            tracing::warn!(
-                listen = %self.addr,
-                "afserver is unreachable: not accepting connections until it answers again"
-            );
-        }
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
+        let waiting = take_backlog(listener);
+        tracing::warn!(
+            listen = %self.addr,
+            backlog = waiting.len(),
+            "afserver is unreachable: not accepting connections until it answers again"
+        );
+        self.backlog.extend(waiting);
     }
 
     /// Bind the same address again, retrying while it is taken.
@@ -91,4 +106,24 @@ impl Gate {
             }
         }
     }
+}
+
+/// Every connection waiting in `listener`'s backlog, then the listener closed. Accepting
+/// without waiting (the socket is non-blocking) until the queue is empty leaves only a
+/// connection that arrives in the same microseconds to be reset.
+fn take_backlog(listener: TcpListener) -> Vec<(TcpStream, SocketAddr)> {
+    let mut waiting = Vec::new();
+    let Ok(listener) = listener.into_std() else {
+        return waiting;
+    };
+    while let Ok((socket, peer)) = listener.accept() {
+        let socket = socket
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(socket));
+        match socket {
+            Ok(socket) => waiting.push((socket, peer)),
+            Err(e) => tracing::warn!(%peer, "cannot keep a waiting connection: {e}"),
+        }
+    }
+    waiting
 }
