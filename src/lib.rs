@@ -6,6 +6,7 @@
 //! - [`job`]: the pure routing core: pool reference, shield, mask rewrite.
 //! - [`live`]: live pools: the registry of pool jobs re-targeted on pool edits, edits guarded.
 //! - [`routing`]: the live state the proxy routes with (pools + render list → inventory).
+//! - [`select`]: selector pools: CEL rules over what afserver says each render is.
 //! - [`store`]: pool storage (embedded file store, MongoDB in the legacy shape).
 //! - [`renders`], [`upstream`]: what afserver knows about render hosts, and how afpool asks it.
 //! - [`submit`]: `afsubmit` and `afpool explain`: submit or explain job files with the same routing.
@@ -32,6 +33,7 @@ pub mod proxy;
 pub mod renders;
 pub mod routing;
 pub mod secret;
+pub mod select;
 pub mod shutdown;
 pub mod store;
 pub mod submit;
