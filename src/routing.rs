@@ -3,6 +3,7 @@
 //! into a [`job::Inventory`] that is rebuilt only when one of them changes, never per job. Masks
 //! name pool members only, so routing never waits for the render list; it serves explanations.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -180,6 +181,7 @@ fn build(
 /// cannot answer.
 pub struct RendersCache {
     list: ArcSwap<Vec<RenderInfo>>,
+    resources: AtomicBool,
     fetched_at: Mutex<Option<Instant>>,
     interval: Duration,
     wake: Notify,
@@ -195,6 +197,7 @@ impl RendersCache {
     fn with(list: Vec<RenderInfo>, interval: Duration) -> Self {
         RendersCache {
             list: ArcSwap::from_pointee(list),
+            resources: AtomicBool::new(false),
             fetched_at: Mutex::new(None),
             interval,
             wake: Notify::new(),
@@ -222,6 +225,14 @@ impl RendersCache {
         self.list.load_full()
     }
 
+    /// Whether each refresh also asks afserver for the renders' resources (hardware), which
+    /// selector pools need; turning it on refreshes now.
+    pub fn ask_resources(&self, on: bool) {
+        if !self.resources.swap(on, Ordering::Relaxed) && on {
+            self.wake.notify_one();
+        }
+    }
+
     /// Time since the last successful refresh (`None`: never refreshed).
     pub fn age(&self) -> Option<Duration> {
         self.fetched_at.lock().unwrap().map(|at| at.elapsed())
@@ -246,7 +257,11 @@ impl RendersCache {
     async fn refresh_loop(self: Arc<Self>, upstream: Upstream, shutdown: CancellationToken) {
         let mut failing = false;
         loop {
-            match renders::fetch(&upstream).await {
+            let fetched = match self.resources.load(Ordering::Relaxed) {
+                true => renders::fetch_with_resources(&upstream).await,
+                false => renders::fetch(&upstream).await,
+            };
+            match fetched {
                 Ok(list) => {
                     if failing {
                         tracing::info!(renders = list.len(), "render list available again");

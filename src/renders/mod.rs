@@ -1,8 +1,13 @@
 //! What afserver knows about render hosts: the [`RenderInfo`] record and a lenient parser for the
 //! `{"get":{"type":"renders"}}` reply (afserver writes some strings unescaped, so its JSON can be
-//! invalid; see the protocol notes).
+//! invalid; see the protocol notes). The resources mode, asked only while a selector pool needs
+//! it, is read in [`resources`].
+
+pub mod resources;
 
 use serde::Serialize;
+
+use crate::select::facts::{RenderFacts, DEFAULT_CAPACITY, DEFAULT_MAX_TASKS};
 
 /// One render host as afserver reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,6 +22,12 @@ pub struct RenderInfo {
     pub nimby: bool,
     /// Afanasy's own (native) pool path, e.g. `/gpu`.
     pub af_pool: Option<String>,
+    /// afserver's id of the render (0 when unknown).
+    #[serde(skip)]
+    pub id: i64,
+    /// What selector rules may ask of it.
+    #[serde(skip)]
+    pub facts: RenderFacts,
 }
 
 impl RenderInfo {
@@ -28,6 +39,8 @@ impl RenderInfo {
             busy: false,
             nimby: false,
             af_pool: None,
+            id: 0,
+            facts: RenderFacts::default(),
         }
     }
 }
@@ -49,12 +62,33 @@ pub const GET_RENDERS: &[u8] = br#"{"get":{"type":"renders"}}"#;
 /// Ask afserver for every render it knows (online and offline). The list is read off the
 /// proxy's workers: afserver writes ~700 bytes per render, megabytes for a farm, every refresh.
 pub async fn fetch(upstream: &crate::upstream::Upstream) -> Result<Vec<RenderInfo>, RendersError> {
+    ask(upstream, GET_RENDERS, parse_list).await
+}
+
+/// [`fetch`], then the resources mode, whose hardware facts are merged into the list (by id).
+/// A render listed between the two requests keeps no resources until the next refresh, so a
+/// rule that asks for hardware does not select it yet.
+pub async fn fetch_with_resources(
+    upstream: &crate::upstream::Upstream,
+) -> Result<Vec<RenderInfo>, RendersError> {
+    let mut list = fetch(upstream).await?;
+    let found = ask(upstream, resources::GET_RESOURCES, resources::parse).await?;
+    resources::merge(&mut list, found);
+    Ok(list)
+}
+
+/// Sends `request` and reads the reply body with `parse`, off the proxy's workers.
+async fn ask<T: Send + 'static>(
+    upstream: &crate::upstream::Upstream,
+    request: &'static [u8],
+    parse: fn(&[u8]) -> Result<T, String>,
+) -> Result<T, RendersError> {
     let reply = upstream
-        .exchange(&crate::protocol::encode::text_request(GET_RENDERS))
+        .exchange(&crate::protocol::encode::text_request(request))
         .await?;
     let frame = crate::protocol::frame::parse_reply(&reply)
         .map_err(|e| RendersError::BadReply(format!("{e} ({} bytes)", reply.len())))?;
-    let parsed = tokio::task::spawn_blocking(move || parse_list(&reply[frame.body]));
+    let parsed = tokio::task::spawn_blocking(move || parse(&reply[frame.body]));
     let parsed = parsed
         .await
         .map_err(|e| RendersError::BadReply(e.to_string()))?;
@@ -71,9 +105,19 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<RenderInfo>, String> {
     struct Raw {
         name: String,
         #[serde(default)]
+        id: i64,
+        #[serde(default)]
         st: i64,
         #[serde(default)]
         pool: Option<String>,
+        #[serde(default)]
+        os: String,
+        #[serde(default)]
+        engine: String,
+        #[serde(default)]
+        properties_host: String,
+        capacity_host: Option<i64>,
+        max_tasks_host: Option<i64>,
     }
     let reply: Reply = from_slice_lenient(body).map_err(|e| e.to_string())?;
     let raw = reply.renders.ok_or("the reply has no \"renders\" list")?;
@@ -85,6 +129,15 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<RenderInfo>, String> {
             busy: r.st & 8 != 0,
             nimby: r.st & 6 != 0,
             af_pool: r.pool,
+            id: r.id,
+            facts: RenderFacts {
+                os: r.os,
+                engine: r.engine,
+                properties: r.properties_host,
+                capacity: r.capacity_host.unwrap_or(DEFAULT_CAPACITY),
+                max_tasks: r.max_tasks_host.unwrap_or(DEFAULT_MAX_TASKS),
+                ..RenderFacts::default()
+            },
         })
         .collect())
 }
@@ -161,6 +214,11 @@ mod tests {
             [("gpu.node3", true), ("render01", true), ("render02", false)]
         );
         assert_eq!(renders[0].af_pool.as_deref(), Some("/"));
+        assert_eq!(
+            (renders[0].id, renders[0].facts.engine.as_str()),
+            (1, "3.4.1")
+        );
+        assert_eq!(renders[0].facts.capacity, 1100);
     }
 
     #[test]
@@ -175,7 +233,9 @@ mod tests {
                 online: true,
                 busy: true,
                 nimby: false,
-                af_pool: None
+                af_pool: None,
+                id: 0,
+                facts: RenderFacts::default(),
             }]
         );
         assert_eq!(repair_escapes(br#""a\\b\"c\d""#), br#""a\\b\"c\\d""#);
