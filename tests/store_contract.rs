@@ -9,7 +9,7 @@ mod common_store;
 use std::time::{Duration, Instant};
 
 use afpool::store::mongo::MongoStore;
-use afpool::store::{PoolStore, StoreError};
+use afpool::store::{PoolStore, Selection, StoreError};
 use bson::{doc, oid::ObjectId, Bson, Document};
 use common_store::{contract, Backend};
 use futures_util::TryStreamExt;
@@ -26,7 +26,57 @@ contract!(
     add_hosts_never_twice,
     remove_hosts_case_insensitively,
     concurrent_writers_lose_nothing,
+    selection_is_stored_beside_the_hosts,
 );
+
+fn selection(select: Option<&str>, except: &[&str]) -> Selection {
+    Selection {
+        select: select.map(str::to_string),
+        except: hosts(except),
+    }
+}
+
+async fn selection_is_stored_beside_the_hosts(b: &Backend) {
+    let store = b.store().await;
+    let typed = store.create("gpu", &hosts(&["ws-1"])).await.unwrap();
+    assert!(typed.selection.is_empty(), "a new pool is a typed list");
+    let rule = "gpu_mem_total_mb >= 20000 && os.contains(\"linux\")";
+    let set = store
+        .set_selection("gpu", &selection(Some(rule), &["old-1", "OLD-1"]))
+        .await
+        .unwrap();
+    assert_eq!(set.selection, selection(Some(rule), &["old-1"]));
+    assert_eq!(set.hosts, ["ws-1"], "the typed hosts stay");
+    let read = b.store().await.get("gpu").await.unwrap();
+    assert_eq!(read, set);
+    // Host edits and renames keep the selection.
+    store.add_hosts("gpu", &hosts(&["ws-2"])).await.unwrap();
+    store.rename("gpu", "gpu24").await.unwrap();
+    let moved = b.store().await.get("gpu24").await.unwrap();
+    assert_eq!((moved.hosts.len(), &moved.selection), (2, &set.selection));
+    // A bad rule or host changes nothing.
+    let bad = store
+        .set_selection("gpu24", &selection(Some("ram > 4"), &[]))
+        .await;
+    assert!(
+        matches!(&bad, Err(StoreError::InvalidRule(why)) if why.contains("column 1")),
+        "{bad:?}"
+    );
+    let bad_host = store
+        .set_selection("gpu24", &selection(None, &["a b"]))
+        .await;
+    assert!(matches!(bad_host, Err(StoreError::InvalidHost(..))));
+    assert_eq!(store.get("gpu24").await.unwrap(), moved);
+    // Clearing makes it a typed list again.
+    let cleared = store
+        .set_selection("gpu24", &Selection::default())
+        .await
+        .unwrap();
+    assert!(cleared.selection.is_empty());
+    assert_eq!(b.store().await.get("gpu24").await.unwrap(), cleared);
+    let missing = store.set_selection("nope", &Selection::default()).await;
+    assert_eq!(missing, Err(StoreError::NotFound("nope".into())));
+}
 
 async fn create_get_list(b: &Backend) {
     let store = b.store().await;
@@ -314,6 +364,35 @@ async fn mongo_writes_legacy_shape() {
     let first: &Document = clients[0].as_document().unwrap();
     assert_eq!(first.get_i32("extra").unwrap(), 1);
     assert_eq!(clients.len(), 1);
+
+    // A selector pool's keys sit beside `name` and `clients`; clearing them removes them.
+    let rule = "cpu_num >= 16";
+    store
+        .set_selection("renamed", &selection(Some(rule), &["pc-9"]))
+        .await
+        .unwrap();
+    let selected = raw
+        .find_one(doc! { "name": "renamed" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(selected.get_str("select").unwrap(), rule);
+    assert_eq!(
+        selected.get_array("except").unwrap(),
+        &vec![Bson::String("pc-9".into())]
+    );
+    assert_eq!(selected.get_array("clients").unwrap(), clients);
+    store
+        .set_selection("renamed", &Selection::default())
+        .await
+        .unwrap();
+    let cleared = raw
+        .find_one(doc! { "name": "renamed" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!cleared.contains_key("select") && !cleared.contains_key("except"));
+    assert_eq!(cleared.get_str("note").unwrap(), "keep");
     b.cleanup().await;
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Format (written pretty-printed, unknown fields at every level are kept):
 //! `{"pools": [{"name": "lighting", "clients": [{"hostname": "pc-1", "engine": "", "ip": "",
-//! "port": ""}]}]}`. A top-level array of pool documents (e.g. the body of a legacy Pool Server
+//! "port": ""}]}]}`, plus a selector pool's `select` and `except` beside `name` (only when set). A top-level array of pool documents (e.g. the body of a legacy Pool Server
 //! reply, `_id` included) is accepted on read; the next write turns it into the object form.
 //! A missing or empty file means "no pools" (the live view tells it apart, see
 //! [`super::fault`]); the file and its parent folders are created on the first write, like any
@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use super::atomic;
 use super::names::{self, same_host};
-use super::{ChangeFeed, Pool, PoolStore, Snapshot, StoreError};
+use super::{ChangeFeed, Pool, PoolStore, Selection, Snapshot, StoreError};
 
 /// How often [`super::live::LivePools`] checks the file's metadata.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -51,6 +51,10 @@ struct PoolDoc {
     name: String,
     #[serde(default)]
     clients: Vec<ClientDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    select: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    except: Vec<String>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -91,6 +95,10 @@ impl PoolDoc {
             name: self.name.clone(),
             hosts: names::dedupe_hosts(hosts),
             legacy_id: oid.and_then(Value::as_str).map(str::to_string),
+            selection: Selection {
+                select: self.select.clone(),
+                except: self.except.clone(),
+            },
         }
     }
 }
@@ -215,6 +223,8 @@ impl PoolStore for FileStore {
                 let pool = PoolDoc {
                     name,
                     clients,
+                    select: None,
+                    except: Vec::new(),
                     extra: Map::new(),
                 };
                 let created = pool.to_pool();
@@ -283,6 +293,22 @@ impl PoolStore for FileStore {
                 pool.clients
                     .retain(|c| !hosts.iter().any(|h| same_host(h, &c.hostname)));
                 let changed = pool.clients.len() != before;
+                Ok((pool.to_pool(), changed))
+            })
+        })
+        .await
+    }
+
+    async fn set_selection(&self, name: &str, selection: &Selection) -> Result<Pool, StoreError> {
+        let selection = selection.validated()?;
+        let name = name.to_string();
+        self.blocking(move |s| {
+            s.modify(|doc| {
+                let at = doc.find(&name)?;
+                let pool = &mut doc.pools[at];
+                let changed = pool.select != selection.select || pool.except != selection.except;
+                pool.select = selection.select;
+                pool.except = selection.except;
                 Ok((pool.to_pool(), changed))
             })
         })

@@ -99,3 +99,28 @@ async fn new_files_get_the_usual_mode_and_existing_ones_keep_theirs() {
     store.add_hosts("x", &["h".into()]).await.unwrap();
     assert_eq!(mode(store.path()), 0o640);
 }
+
+#[tokio::test]
+async fn selection_keys_sit_beside_name_only_when_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pools.json");
+    let store = FileStore::new(&path);
+    store.create("gpu", &["ws-1".into()]).await.unwrap();
+    let read = || -> Value { serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap() };
+    let typed = read();
+    assert!(typed["pools"][0].get("select").is_none() && typed["pools"][0].get("except").is_none());
+    let selection = Selection {
+        select: Some("cpu_num >= 16".into()),
+        except: vec!["old-1".into()],
+    };
+    store.set_selection("gpu", &selection).await.unwrap();
+    let selected = read();
+    assert_eq!(selected["pools"][0]["select"], "cpu_num >= 16");
+    assert_eq!(selected["pools"][0]["except"], serde_json::json!(["old-1"]));
+    assert_eq!(selected["pools"][0]["clients"][0]["hostname"], "ws-1");
+    store
+        .set_selection("gpu", &Selection::default())
+        .await
+        .unwrap();
+    assert_eq!(read(), typed, "cleared, the document is a typed list again");
+}

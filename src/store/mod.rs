@@ -26,6 +26,7 @@ pub mod registry;
 pub mod registry_file;
 pub mod registry_journal;
 pub mod registry_mongo;
+pub mod selection;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,9 +37,12 @@ use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-/// One pool: a name and the render host names that belong to it, spelled as stored.
+pub use selection::Selection;
+
+/// One pool: a name, the render host names typed into it, spelled as stored, and how it selects
+/// more ([`Selection`]; empty for a typed list).
 ///
-/// Equality compares the name and the hosts only, not [`Pool::legacy_id`].
+/// Equality compares the name, the hosts and the selection, not [`Pool::legacy_id`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pool {
     /// Pool name: non-empty, no `|`, never the legacy sentinel `Don't use pool.`.
@@ -50,11 +54,14 @@ pub struct Pool {
     /// with it. Not part of the pool's JSON.
     #[serde(skip)]
     pub legacy_id: Option<String>,
+    /// The `select` rule and `except` list.
+    #[serde(flatten)]
+    pub selection: Selection,
 }
 
 impl PartialEq for Pool {
     fn eq(&self, other: &Pool) -> bool {
-        self.name == other.name && self.hosts == other.hosts
+        self.name == other.name && self.hosts == other.hosts && self.selection == other.selection
     }
 }
 
@@ -67,7 +74,13 @@ impl Pool {
             name: name.into(),
             hosts: hosts.into_iter().map(|h| h.as_ref().to_string()).collect(),
             legacy_id: None,
+            selection: Selection::default(),
         }
+    }
+
+    /// This pool with `selection`.
+    pub fn with_selection(self, selection: Selection) -> Pool {
+        Pool { selection, ..self }
     }
 
     /// True when `host` is a member, compared case-insensitively.
@@ -91,6 +104,9 @@ pub enum StoreError {
     /// A host name is not acceptable.
     #[error("invalid host name '{0}': {1}")]
     InvalidHost(String, String),
+    /// A `select` rule is not acceptable (the reason says where).
+    #[error("invalid select rule: {0}")]
+    InvalidRule(String),
     /// The backend cannot be reached or failed.
     #[error("pool store unavailable: {0}")]
     Unavailable(String),
@@ -113,6 +129,9 @@ pub trait PoolStore: Send + Sync {
     async fn add_hosts(&self, name: &str, hosts: &[String]) -> Result<Pool, StoreError>;
     /// Remove hosts (compared case-insensitively); returns the pool after the change.
     async fn remove_hosts(&self, name: &str, hosts: &[String]) -> Result<Pool, StoreError>;
+    /// Replace the pool's selection settings (validated: see [`Selection::validated`]); returns
+    /// the pool after the change.
+    async fn set_selection(&self, name: &str, selection: &Selection) -> Result<Pool, StoreError>;
     /// A short human description (`file:/path`, `mongodb://host/afpools.pools`), no secrets.
     fn describe(&self) -> String;
 

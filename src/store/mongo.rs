@@ -3,7 +3,8 @@
 //!
 //! Documents are `{_id, name, clients: [{hostname, engine, ip, port}]}`. afpool always writes all
 //! four client keys (`""` for engine/ip/port) and `clients: []` on create, keeps the unique
-//! `name_1` index, and leaves `_id` and unknown fields alone. Reading is tolerant: missing
+//! `name_1` index, and leaves `_id` and unknown fields alone. A selector pool also has `select`
+//! (a string) and `except` (host names) beside `name`, set with `$set`/`$unset`. Reading is tolerant: missing
 //! `clients`, clients without some keys, extra fields and duplicate hosts (de-duplicated
 //! case-insensitively, first spelling wins) are all accepted.
 //!
@@ -26,7 +27,7 @@ use mongodb::{Client, Collection, IndexModel};
 use tokio::sync::OnceCell;
 
 use super::names;
-use super::{ChangeFeed, Pool, PoolStore, StoreError};
+use super::{ChangeFeed, Pool, PoolStore, Selection, StoreError};
 use crate::secret::{is_encoded_userinfo, redact_uri, uri_hosts, uri_userinfo};
 
 /// The legacy tool's database.
@@ -172,7 +173,20 @@ fn pool_from_doc(doc: &Document) -> Option<Pool> {
         name,
         hosts: names::dedupe_hosts(raw_hosts(doc)),
         legacy_id: doc.get_object_id("_id").ok().map(|id| id.to_hex()),
+        selection: selection_from_doc(doc),
     })
+}
+
+/// The `select` rule (a string) and `except` hosts (strings) beside `name`, tolerantly.
+fn selection_from_doc(doc: &Document) -> Selection {
+    let except = doc.get_array("except").map_or(Vec::new(), |hosts| {
+        let named = hosts.iter().filter_map(Bson::as_str).map(str::to_string);
+        names::dedupe_hosts(named)
+    });
+    Selection {
+        select: doc.get_str("select").ok().map(str::to_string),
+        except,
+    }
 }
 
 /// True for MongoDB's duplicate key error (code 11000).
@@ -220,6 +234,7 @@ impl PoolStore for MongoStore {
                 name: name.to_string(),
                 hosts,
                 legacy_id: inserted.inserted_id.as_object_id().map(|id| id.to_hex()),
+                selection: Selection::default(),
             }),
             Err(e) if is_duplicate_key(&e) => Err(StoreError::AlreadyExists(name.to_string())),
             Err(e) => Err(self.unavailable(e)),
@@ -285,6 +300,27 @@ impl PoolStore for MongoStore {
         let hosts = names::hosts_to_remove(hosts)?;
         let pull = doc! { "hostname": { "$in": host_patterns(&hosts) } };
         let update = doc! { "$pull": { "clients": pull } };
+        let after = self.update_pool(doc! { "name": name }, update).await?;
+        after.ok_or_else(|| StoreError::NotFound(name.to_string()))
+    }
+
+    async fn set_selection(&self, name: &str, selection: &Selection) -> Result<Pool, StoreError> {
+        let selection = selection.validated()?;
+        let (mut set, mut unset) = (Document::new(), Document::new());
+        match &selection.select {
+            Some(rule) => set.insert("select", rule.as_str()),
+            None => unset.insert("select", ""),
+        };
+        match selection.except.is_empty() {
+            false => set.insert("except", selection.except.clone()),
+            true => unset.insert("except", ""),
+        };
+        let mut update = Document::new();
+        for (op, fields) in [("$set", set), ("$unset", unset)] {
+            if !fields.is_empty() {
+                update.insert(op, fields);
+            }
+        }
         let after = self.update_pool(doc! { "name": name }, update).await?;
         after.ok_or_else(|| StoreError::NotFound(name.to_string()))
     }
