@@ -6,4 +6,5 @@
 //! pool edit.
 
 pub mod facts;
+pub mod resolve;
 pub mod rule;
