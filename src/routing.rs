@@ -24,6 +24,10 @@ pub trait PoolFeed: Send + Sync {
     fn changes(&self) -> Option<watch::Receiver<u64>> {
         None
     }
+    /// Increases whenever the pools change (what [`PoolFeed::changes`] carries).
+    fn version(&self) -> u64 {
+        0
+    }
 }
 
 /// A fixed set of pools (one-shot commands, tests).
@@ -41,6 +45,9 @@ impl PoolFeed for crate::store::live::LivePools {
     }
     fn changes(&self) -> Option<watch::Receiver<u64>> {
         Some(self.subscribe())
+    }
+    fn version(&self) -> u64 {
+        crate::store::live::LivePools::version(self)
     }
 }
 
@@ -151,7 +158,7 @@ impl Router {
 }
 
 /// Resolves when `rx` changes; never, when there is nothing to watch or its sender is gone.
-async fn changed(rx: &mut Option<watch::Receiver<u64>>) {
+pub async fn changed(rx: &mut Option<watch::Receiver<u64>>) {
     if let Some(r) = rx {
         if r.changed().await.is_ok() {
             return;
@@ -231,6 +238,11 @@ impl RendersCache {
         if !self.resources.swap(on, Ordering::Relaxed) && on {
             self.wake.notify_one();
         }
+    }
+
+    /// Refresh now instead of at the end of the interval.
+    pub fn refresh_now(&self) {
+        self.wake.notify_one();
     }
 
     /// Time since the last successful refresh (`None`: never refreshed).

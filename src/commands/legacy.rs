@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::legacy::config::{self as legacy_config, ServerConfig};
 use crate::legacy::server::{self, Settings};
+use crate::routing::PoolFeed;
 use crate::store::live::LivePools;
 
 /// `afpool legacy-pool-server` flags.
@@ -55,7 +56,7 @@ pub async fn spawn(
     listen: &str,
     max_clients: Option<usize>,
     read_timeout: Duration,
-    pools: Arc<LivePools>,
+    pools: Arc<dyn PoolFeed>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<JoinHandle<()>> {
     let old = old_server_config(config)?;
@@ -97,7 +98,7 @@ pub async fn run(
 pub async fn spawn_for_serve(
     config: &Config,
     listen: &str,
-    pools: &Arc<LivePools>,
+    pools: &Arc<dyn PoolFeed>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<JoinHandle<()>> {
     let timeout = Settings::default().read_timeout;

@@ -14,7 +14,8 @@ use crate::http::{self, AppState, HttpOptions};
 use crate::live::{LiveJobs, Tuning};
 use crate::metrics::Metrics;
 use crate::proxy::{self, Shared};
-use crate::routing::{RendersCache, Router};
+use crate::routing::{PoolFeed, RendersCache, Router};
+use crate::select::feed::ResolvedPools;
 use crate::store::live::LivePools;
 use crate::store::recorder::Recorder;
 
@@ -44,16 +45,18 @@ pub async fn run(
     let store = super::open_store(&config).await?;
     let recorder = super::open_recorder(&config).await?;
     let store_name = store.describe();
-    let pools = LivePools::start(store.clone(), shutdown.clone()).await;
-    let legacy = match &args.legacy_pool_server {
-        Some(addr) => Some(super::legacy::spawn_for_serve(&config, addr, &pools, &shutdown).await?),
-        None => None,
-    };
+    let stored = LivePools::start(store.clone(), shutdown.clone()).await;
     let renders = RendersCache::spawn(
         upstream.clone(),
         config.renders_refresh()?,
         shutdown.clone(),
     );
+    let resolved = ResolvedPools::start(stored.clone(), renders.clone(), shutdown.clone());
+    let pools: Arc<dyn PoolFeed> = resolved;
+    let legacy = match &args.legacy_pool_server {
+        Some(addr) => Some(super::legacy::spawn_for_serve(&config, addr, &pools, &shutdown).await?),
+        None => None,
+    };
     // Routing needs no render list: the proxy serves (or, afserver down, refuses) from the
     // start, and only the log says when the first list is late.
     warn_if_no_render_list(&renders, &upstream);
@@ -77,7 +80,8 @@ pub async fn run(
         store,
         audit: recorder.audit,
         registry: recorder.registry,
-        pools,
+        pools: stored,
+        resolved: pools,
         renders,
         router: router.clone(),
         metrics: metrics.clone(),
@@ -151,7 +155,7 @@ fn http_options(args: &ServeArgs) -> HttpOptions {
 async fn start_live(
     recorder: Recorder,
     router: &Arc<Router>,
-    pools: Arc<LivePools>,
+    pools: Arc<dyn PoolFeed>,
     upstream: &crate::upstream::Upstream,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Arc<LiveJobs>> {

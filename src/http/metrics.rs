@@ -14,7 +14,7 @@ pub const CONTENT_TYPE_OPENMETRICS: &str =
 
 /// The metrics text.
 pub async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
-    let (pools, renders) = (state.pools.current(), state.renders.current());
+    let (pools, renders) = (state.resolved.current(), state.renders.current());
     state.metrics.set_state(StateView {
         store_available: state.pools.is_available(),
         pools: &pools,

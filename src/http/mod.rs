@@ -66,8 +66,10 @@ pub struct AppState {
     pub audit: SharedAudit,
     /// The registry of pool jobs beside it.
     pub registry: SharedRegistry,
-    /// The proxy's live pools (change notifications, store health).
+    /// The proxy's live pools as stored (change notifications, store health).
     pub pools: Arc<LivePools>,
+    /// The same pools resolved over the render list: the members routing uses.
+    pub resolved: Arc<dyn crate::routing::PoolFeed>,
     /// The proxy's render list.
     pub renders: Arc<RendersCache>,
     /// The proxy's router (explanations).

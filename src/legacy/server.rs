@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::request::{self, Parse, Request};
-use crate::store::live::LivePools;
+use crate::routing::PoolFeed;
 
 /// How the server serves.
 #[derive(Debug, Clone)]
@@ -42,7 +42,7 @@ impl Default for Settings {
 /// connections in flight finish.
 pub async fn run(
     listener: TcpListener,
-    pools: Arc<LivePools>,
+    pools: Arc<dyn PoolFeed>,
     settings: Settings,
     shutdown: CancellationToken,
 ) {
@@ -61,7 +61,7 @@ pub async fn run(
         let span = tracing::info_span!("legacy", %peer);
         tracker.spawn(tracing::Instrument::instrument(
             async move {
-                let answered = serve(socket, &pools, timeout).await;
+                let answered = serve(socket, pools.as_ref(), timeout).await;
                 drop(permit);
                 if let Some(socket) = answered {
                     linger(socket, timeout).await;
@@ -75,7 +75,11 @@ pub async fn run(
 }
 
 /// Reads one request and answers it; the socket back when it was answered (to close gently).
-async fn serve(mut socket: TcpStream, pools: &LivePools, timeout: Duration) -> Option<TcpStream> {
+async fn serve(
+    mut socket: TcpStream,
+    pools: &dyn PoolFeed,
+    timeout: Duration,
+) -> Option<TcpStream> {
     let request = match tokio::time::timeout(timeout, read_request(&mut socket)).await {
         Ok(Ok(request)) => request,
         Ok(Err(why)) => {

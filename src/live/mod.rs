@@ -35,7 +35,6 @@ use tokio_util::sync::CancellationToken;
 use crate::job::{Outcome, Verdict};
 use crate::routing::Router;
 use crate::store::audit::{AuditEntry, AuditKind};
-use crate::store::live::LivePools;
 use crate::store::recorder::Recorder;
 use crate::store::registry::PoolJob;
 use crate::upstream::Upstream;
@@ -84,6 +83,10 @@ pub struct LiveJobs {
     rescan: AtomicBool,
     /// The registered jobs as the last reconcile left them, for the re-target pass it wakes.
     reconciled: Mutex<Option<Vec<Arc<PoolJob>>>>,
+    /// Jobs just registered, for a pass that checks them against the latest pools (they were
+    /// routed with the pools of their submission; an edit meanwhile may have missed them).
+    fresh: Mutex<Vec<Arc<PoolJob>>>,
+    fresh_ready: Notify,
 }
 
 impl LiveJobs {
@@ -92,7 +95,7 @@ impl LiveJobs {
     pub async fn start(
         recorder: Recorder,
         router: Arc<Router>,
-        pools: Arc<LivePools>,
+        pools: Arc<dyn crate::routing::PoolFeed>,
         upstream: Upstream,
         tuning: Tuning,
         shutdown: CancellationToken,
@@ -110,6 +113,8 @@ impl LiveJobs {
             reconciles: watch::Sender::new(0),
             rescan: AtomicBool::new(false),
             reconciled: Mutex::default(),
+            fresh: Mutex::default(),
+            fresh_ready: Notify::new(),
         });
         let mark = live.index.mark();
         match live.recorder.registry.list(None).await {
@@ -305,6 +310,18 @@ impl LiveJobs {
         if let Err(e) = self.recorder.audit.append(&entry).await {
             tracing::warn!("audit entry lost: {e}");
         }
+    }
+
+    /// Jobs the writer just registered: the re-targeter checks them against the latest pools.
+    fn registered(&self, jobs: &[Arc<PoolJob>]) {
+        let mut fresh = self.fresh.lock().unwrap_or_else(PoisonError::into_inner);
+        fresh.extend(jobs.iter().cloned());
+        self.fresh_ready.notify_one();
+    }
+
+    /// The jobs registered since the last call.
+    fn take_fresh(&self) -> Vec<Arc<PoolJob>> {
+        std::mem::take(&mut *self.fresh.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The jobs the last reconcile left for the re-target pass, if no pass took them yet.

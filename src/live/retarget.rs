@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::routing::{changed, PoolFeed};
 use crate::store::audit::{AuditEntry, AuditKind};
-use crate::store::live::LivePools;
 use crate::store::registry::PoolJob;
 use crate::store::Pool;
 
@@ -25,13 +25,24 @@ use super::action;
 use super::retarget_plan::{self as plan, Pending};
 use super::LiveJobs;
 
+/// What woke the re-targeter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Woken {
+    /// The pools changed (or a retry is due, or the first pass): every registered job.
+    Changed,
+    /// A reconcile adopted jobs and handed over what it read.
+    Reconciled,
+    /// The writer registered jobs.
+    Registered,
+}
+
 /// First pause before retrying a failed send.
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 
 /// The re-targeting task of one proxy.
 pub(super) struct Retargeter {
     live: Arc<LiveJobs>,
-    pools: Arc<LivePools>,
+    pools: Arc<dyn PoolFeed>,
     pending: BTreeMap<i64, Pending>,
     backoff: Duration,
     failing: bool,
@@ -40,7 +51,7 @@ pub(super) struct Retargeter {
 }
 
 impl Retargeter {
-    pub(super) fn new(live: Arc<LiveJobs>, pools: Arc<LivePools>) -> Self {
+    pub(super) fn new(live: Arc<LiveJobs>, pools: Arc<dyn PoolFeed>) -> Self {
         Retargeter {
             live,
             previous: pools.current(),
@@ -55,11 +66,11 @@ impl Retargeter {
     /// Runs until `shutdown`: a pass on start, on every pool change, on a wake-up (reconcile
     /// adopted jobs) and, while sends are pending, after each backoff.
     pub(super) async fn run(mut self, shutdown: CancellationToken) {
-        let mut changes = self.pools.subscribe();
-        let mut reconciled = false;
+        let mut changes = self.pools.changes();
+        let mut woken = Woken::Changed;
         loop {
             let version = self.pools.version();
-            self.pass(reconciled).await;
+            self.pass(woken).await;
             self.flush().await;
             self.live.retargeted.send_replace(version);
             let retry = async {
@@ -68,11 +79,12 @@ impl Retargeter {
                     false => tokio::time::sleep(self.backoff).await,
                 }
             };
-            reconciled = tokio::select! {
+            woken = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                r = changes.changed() => if r.is_err() { return } else { false },
-                _ = self.live.wake.notified() => true,
-                _ = retry => false,
+                _ = changed(&mut changes) => Woken::Changed,
+                _ = self.live.wake.notified() => Woken::Reconciled,
+                _ = self.live.fresh_ready.notified() => Woken::Registered,
+                _ = retry => Woken::Changed,
             };
         }
     }
@@ -81,9 +93,22 @@ impl Retargeter {
     /// reconcile, the jobs it read (and loaded into the index) are used; otherwise (pools
     /// changed, a retry) the registry is read again and the index reloaded. The computing runs
     /// off the proxy's workers: a farm's registry holds tens of thousands of jobs.
-    async fn pass(&mut self, reconciled: bool) {
+    async fn pass(&mut self, woken: Woken) {
         let registry = &self.live.recorder.registry;
-        let handed = self.live.take_reconciled().filter(|_| reconciled);
+        let fresh = match woken {
+            Woken::Registered => self.live.take_fresh(),
+            _ => Vec::new(),
+        };
+        let current = self.pools.current();
+        // Pools unchanged since the last pass: only the new jobs can be behind; changed, the
+        // full pass below finds them registered.
+        if woken == Woken::Registered && Arc::ptr_eq(&current, &self.previous) {
+            return self.check(fresh, current).await;
+        }
+        let handed = self
+            .live
+            .take_reconciled()
+            .filter(|_| woken == Woken::Reconciled);
         let (jobs, reload) = match handed {
             Some(jobs) => (jobs, None),
             None => {
@@ -98,7 +123,6 @@ impl Retargeter {
                 }
             }
         };
-        let current = self.pools.current();
         let renames = plan::renamed(&self.previous, &current);
         self.previous = current.clone();
         let live = self.live.clone();
@@ -112,13 +136,40 @@ impl Retargeter {
             }
             (claims, targets)
         });
-        let claims = match computing.await {
+        match computing.await {
             Ok((claims, targets)) => {
                 self.targets = targets;
-                claims
+                self.claim(claims).await;
             }
-            Err(e) => return tracing::error!("re-target pass failed; retrying later: {e}"),
-        };
+            Err(e) => tracing::error!("re-target pass failed; retrying later: {e}"),
+        }
+    }
+
+    /// Claims re-targets of just-registered jobs whose masks are behind `current` (the pools
+    /// of the last pass).
+    async fn check(&mut self, fresh: Vec<Arc<PoolJob>>, current: Arc<Vec<Pool>>) {
+        if fresh.is_empty() {
+            return;
+        }
+        let live = self.live.clone();
+        let mut targets = self.targets.take();
+        let computing = tokio::task::spawn_blocking(move || {
+            let settings = live.router.settings();
+            let renames = Default::default();
+            let claims = plan::claims(&mut targets, &fresh, &current, &renames, settings);
+            (claims, targets)
+        });
+        match computing.await {
+            Ok((claims, targets)) => {
+                self.targets = targets;
+                self.claim(claims).await;
+            }
+            Err(e) => tracing::error!("checking registered jobs failed: {e}"),
+        }
+    }
+
+    /// Claims `claims` in the registry (another proxy may win some) and queues what to send.
+    async fn claim(&mut self, claims: Vec<Pending>) {
         if claims.is_empty() {
             return;
         }
@@ -126,7 +177,7 @@ impl Retargeter {
             .iter()
             .map(|c| (c.after.clone(), c.before.clone()))
             .collect();
-        let won = match registry.replace_many_if(&pairs).await {
+        let won = match self.live.recorder.registry.replace_many_if(&pairs).await {
             Ok(won) => won,
             Err(e) => return tracing::warn!("cannot claim re-targets; retrying: {e}"),
         };

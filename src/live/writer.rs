@@ -95,11 +95,13 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
     }
     // Again once stored: a reload that read the registry before the write began after the
     // first insert must not hide the jobs.
-    let index = live.clone();
+    let (index, fresh) = (live.clone(), registered.clone());
     let confirmed = tokio::task::spawn_blocking(move || index.index.confirm_many(registered, mark));
     if let Err(e) = confirmed.await {
         tracing::warn!("routed jobs not confirmed in the job index: {e}");
     }
+    // A pool edit between a job's routing and this write re-targeted the registry without it.
+    live.registered(&fresh);
     let decisions: Vec<AuditEntry> = other
         .iter()
         .map(|(submitted, accepted)| {

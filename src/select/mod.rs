@@ -6,5 +6,6 @@
 //! pool edit.
 
 pub mod facts;
+pub mod feed;
 pub mod resolve;
 pub mod rule;

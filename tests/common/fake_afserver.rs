@@ -9,7 +9,8 @@
 //! own code, so the two cannot share a mistake: binary types 23, 24 and 25 are JSON, `get` is a
 //! request only when it is an object, and of two equal keys the first counts. Its render list
 //! writes `user_name` unescaped, as afserver does. It keeps submitted jobs, answers `get jobs`
-//! and applies job `action`s ([`fake_jobs`]), and can go down (refuse connections) and come back
+//! and applies job `action`s ([`fake_jobs`]), answers the render list and its resources mode
+//! ([`fake_renders`]: renders can join and change hardware while it runs), and can go down (refuse connections) and come back
 //! on the same port. Also used by `examples/fake_afserver.rs` for benchmarks.
 #![allow(dead_code)]
 
@@ -17,6 +18,8 @@
 pub mod afserver_read;
 #[path = "fake_jobs.rs"]
 pub mod fake_jobs;
+#[path = "fake_renders.rs"]
+pub mod fake_renders;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -61,6 +64,7 @@ struct State {
     kept: Mutex<FakeJobs>,
     actions: tokio::sync::watch::Sender<usize>,
     down: tokio::sync::watch::Sender<bool>,
+    renders: fake_renders::FakeRenders,
 }
 
 /// A running fake afserver.
@@ -99,6 +103,11 @@ impl FakeAfserver {
     /// same port (`false`).
     pub fn set_down(&self, down: bool) {
         self.state.down.send_replace(down);
+    }
+
+    /// The renders, to add one or change a render's hardware while the fake runs.
+    pub fn renders(&self) -> &fake_renders::FakeRenders {
+        &self.state.renders
     }
 
     /// Every job afserver holds now, by id.
@@ -323,11 +332,11 @@ fn answer(kind: Kind, body: &[u8], st: &State, cfg: &FakeConfig) -> Option<Vec<u
 fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Vec<u8>> {
     if let Some(get) = v.get("get").filter(|g| g.is_object()) {
         if get["type"] == "renders" {
-            return Some(
-                cfg.renders_reply
-                    .clone()
-                    .unwrap_or_else(|| renders_body(cfg)),
-            );
+            if get["mode"] == "resources" {
+                return Some(st.renders.resources(&cfg.renders));
+            }
+            let list = || st.renders.list(&cfg.renders, &cfg.render_users);
+            return Some(cfg.renders_reply.clone().unwrap_or_else(list));
         }
         if get["type"] == "jobs" {
             let ids: Option<Vec<i64>> = get["ids"]
@@ -366,21 +375,6 @@ fn crashes_afserver(job: &serde_json::Value) -> bool {
     #[path = "afserver_rules.rs"]
     mod afserver_rules;
     afserver_rules::crashes(job)
-}
-
-/// The render list, with an unescaped backslash like afserver's own replies can have.
-fn renders_body(cfg: &FakeConfig) -> Vec<u8> {
-    let items: Vec<String> = cfg
-        .renders
-        .iter()
-        .enumerate()
-        .map(|(i, (name, online))| {
-            let (st, state) = if *online { (1, " ONL") } else { (0, " OFF") };
-            let user = cfg.render_users.get(name).map_or("render", String::as_str);
-            format!(r#"{{"name":"{name}","id":{},"user_name":"{user}","st":{st},"state":"{state}","pool":"/","annotation":"gpu\..*"}}"#, i + 1)
-        })
-        .collect();
-    format!(r#"{{"renders":[{}]}}"#, items.join(",")).into_bytes()
 }
 
 fn framed(kind: Kind, json: &[u8]) -> Vec<u8> {
