@@ -36,7 +36,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Pool(cmd) => {
             let store = commands::open_store(&config).await?;
-            commands::pool::run(store, commands::open_recorder(&config).await?, cmd).await
+            let recorder = commands::open_recorder(&config).await?;
+            commands::pool::run(store, recorder, cmd, config.upstream().ok()).await
         }
         Command::Hosts(args) => commands::hosts::run(config, args).await,
         Command::Explain(args) => commands::explain::run(config, args).await,

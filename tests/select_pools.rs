@@ -265,3 +265,82 @@ async fn resources_are_asked_for_only_while_a_pool_has_a_rule() {
     f.refresh_once().await;
     assert_eq!(asked(), before, "no rule, no resources request");
 }
+
+/// Runs `afpool --config CONFIG pool ARGS` with the upstream and store of `dir`.
+async fn pool_cli(dir: &std::path::Path, upstream: &str, args: &[&str]) -> std::process::Output {
+    let config = dir.join("afpool.toml");
+    let store = dir.join("pools.json");
+    let text = format!(
+        "upstream = \"{upstream}\"\nstore = \"file:{}\"\n",
+        store.display()
+    );
+    std::fs::write(&config, text).unwrap();
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_afpool"))
+        .arg("--config")
+        .arg(&config)
+        .arg("pool")
+        .args(args)
+        .env_remove("AFPOOL_STORE")
+        .env("RUST_LOG", "off")
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_sets_a_rule_refuses_a_bad_one_and_shows_why_each_host_is_a_member() {
+    let fake = FakeAfserver::start(farm()).await;
+    fake.renders()
+        .set_hardware("gpu.node3", json!({"gpu_mem_total_mb": 24576}));
+    let dir = tempfile::tempdir().unwrap();
+    let up = fake.addr.to_string();
+    let run = |args: &'static [&'static str]| pool_cli(dir.path(), &up, args);
+    assert!(run(&["create", "big", "ws-anna"]).await.status.success());
+
+    let bad = run(&["set", "big", "--select", "gpu_mem >= 20000"]).await;
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("\"gpu_mem\"") && err.contains("column 1"),
+        "{err}"
+    );
+
+    let set = run(&["set", "big", "--select", BIG_GPU, "--except", "r1"]).await;
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let shown = run(&["show", "big"]).await;
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains(&format!("select   {BIG_GPU}")), "{text}");
+    assert!(text.contains("except   r1"), "{text}");
+    let line = |host: &str| text.lines().rfind(|l| l.trim_start().starts_with(host));
+    assert!(
+        line("gpu.node3").is_some_and(|l| l.contains("gpu_mem_total_mb=24576")),
+        "{text}"
+    );
+    assert!(
+        line("ws-anna").is_some_and(|l| l.contains("static") && l.contains("no such render")),
+        "{text}"
+    );
+    assert!(line("render01").is_none(), "{text}");
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&run(&["show", "big", "--json"]).await.stdout).unwrap();
+    assert_eq!(json["select"], BIG_GPU);
+    assert_eq!(json["except"], json!(["r1"]));
+    let members: Vec<&str> = json["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, ["ws-anna", "gpu.node3"]);
+
+    let cleared = run(&["set", "big", "--no-select", "--no-except"]).await;
+    assert!(cleared.status.success());
+    let json: serde_json::Value =
+        serde_json::from_slice(&run(&["show", "big", "--json"]).await.stdout).unwrap();
+    assert_eq!(json, json!({"name": "big", "hosts": ["ws-anna"]}));
+}

@@ -18,6 +18,10 @@ use crate::store::changes::{self, Applied, PoolChange};
 use crate::store::recorder::Recorder;
 use crate::store::registry::PoolJob;
 use crate::store::{Pool, SharedStore, StoreError};
+use crate::upstream::Upstream;
+
+#[path = "pool_show.rs"]
+mod show;
 
 /// Manage render pools: named sets of render hosts that jobs can be routed to.
 ///
@@ -87,12 +91,49 @@ pub enum PoolCommand {
         #[arg(required = true)]
         hosts: Vec<String>,
     },
+    /// Make a pool follow the farm: a rule selects renders by what afserver says they are.
+    ///
+    /// Members are the typed hosts, plus every render the rule selects, less the `--except`
+    /// hosts. The rule is CEL over one render: `name`, `os`, `engine`, `properties`, `capacity`,
+    /// `max_tasks`, `native_pool` (strings and ints from the render list) and `cpu_num`,
+    /// `cpu_mhz`, `mem_total_mb`, `gpu_mem_total_mb`, `gpu_string`, `hw_info`, `hdd_total_gb`
+    /// (from afserver's render resources), with `&&`, `||`, `!`, comparisons, `contains`,
+    /// `startsWith`, `matches(RE)`, `lowerAscii()`. Renders afserver has not listed are never
+    /// members. A rule that does not compile or names an unknown field is refused with its
+    /// column. Settings not given stay as they are.
+    ///
+    /// Examples: `afpool pool set gpu --select 'gpu_mem_total_mb >= 20000 && os.contains("linux")'`,
+    /// `afpool pool set gpu --except old-gpu01 --except old-gpu02`, `afpool pool set gpu --no-select`
+    Set {
+        /// The pool to change.
+        name: String,
+        /// The rule that selects renders.
+        #[arg(long, value_name = "RULE", conflicts_with = "no_select")]
+        select: Option<String>,
+        /// Remove the rule: the pool is its typed hosts again.
+        #[arg(long)]
+        no_select: bool,
+        /// A host that is never a member (repeat for more; replaces the list).
+        #[arg(long, value_name = "HOST", conflicts_with = "no_except")]
+        except: Vec<String>,
+        /// Empty the except list.
+        #[arg(long)]
+        no_except: bool,
+    },
 }
 
 /// Runs one `afpool pool` subcommand against `store`, printing to stdout; changes are
 /// recorded in the audit log as done by the OS user. A renamed pool keeps its live jobs; a pool
 /// with live jobs is deleted only with `--force`.
-pub async fn run(store: SharedStore, recorder: Recorder, cmd: PoolCommand) -> anyhow::Result<()> {
+///
+/// `show` of a pool with a rule asks afserver at `upstream` for its renders, to list the
+/// resolved members and why each is one.
+pub async fn run(
+    store: SharedStore,
+    recorder: Recorder,
+    cmd: PoolCommand,
+    upstream: Option<Upstream>,
+) -> anyhow::Result<()> {
     if let PoolCommand::Delete { name, force: false } = &cmd {
         refuse_live_jobs(&recorder, name).await?;
     }
@@ -100,7 +141,7 @@ pub async fn run(store: SharedStore, recorder: Recorder, cmd: PoolCommand) -> an
         PoolCommand::Rename { old, new } => Some((old.clone(), new.clone())),
         _ => None,
     };
-    let (text, applied) = execute(&store, cmd, &os_user()).await?;
+    let (text, applied) = execute(&store, cmd, &os_user(), upstream.as_ref()).await?;
     if let Some((old, new)) = renamed {
         follow_rename(&recorder, &old, &new).await;
     }
@@ -152,15 +193,35 @@ async fn execute(
     store: &SharedStore,
     cmd: PoolCommand,
     who: &str,
+    upstream: Option<&Upstream>,
 ) -> Result<(String, Option<Applied>), StoreError> {
     let change = match cmd {
         PoolCommand::List { json: true } => return Ok((to_json(&store.list().await?), None)),
         PoolCommand::List { json: false } => return Ok((list_table(&store.list().await?), None)),
-        PoolCommand::Show { name, json: true } => {
-            return Ok((to_json(&store.get(&name).await?), None))
+        PoolCommand::Show { name, json } => {
+            let pool = store.get(&name).await?;
+            let members = members_of(&pool, upstream).await;
+            let text = match json {
+                true => to_json(&show_json(&pool, members.as_ref())),
+                false => show::human(&pool, members.as_ref()),
+            };
+            return Ok((text, None));
         }
-        PoolCommand::Show { name, json: false } => {
-            return Ok((show_pool(&store.get(&name).await?), None))
+        PoolCommand::Set {
+            name,
+            select,
+            no_select,
+            except,
+            no_except,
+        } => {
+            let mut selection = store.get(&name).await?.selection;
+            if no_select || select.is_some() {
+                selection.select = select;
+            }
+            if no_except || !except.is_empty() {
+                selection.except = except;
+            }
+            PoolChange::Select { name, selection }
         }
         PoolCommand::Create { name, hosts } => PoolChange::Create { name, hosts },
         PoolCommand::Rename { old, new } => PoolChange::Rename { old, new },
@@ -196,13 +257,31 @@ fn list_table(pools: &[Pool]) -> String {
     crate::table::render(&["NAME", "HOSTS", "MEMBERS"], &rows)
 }
 
-/// One pool, one host per line.
-fn show_pool(pool: &Pool) -> String {
-    let mut text = format!("pool   {}\nhosts  {}\n", pool.name, pool.hosts.len());
-    for host in &pool.hosts {
-        text += &format!("  {host}\n");
+/// The members of a pool with a selection, from afserver's renders (`None`: a typed list);
+/// `Err`: why afserver could not say.
+async fn members_of(pool: &Pool, upstream: Option<&Upstream>) -> Option<show::Members> {
+    if pool.selection.is_empty() {
+        return None;
     }
-    text
+    let Some(upstream) = upstream else {
+        return Some(Err("no afserver configured".into()));
+    };
+    let renders = crate::renders::fetch_with_resources(upstream).await;
+    Some(match renders {
+        Ok(list) => Ok(crate::select::resolve::members(pool, &list)),
+        Err(e) => Err(format!("afserver at {}: {e}", upstream.addr)),
+    })
+}
+
+/// `show --json`: the pool as stored, plus `members` (or `members_error`) for a selection.
+fn show_json(pool: &Pool, members: Option<&show::Members>) -> serde_json::Value {
+    let mut value = serde_json::to_value(pool).expect("pools always serialize");
+    match members {
+        Some(Ok(members)) => value["members"] = serde_json::json!(members),
+        Some(Err(why)) => value["members_error"] = serde_json::json!(why),
+        None => {}
+    }
+    value
 }
 
 #[cfg(test)]

@@ -160,5 +160,5 @@ async fn add(config: &Config, rows: &[ScanRow], pool: &str, dry_run: bool) -> an
         name: pool.to_string(),
         hosts,
     };
-    super::pool::run(store, recorder, command).await
+    super::pool::run(store, recorder, command, None).await
 }

@@ -44,6 +44,8 @@ pub enum AuditKind {
     Retarget,
     /// A mask edit of a pool job was merged with its pool.
     GuardedEdit,
+    /// A pool's select rule or except list was set.
+    SelectionChanged,
 }
 
 impl AuditKind {
@@ -61,6 +63,7 @@ impl AuditKind {
             AuditKind::JobPassed => "job_passed",
             AuditKind::Retarget => "retarget",
             AuditKind::GuardedEdit => "guarded_edit",
+            AuditKind::SelectionChanged => "selection_changed",
         }
     }
 }

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::audit::{AuditEntry, AuditKind, AuditLog};
-use super::{Pool, SharedStore, StoreError};
+use super::{Pool, Selection, SharedStore, StoreError};
 
 /// One change to the pools.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +44,13 @@ pub enum PoolChange {
         /// Hosts to remove.
         hosts: Vec<String>,
     },
+    /// Set the select rule and except list of `name`.
+    Select {
+        /// The pool.
+        name: String,
+        /// The new settings.
+        selection: Selection,
+    },
 }
 
 /// What a change did.
@@ -77,6 +84,7 @@ pub async fn apply(
         PoolChange::Remove { name, hosts } => {
             host_change(store, AuditKind::HostsRemoved, &name, &hosts, who).await
         }
+        PoolChange::Select { name, selection } => select(store, &name, &selection, who).await,
     }
 }
 
@@ -128,6 +136,25 @@ async fn delete(store: &SharedStore, name: &str, who: &str) -> Result<Applied, S
     let entry = AuditEntry::now(AuditKind::PoolDeleted, who, name, summary.trim_end())
         .change(Some(json!(before.hosts)), None);
     Ok(Applied::whole(None, summary, entry))
+}
+
+async fn select(
+    store: &SharedStore,
+    name: &str,
+    selection: &Selection,
+    who: &str,
+) -> Result<Applied, StoreError> {
+    let before = store.get(name).await?;
+    let after = store.set_selection(name, selection).await?;
+    let rule = after.selection.select.as_deref().unwrap_or("none");
+    let except = match after.selection.except.is_empty() {
+        true => "none".to_string(),
+        false => after.selection.except.join(" "),
+    };
+    let summary = format!("pool '{name}' selects: {rule}; except: {except}\n");
+    let entry = AuditEntry::now(AuditKind::SelectionChanged, who, name, summary.trim_end())
+        .change(Some(json!(before.selection)), Some(json!(after.selection)));
+    Ok(Applied::whole(Some(after), summary, entry))
 }
 
 /// Appends the entry of `applied`; on failure the change still stands and the error says why it
