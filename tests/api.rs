@@ -327,3 +327,52 @@ async fn a_pool_with_live_jobs_is_deleted_only_with_force() {
     assert_eq!(forced.status(), 200);
     assert_eq!(s.cli_pools().await, json!([]));
 }
+
+#[tokio::test]
+async fn a_selection_is_set_with_the_api_and_members_say_why() {
+    let s = serve(&[], farm()).await;
+    let http = client();
+    let (ok, _) = s.pool_cli(&["create", "gpu", "ws-anna"]).await;
+    assert!(ok);
+    let selection = s.url("/api/v1/pools/gpu/selection");
+    let e = refused(
+        http.put(&selection).json(&json!({"select": "ram > 4"})),
+        400,
+        "invalid_rule",
+    )
+    .await;
+    assert!(e.contains("\"ram\"") && e.contains("column 1"), "{e}");
+    let rule = "name.startsWith(\"gpu\")";
+    let (status, set) = json_of(
+        http.put(&selection)
+            .json(&json!({"select": rule, "except": ["ws-old"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{set}");
+    assert_eq!(set["pool"]["select"], rule);
+    let cli = s.cli_pools().await;
+    assert_eq!(cli[0]["except"], json!(["ws-old"]), "{cli}");
+    // Once the proxy has a render list, the members are the typed host and gpu.node3.
+    s.wait_log(0, |l| {
+        l.contains("routing inventory rebuilt") && !l.contains("renders=0")
+    })
+    .await;
+    let (status, body) = json_of(
+        http.get(s.url("/api/v1/pools/gpu/members"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["members"],
+        json!([
+            {"host": "ws-anna", "why": "static", "listed": false},
+            {"host": "gpu.node3", "why": "name=\"gpu.node3\"", "listed": true},
+        ])
+    );
+}

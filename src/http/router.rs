@@ -7,11 +7,13 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::Uri;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 use super::error::ApiError;
-use super::{audit, events, explain, health, hosts, jobs, metrics, page, pools, AppState};
+use super::{
+    audit, events, explain, health, hosts, jobs, metrics, page, pools, selection, AppState,
+};
 use super::{BODY_LIMIT, EXPLAIN_BODY_LIMIT};
 
 /// Every route, with `state`.
@@ -27,6 +29,8 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/pools/{name}/hosts",
             post(pools::add_hosts).delete(pools::remove_hosts),
         )
+        .route("/api/v1/pools/{name}/selection", put(selection::set))
+        .route("/api/v1/pools/{name}/members", get(selection::list))
         .route("/api/v1/hosts", get(hosts::list))
         .route("/api/v1/explain", explain_route)
         .route("/api/v1/jobs", get(jobs::list))
