@@ -385,6 +385,12 @@ figure mask_first_job "$(get inventory first_job_us)" us "routing the first job 
 figure mask_next_job "$(get inventory next_job_us)" us "routing the next job of that pool: the mask is copied" -
 figure job_mask_bytes "$(get inventory mask_bytes)" bytes "pool0's hosts_mask_exclude as afserver receives it; a one-task job grows from $(get inventory job_bytes) to $(get inventory routed_bytes) bytes" -
 
+# --- 5a. selector pools: resolving rules over the farm ---------------------------------------
+"$TARGET/examples/select_bench" --pools "$POOLS" --renders "$RENDERS" --changed $((RENDERS / 10)) >"$WORK/select.json"
+figure select_first "$(get select first_ms)" ms "resolving $POOLS selector pools (CEL rules) over $RENDERS renders, every rule over every render ($(get select members) members)" -
+figure select_refresh "$(get select flags_ms)" ms "the same after a refresh where only busy/online flags changed (most refreshes)" -
+figure select_changed "$(get select changed_ms)" ms "the same after $((RENDERS / 10)) renders changed hardware at once" -
+
 # --- 5b. what the record writer does with each batch of routed jobs ---------------------------
 "$TARGET/examples/record_bench" --preload $((20000 / SCALE)) --batches 300 >"$WORK/record.json"
 figure record_batch_p50 "$(get record p50_us)" us "a batch of $(get record jobs_per_batch) routed jobs registered and audited on the file store ($(get record preload) already registered; p90 $(get record p90_us) us, CPU $(get record cpu_us) us per batch)" -

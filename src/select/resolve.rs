@@ -90,8 +90,9 @@ impl Resolver {
             return pool.clone();
         }
         let mut hosts: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut add = |host: &str| {
-            if !selection.excepts(host) && !hosts.iter().any(|h| same_host(h, host)) {
+            if !selection.excepts(host) && seen.insert(host.to_ascii_lowercase()) {
                 hosts.push(host.to_string());
             }
         };
