@@ -8,7 +8,8 @@
 //! It reads messages itself ([`afserver_read`]), as afserver does and independently of afpool's
 //! own code, so the two cannot share a mistake: binary types 23, 24 and 25 are JSON, `get` is a
 //! request only when it is an object, and of two equal keys the first counts. Its render list
-//! writes `user_name` unescaped, as afserver does. It keeps submitted jobs, answers `get jobs`
+//! writes `user_name` unescaped, as afserver does; `get users` lists its users with their host-mask
+//! type. It keeps submitted jobs, answers `get jobs`
 //! and applies job `action`s ([`fake_jobs`]), and can go down (refuse connections) and come back
 //! on the same port. Also used by `examples/fake_afserver.rs` for benchmarks.
 #![allow(dead_code)]
@@ -47,6 +48,8 @@ pub struct FakeConfig {
     pub renders_reply: Option<Vec<u8>>,
     /// Never answer `get renders` (hold the connection open, as a hung afserver would).
     pub renders_stall: bool,
+    /// Users it knows: (name, `hosts_mask_type`), answered to `get users`.
+    pub users: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -329,6 +332,9 @@ fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Ve
                     .unwrap_or_else(|| renders_body(cfg)),
             );
         }
+        if get["type"] == "users" {
+            return Some(users_body(cfg));
+        }
         if get["type"] == "jobs" {
             let ids: Option<Vec<i64>> = get["ids"]
                 .as_array()
@@ -381,6 +387,22 @@ fn renders_body(cfg: &FakeConfig) -> Vec<u8> {
         })
         .collect();
     format!(r#"{{"renders":[{}]}}"#, items.join(",")).into_bytes()
+}
+
+/// The user list, each with its host-mask type as afserver 3.4 writes it.
+fn users_body(cfg: &FakeConfig) -> Vec<u8> {
+    let items: Vec<String> = cfg
+        .users
+        .iter()
+        .enumerate()
+        .map(|(i, (name, kind))| {
+            format!(
+                r#"{{"name":"{name}","id":{},"hosts_mask_type":"{kind}"}}"#,
+                i + 1
+            )
+        })
+        .collect();
+    format!(r#"{{"users":[{}]}}"#, items.join(",")).into_bytes()
 }
 
 fn framed(kind: Kind, json: &[u8]) -> Vec<u8> {
