@@ -96,6 +96,48 @@ pub enum Command {
     /// List live pool jobs: id, name, user, pool, state and progress from afserver, and how many
     /// of the pool's hosts are online.
     Jobs(crate::commands::jobs::JobsArgs),
+    /// Check the whole set-up, one line per check (`ok`, `warn` or `fail`, with the fix): run it
+    /// on day one and after every change.
+    #[command(long_about = DOCTOR_ABOUT)]
+    Doctor(DoctorArgs),
+}
+
+const DOCTOR_ABOUT: &str = "Check the whole set-up, one line per check: `ok`, `warn` or `fail`, \
+what was found and, for warn and fail, the fix. Exits 0 when no check fails, 1 otherwise.
+
+Checks: afserver reachable at the upstream, its version and round-trip time, its render list; \
+the proxy's listen address free or held by afpool serve; the pool store read and written \
+(file: path, mode, jobs.json and audit.jsonl beside it; MongoDB: afpools.pools and its name_1 \
+index, the jobs and audit collections, a test write); every pool against afserver's renders \
+(members afserver does not know, with the name probably meant: a typo, FQDN vs short name, \
+case), empty pools, masks too large for afserver, pools sharing hosts (information); \
+afserver's users whose host-mask type (find or regex) is not assume_mask_type; and where this \
+shell's CGRU (config.json, CGRU_AF_SERVERNAME, CGRU_AF_SERVERPORT) sends jobs: to the proxy or \
+around it. Nothing is changed (the MongoDB write goes to a scratch collection, dropped after).
+
+Run it with the settings afpool serve uses (the same --config, --store and AFPOOL_* variables), \
+and once more in an artist's shell for the CGRU lines.
+
+Examples:
+  afpool doctor
+  afpool --config /etc/afpool/afpool.toml doctor
+  afpool doctor --json | jq -c 'select(.status != \"ok\")'";
+
+/// `afpool doctor` flags.
+#[derive(Debug, Args, Default)]
+pub struct DoctorArgs {
+    /// The proxy's listen address, as afpool serve is given it [default: 0.0.0.0:51100].
+    #[arg(long, env = "AFPOOL_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// afserver address [default: 127.0.0.1:51000].
+    #[arg(long, env = "AFPOOL_UPSTREAM", value_name = "HOST:PORT")]
+    pub upstream: Option<String>,
+    /// Routing options, as afpool serve reads them (assume_mask_type, mask_mode, default_pool).
+    #[command(flatten)]
+    pub routing: RoutingArgs,
+    /// One JSON object per check, one per line: {"status","name","detail","fix"}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `afpool serve` flags.

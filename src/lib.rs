@@ -15,12 +15,14 @@
 //! - [`http`]: the HTTP API and web page `afpool serve` also serves; [`metrics`]: what `/metrics` exports.
 //! - [`logging`], [`memory`], [`shutdown`]: process set-up.
 //! - [`legacy`]: the older pools tool's Pool Server (TCP 9999), for its old clients.
+//! - [`doctor`]: `afpool doctor`, every check of the set-up, one line each.
 #![warn(missing_docs)]
 
 pub mod accept;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod doctor;
 pub mod http;
 pub mod job;
 pub mod legacy;

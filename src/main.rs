@@ -51,5 +51,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keeper(cmd) => commands::keeper::run(cmd, &mut std::io::stdout()),
         Command::Scan(args) => commands::scan::run(config, args).await,
         Command::Jobs(args) => commands::jobs::run(config, args).await,
+        Command::Doctor(args) => commands::doctor::run(config, args).await,
     }
 }

@@ -2,6 +2,7 @@
 //! what they share: turning global flags and the config file into settings, and opening the store.
 
 pub mod audit;
+pub mod doctor;
 pub mod explain;
 pub mod hosts;
 pub mod jobs;

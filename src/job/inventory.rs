@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::ecma::{self, Refusal};
 pub use super::hosts::{HostList, HostState};
-use super::{compact, mask};
+use super::{compact, mask, MaskMode};
 use crate::renders::RenderInfo;
 use crate::store::Pool;
 
@@ -150,6 +150,24 @@ impl Inventory {
     /// How many distinct host names (render names and pool members, by spelling) are known.
     pub fn known_hosts(&self) -> usize {
         self.known.len()
+    }
+
+    /// afserver's verdict on the masks routing writes for pool `name` in `mode` (the exclusion,
+    /// the inclusion or both): `Err` says why afserver would refuse, and then ignore, one (too
+    /// many regex states, say). `None` for a pool this snapshot does not have.
+    pub fn masks_fit(&self, name: &str, mode: MaskMode) -> Option<Result<(), String>> {
+        let plan = self.plans.get(name)?;
+        if let Err(e) = &plan.valid {
+            return Some(Err(e.clone()));
+        }
+        let exclude = (mode != MaskMode::Include).then(|| ("hosts_mask_exclude", plan.exclude()));
+        let include = (mode != MaskMode::Exclude).then(|| ("hosts_mask", plan.include()));
+        for (key, mask) in exclude.into_iter().chain(include) {
+            if let Err(why) = plan.check_mask(mask) {
+                return Some(Err(format!("its {key} of {} bytes: {why}", mask.len())));
+            }
+        }
+        Some(Ok(()))
     }
 
     pub(crate) fn plan(&self, name: &str) -> Option<&Arc<PoolPlan>> {

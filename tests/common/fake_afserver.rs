@@ -8,9 +8,10 @@
 //! It reads messages itself ([`afserver_read`]), as afserver does and independently of afpool's
 //! own code, so the two cannot share a mistake: binary types 23, 24 and 25 are JSON, `get` is a
 //! request only when it is an object, and of two equal keys the first counts. Its render list
-//! writes `user_name` unescaped, as afserver does. It keeps submitted jobs, answers `get jobs`
-//! and applies job `action`s ([`fake_jobs`]), answers the render list and its resources mode
-//! ([`fake_renders`]: renders can join and change hardware while it runs), and can go down (refuse connections) and come back
+//! writes `user_name` unescaped, as afserver does; `get users` lists its users with their host-mask
+//! type. It keeps submitted jobs, answers `get jobs` and applies job `action`s ([`fake_jobs`]),
+//! answers the render list and its resources mode ([`fake_renders`]: renders can join and change
+//! hardware while it runs), and can go down (refuse connections) and come back
 //! on the same port. Also used by `examples/fake_afserver.rs` for benchmarks.
 #![allow(dead_code)]
 
@@ -50,6 +51,8 @@ pub struct FakeConfig {
     pub renders_reply: Option<Vec<u8>>,
     /// Never answer `get renders` (hold the connection open, as a hung afserver would).
     pub renders_stall: bool,
+    /// Users it knows: (name, `hosts_mask_type`), answered to `get users`.
+    pub users: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -338,6 +341,9 @@ fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Ve
             let list = || st.renders.list(&cfg.renders, &cfg.render_users);
             return Some(cfg.renders_reply.clone().unwrap_or_else(list));
         }
+        if get["type"] == "users" {
+            return Some(users_body(cfg));
+        }
         if get["type"] == "jobs" {
             let ids: Option<Vec<i64>> = get["ids"]
                 .as_array()
@@ -375,6 +381,22 @@ fn crashes_afserver(job: &serde_json::Value) -> bool {
     #[path = "afserver_rules.rs"]
     mod afserver_rules;
     afserver_rules::crashes(job)
+}
+
+/// The user list, each with its host-mask type as afserver 3.4 writes it.
+fn users_body(cfg: &FakeConfig) -> Vec<u8> {
+    let items: Vec<String> = cfg
+        .users
+        .iter()
+        .enumerate()
+        .map(|(i, (name, kind))| {
+            format!(
+                r#"{{"name":"{name}","id":{},"hosts_mask_type":"{kind}"}}"#,
+                i + 1
+            )
+        })
+        .collect();
+    format!(r#"{{"users":[{}]}}"#, items.join(",")).into_bytes()
 }
 
 fn framed(kind: Kind, json: &[u8]) -> Vec<u8> {
