@@ -55,7 +55,9 @@ pub async fn ask(upstream: &Upstream) -> Facts {
     let users = get_users(upstream).await;
     let renders = match &users {
         Err(e) => Err(e.clone()),
-        Ok(_) => renders::fetch(upstream).await.map_err(|e| e.to_string()),
+        Ok(_) => renders::fetch_with_resources(upstream)
+            .await
+            .map_err(|e| e.to_string()),
     };
     Facts { users, renders }
 }

@@ -176,7 +176,10 @@ pub async fn run(inputs: &Inputs) -> Report {
     checks.extend(stored.checks);
     if let Some(pools) = &stored.pools {
         let renders = facts.renders.as_ref().ok().map(Vec::as_slice);
-        checks.extend(pools::checks(pools, renders, &inputs.settings));
+        // Selector pools are checked with their members as the proxy resolves them.
+        let list = renders.unwrap_or_default();
+        let resolved = crate::select::resolve::Resolver::new().resolve(pools, list);
+        checks.extend(pools::checks(&resolved, renders, &inputs.settings));
     }
     checks.push(afserver::users_check(
         &facts,
