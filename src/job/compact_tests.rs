@@ -14,7 +14,7 @@ use std::collections::HashSet;
 #[case(&["a-1", "a_1", "a.1"], "a[._-]1")]
 #[case(&["r1", "r2", "r3", "r5"], "r[1-35]")]
 #[case(&["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"], "r[0-9]")]
-#[case(&["ab1", "ab2", "cd1", "cd2"], "ab[12]|cd[12]")]
+#[case(&["ab1", "ab2", "cd1", "cd2"], "(?:ab|cd)[12]")]
 #[case(&["x1", "y1", "z2"], "[xy]1|z2")]
 #[case(&["x[1", "x]1", "x^1"], "x.1")]
 #[case(&["b", "a", "b", ""], "[ab]")]
@@ -76,7 +76,7 @@ fn a_numbered_farm_outside_one_pool_is_a_few_classes() {
     let outside: Vec<String> = farm(26..=5000);
     let pattern = alternation(outside.iter().map(String::as_str));
     assert_eq!(
-        pattern, "render0(0(0(2[6-9]|[3-9][0-9])|[1-9][0-9][0-9])|[1-4][0-9][0-9][0-9]|5000)",
+        pattern, "render0(?:0(?:0(?:2[6-9]|[3-9][0-9])|[1-9][0-9][0-9])|[1-4][0-9][0-9][0-9]|5000)",
         "as docs/internals.md shows it"
     );
     let names: HashSet<String> = outside.iter().cloned().collect();
@@ -91,7 +91,7 @@ fn short_lists_stay_plain_and_in_order() {
     assert_eq!(alternation([]), "");
     let long = farm(1..=100);
     let pattern = alternation(long.iter().map(String::as_str));
-    assert_eq!(pattern, "render00(0(0[1-9]|[1-9][0-9])|100)");
+    assert_eq!(pattern, "render00(?:0(?:0[1-9]|[1-9][0-9])|100)");
 }
 
 #[test]
@@ -99,7 +99,7 @@ fn the_readme_example() {
     let names: Vec<String> = (26..=500).map(|i| format!("render{i:04}")).collect();
     assert_eq!(
         alternation(names.iter().map(String::as_str)),
-        "render0(0(2[6-9]|[3-9][0-9])|[1-4][0-9][0-9]|500)"
+        "render0(?:0(?:2[6-9]|[3-9][0-9])|[1-4][0-9][0-9]|500)"
     );
 }
 
