@@ -114,3 +114,47 @@ fn a_tree_longer_than_the_plain_list_is_not_used() {
     assert!(tree(names.iter().map(String::as_str)).len() > plain.len());
     assert_eq!(alternation(names.iter().map(String::as_str)), plain);
 }
+
+#[path = "../../tests/common/pool_shapes.rs"]
+mod pool_shapes;
+
+/// The pool shapes of issue 26: the mask (look-ahead) keeps exactly the members, against every
+/// near miss and every other host of the farm, case-sensitively and case-insensitively, and stays
+/// within its size: `(shape, most bytes, most libstdc++ states)`.
+#[rstest]
+#[case("gpu10", 40, 40)]
+#[case("render1000", 80, 50)]
+#[case("ws100", 1_400, 1_100)]
+#[case("fqdn2000", 7_500, 8_000)]
+fn pool_shapes_are_exact_and_small(
+    #[case] shape: &str,
+    #[case] max_bytes: usize,
+    #[case] max_states: usize,
+) {
+    let shape = pool_shapes::shapes()
+        .into_iter()
+        .find(|s| s.name == shape)
+        .unwrap();
+    let inner = alternation(shape.members.iter().map(String::as_str));
+    let lookahead = mask::pool_lookahead(&inner);
+    let states = crate::job::ecma::check(&lookahead).unwrap().states;
+    assert!(lookahead.len() <= max_bytes, "{} bytes", lookahead.len());
+    assert!(states <= max_states, "{states} states");
+    let members: HashSet<String> = shape.members.iter().cloned().collect();
+    let mut others = pool_shapes::near_misses(&shape.members);
+    others.extend(shape.outsiders());
+    let m = mask::full_match(&lookahead).unwrap();
+    for name in &shape.members {
+        assert!(!m.is_match(name), "member {name} excluded");
+        assert!(!m.is_match_icase(name), "member {name} excluded (icase)");
+    }
+    let folded: HashSet<String> = members.iter().map(|n| n.to_ascii_lowercase()).collect();
+    for name in &others {
+        assert!(m.is_match(name), "{name} not excluded");
+        let member_icase = folded.contains(&name.to_ascii_lowercase());
+        assert_eq!(m.is_match_icase(name), !member_icase, "{name} (icase)");
+    }
+    let inner_only = mask::full_match(&inner).unwrap();
+    assert!(shape.members.iter().all(|n| inner_only.is_match(n)));
+    assert!(others.iter().all(|n| !inner_only.is_match(n)));
+}
