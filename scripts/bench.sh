@@ -4,10 +4,14 @@
 # a summary line, and writes the results into docs/benchmarks.md. Not part of the test command.
 #
 #   scripts/bench.sh    # QUICK=1: a shorter, noisier run; SKIP_BUILD=1: use the binaries as built
+#   scripts/bench.sh --masks   # only what afpool's masks cost afserver's scheduler (issue 26 §1):
+#                              # printed, docs/benchmarks.md left alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=${QUICK:-0}
+MASKS_ONLY=0
+[[ ${1:-} == --masks ]] && MASKS_ONLY=1
 POOLS=200
 RENDERS=5000
 BIG_TASKS=100000
@@ -40,7 +44,9 @@ if ! command -v socat >/dev/null; then
   apt-get update -qq >/dev/null && apt-get install -y -qq socat >/dev/null
 fi
 
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then cargo build --release --examples --bins; fi
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+  if [[ $MASKS_ONLY == 1 ]]; then cargo build --release --example mask_cost; else cargo build --release --examples --bins; fi
+fi
 TARGET=${CARGO_TARGET_DIR:-target}/release
 AFPOOL=$TARGET/afpool
 LOADGEN=$TARGET/examples/loadgen
@@ -148,6 +154,44 @@ figure() {
   ROWS+=("| $1 | $2 $3 | $4 | $5 |")
 }
 verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
+
+# --- masks: what one check of a pool's exclude mask costs afserver (issue 26 §1) ---------------
+# One harness (scripts/bench/regex_cost.cpp, g++ -O2, libstdc++ std::regex as afserver 3.4 uses
+# it) times regex_match over each shape's 5,000-host farm and the compile, for afpool's mask, the
+# older tool's exclude list (every outsider, raw), `.*` and a literal, and checks afpool's mask
+# exact on every member, outsider and near miss (examples/mask_cost.rs writes the records).
+mask_costs() {
+  need g++
+  g++ -std=c++17 -O2 -o "$WORK/regex_cost" scripts/bench/regex_cost.cpp
+  "$TARGET/examples/mask_cost" | "$WORK/regex_cost" >"$WORK/masks.txt"
+  local label ok bytes states compile_us ns checked wrong first shape kind target cond
+  while read -r label ok bytes states compile_us ns checked wrong first; do
+    shape=${label%/*} kind=${label#*/}
+    if [[ $ok != OK ]]; then
+      figure "mask_${shape}_${kind}" refused "" "libstdc++ refuses it (over 100,000 NFA states): afserver ignores the mask" -
+      continue
+    fi
+    local detail="$bytes bytes, $states states, compile $(calc "$compile_us / 1000" 2) ms"
+    if [[ $kind == afpool ]]; then
+      detail+=", exact on $checked names ($wrong wrong${first:+: $first})"
+      case $shape in
+        gpu10 | render1000) target="<= 1000 ns" cond="$ns <= 1000" ;;
+        ws100) target="<= 1500 ns" cond="$ns <= 1500" ;;
+        *) target="<= 8000 ns, <= 8 KB, <= 15 ms compile"
+          cond="$ns <= 8000 && $bytes <= 8192 && $compile_us <= 15000" ;;
+      esac
+      [[ $wrong == 0 ]] || cond=0
+      figure "mask_${shape}_afpool" "$(calc "$ns" 0)" ns/check "$target; $detail" "$(verdict "$cond")"
+    else
+      figure "mask_${shape}_${kind}" "$(calc "$ns" 0)" "ns/check" "$detail" -
+    fi
+  done <"$WORK/masks.txt"
+}
+if [[ $MASKS_ONLY == 1 ]]; then
+  mask_costs
+  echo "bench: $PASSED passed, $MISSED missed (masks only; docs/benchmarks.md not written)"
+  exit 0
+fi
 
 # --- setup ------------------------------------------------------------------------------------
 write_pools
@@ -390,6 +434,9 @@ figure job_mask_bytes "$(get inventory mask_bytes)" bytes "pool0's hosts_mask_ex
 figure select_first "$(get select first_ms)" ms "resolving $POOLS selector pools (CEL rules) over $RENDERS renders, every rule over every render ($(get select members) members)" -
 figure select_refresh "$(get select flags_ms)" ms "the same after a refresh where only busy/online flags changed (most refreshes)" -
 figure select_changed "$(get select changed_ms)" ms "the same after $((RENDERS / 10)) renders changed hardware at once" -
+
+# --- 5a'. what one check of a pool's exclude mask costs afserver's scheduler -----------------
+mask_costs
 
 # --- 5b. what the record writer does with each batch of routed jobs ---------------------------
 "$TARGET/examples/record_bench" --preload $((20000 / SCALE)) --batches 300 >"$WORK/record.json"

@@ -122,7 +122,8 @@ fn is_pool_lookahead(mask: &str) -> bool {
         return false;
     };
     !inner.is_empty()
-        && !inner.contains("(?")
+        && !inner.contains("(?=")
+        && !inner.contains("(?!")
         && !inner.chars().any(|c| c == '\\' || c.is_control())
 }
 
