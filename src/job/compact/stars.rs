@@ -13,10 +13,13 @@ use super::build::{Branch, Builder};
 use super::dawg::Atom;
 use super::expr::Re;
 
+/// A first character set and the one set that follows it.
+type Row = (Rc<Vec<Atom>>, Rc<Vec<Atom>>);
+
 /// The alternatives of `branches` (each followed by its way to `end`), keyed by first atom.
 pub(super) fn cover(b: &mut Builder, branches: Vec<Branch>, end: usize) -> Vec<(Atom, Rc<Re>)> {
     let mut out = Vec::new();
-    let mut rows: Vec<(Rc<Vec<Atom>>, Rc<Vec<Atom>>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for (first, t) in branches {
         match b.single_set(t, end) {
             Some(second) if plain(&first) && plain(&second) => rows.push((first, second)),
