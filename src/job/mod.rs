@@ -16,6 +16,7 @@ mod explain;
 mod hosts;
 mod inventory;
 mod mask;
+mod poolexpr;
 mod poolref;
 mod rejection;
 mod rewrite;
