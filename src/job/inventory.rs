@@ -5,10 +5,11 @@
 //! render's spelling wins over a pool's; two renders differing only in case are both kept).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::ecma::{self, Refusal};
 pub use super::hosts::{HostList, HostState};
+use super::poolexpr::{EvalError, PoolExpr};
 use super::{compact, mask, MaskMode};
 use crate::renders::RenderInfo;
 use crate::store::Pool;
@@ -28,6 +29,8 @@ pub(crate) struct PoolPlan {
     pub excluded: usize,
     /// `Err` when a known host name cannot be written as a mask (never expected; blocks routing).
     pub valid: Result<(), String>,
+    /// Members, lowercase (what pool expressions combine).
+    members: Arc<HashSet<String>>,
     include: OnceLock<String>,
     exclude: OnceLock<String>,
     /// afserver's verdict on `include` and `exclude`, checked once per snapshot.
@@ -71,7 +74,25 @@ pub struct Inventory {
     renders: Vec<RenderInfo>,
     plans: HashMap<String, Arc<PoolPlan>>,
     known: Arc<Vec<String>>,
+    spellings: Spellings,
+    shared: SnapshotHosts,
+    /// Plans of the pool expressions jobs named in this snapshot, by reference text.
+    exprs: Mutex<HashMap<String, Arc<PoolPlan>>>,
 }
+
+/// Why a pool expression cannot be routed to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ExprRefusal {
+    /// Not a valid expression.
+    #[error("'{0}' is neither a pool nor a valid pool expression: {1}")]
+    Syntax(String, super::poolexpr::ExprError),
+    /// A valid expression that names no host set.
+    #[error("pool expression '{0}': {1}")]
+    Eval(String, EvalError),
+}
+
+/// At most this many expressions are kept per snapshot (more are planned per job).
+const EXPRESSIONS_KEPT: usize = 1024;
 
 /// Lowercase name → every spelling seen (renders first), in insertion order.
 type Spellings = HashMap<String, Vec<String>>;
@@ -109,7 +130,10 @@ impl Inventory {
             pools,
             renders,
             plans,
-            known: shared.known,
+            known: shared.known.clone(),
+            spellings,
+            shared,
+            exprs: Mutex::default(),
         }
     }
 
@@ -131,6 +155,20 @@ impl Inventory {
                     }
                 } else {
                     plan.exclude();
+                }
+            }
+        }
+        // Expressions jobs used are planned again now, off the request path, like pools.
+        let previous = previous.exprs.lock().expect("not poisoned").clone();
+        for (text, old) in previous {
+            if let Ok(plan) = inv.plan_expr(&text) {
+                match (old.hosts == plan.hosts, old.exclude.get()) {
+                    (true, Some(mask)) => {
+                        let _ = plan.exclude.set(mask.clone());
+                    }
+                    _ => {
+                        plan.exclude();
+                    }
                 }
             }
         }
@@ -173,9 +211,29 @@ impl Inventory {
     pub(crate) fn plan(&self, name: &str) -> Option<&Arc<PoolPlan>> {
         self.plans.get(name)
     }
+
+    /// The plan of pool expression `text` (`gpu|cpu`, `gpu&!old`): its members are the
+    /// expression over this snapshot's pools, planned as a pool of that name.
+    pub(crate) fn plan_expr(&self, text: &str) -> Result<Arc<PoolPlan>, ExprRefusal> {
+        if let Some(plan) = self.exprs.lock().expect("not poisoned").get(text) {
+            return Ok(plan.clone());
+        }
+        let expr = PoolExpr::parse(text).map_err(|e| ExprRefusal::Syntax(text.to_string(), e))?;
+        let members = expr
+            .eval(&|name| self.plans.get(name).map(|p| &*p.members))
+            .map_err(|e| ExprRefusal::Eval(text.to_string(), e))?;
+        let pool = Pool::new(text, members);
+        let plan = Arc::new(plan_pool(&pool, &self.spellings, &self.shared));
+        let mut kept = self.exprs.lock().expect("not poisoned");
+        if kept.len() < EXPRESSIONS_KEPT {
+            kept.insert(text.to_string(), plan.clone());
+        }
+        Ok(plan)
+    }
 }
 
 /// What every pool of a snapshot shares.
+#[derive(Debug)]
 struct SnapshotHosts {
     all: Arc<Vec<HostState>>,
     known: Arc<Vec<String>>,
@@ -231,6 +289,7 @@ fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &SnapshotHosts) -> Pool
         can_run: Arc::new(can_run),
         cannot_run: HostList::except(shared.all.clone(), members.clone()),
         valid: shared.valid.clone(),
+        members,
         include: OnceLock::new(),
         exclude: OnceLock::new(),
         checked: Default::default(),
@@ -238,99 +297,5 @@ fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &SnapshotHosts) -> Pool
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn inventory() -> Inventory {
-        let mut off = RenderInfo::named("r10");
-        off.online = false;
-        let renders = vec![
-            RenderInfo::named("render01"),
-            RenderInfo::named("gpu.node3"),
-            RenderInfo::named("r1"),
-            off,
-        ];
-        let pools = vec![
-            Pool::new("cpu", ["Render01", "r1", "spare9"]),
-            Pool::new("gpu", ["gpu.node3"]),
-            Pool::new("cpu", Vec::<String>::new()),
-        ];
-        Inventory::new(pools, renders)
-    }
-
-    #[test]
-    fn members_take_afservers_spelling() {
-        let inv = inventory();
-        let cpu = inv.plan("cpu").unwrap();
-        assert_eq!(*cpu.hosts, ["r1", "render01", "spare9"]);
-        assert_eq!(cpu.include(), "r1|render01|spare9");
-        assert_eq!(cpu.exclude(), "(?!(?:r1|render01|spare9)$).*");
-        assert_eq!(cpu.excluded, 2);
-        assert!(cpu.valid.is_ok());
-        let names: Vec<&str> = cpu.can_run.iter().map(|h| h.name.as_str()).collect();
-        assert_eq!(names, ["r1", "render01"]);
-        assert_eq!(
-            cpu.cannot_run.to_vec()[1],
-            HostState {
-                name: "r10".into(),
-                online: false
-            }
-        );
-    }
-
-    #[test]
-    fn pool_only_hosts_are_known_and_excluded_elsewhere() {
-        let inv = inventory();
-        assert_eq!(inv.known_hosts(), 5);
-        let gpu = inv.plan("gpu").unwrap();
-        assert_eq!(gpu.exclude(), "(?!(?:gpu[.]node3)$).*");
-        assert_eq!(gpu.excluded, 4, "r1, r10, render01 and spare9 are kept off");
-    }
-
-    #[test]
-    fn masks_written_before_are_carried_or_rewritten_never_dropped() {
-        let first = inventory();
-        let cpu_exclude = first.plan("cpu").unwrap().exclude().to_string();
-        let gpu_include = first.plan("gpu").unwrap().include().to_string();
-        let mut renders = first.renders().to_vec();
-        renders[0].online = false; // a flag changed: same names
-        renders.push(RenderInfo::named("new9")); // a new render: masks name members only
-        let second = Inventory::after(&first, first.pools().to_vec(), renders.clone());
-        let (cpu, gpu) = (second.plan("cpu").unwrap(), second.plan("gpu").unwrap());
-        assert_eq!(cpu.exclude.get(), Some(&cpu_exclude));
-        assert_eq!(gpu.include.get(), Some(&gpu_include));
-        assert!(gpu.exclude.get().is_none(), "never asked for");
-        let mut pools = first.pools().to_vec();
-        pools[0].hosts.push("new9".into()); // a member added: cpu's masks are written again
-        let third = Inventory::after(&second, pools, renders);
-        let cpu = third.plan("cpu").unwrap();
-        assert_eq!(
-            cpu.exclude.get().map(String::as_str),
-            Some("(?!(?:new9|r1|render01|spare9)$).*")
-        );
-        assert_eq!(third.plan("gpu").unwrap().include.get(), Some(&gpu_include));
-    }
-
-    #[test]
-    fn lookups_are_exact_and_first_duplicate_wins() {
-        let inv = inventory();
-        assert!(inv.plan("CPU").is_none());
-        assert_eq!(inv.plan("cpu").unwrap().hosts.len(), 3);
-        assert_eq!(inv.pools().len(), 3);
-        assert_eq!(inv.renders().len(), 4);
-    }
-
-    #[test]
-    fn renders_differing_in_case_are_both_written() {
-        let renders = vec![
-            RenderInfo::named("Render01"),
-            RenderInfo::named("render01"),
-            RenderInfo::named("x"),
-        ];
-        let inv = Inventory::new(vec![Pool::new("p", ["RENDER01"])], renders);
-        let p = inv.plan("p").unwrap();
-        assert_eq!(*p.hosts, ["Render01", "render01"]);
-        assert_eq!(p.exclude(), "(?!(?:Render01|render01)$).*");
-        assert_eq!(p.excluded, 1);
-    }
-}
+#[path = "inventory_tests.rs"]
+mod tests;

@@ -4,7 +4,7 @@
 //! (an [`Inventory`]).
 //!
 //! Files: `settings` (policies and modes), `envelope` (raw-JSON job, [`is_job_submission`]),
-//! `poolref` (pool reference), `shield` (rules every job must pass), `mask` (find/regex masks and
+//! `poolref` (pool reference), `poolexpr` (pool expressions: `gpu|cpu`, `gpu&!old`), `shield` (rules every job must pass), `mask` (find/regex masks and
 //! escaping), `inventory` (per-snapshot pool plans), `hosts` (host lists for explanations),
 //! `rewrite` (mask rewrite, hold/pass edits), `route` ([`route`]), `explain` ([`Outcome`],
 //! [`Explanation`]), `rejection` ([`Rejection`]).
@@ -16,7 +16,7 @@ mod explain;
 mod hosts;
 mod inventory;
 mod mask;
-mod poolexpr;
+pub mod poolexpr;
 mod poolref;
 mod rejection;
 mod rewrite;

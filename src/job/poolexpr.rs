@@ -7,7 +7,7 @@
 //! An expression is a set of hosts named by pools, never "every host but": `!old` alone, or
 //! `gpu|!old`, would need the whole farm (hosts afpool has never seen included) and is refused.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// The characters that make a pool reference an expression (new pool names may not hold them).
@@ -69,25 +69,21 @@ impl PoolExpr {
         }
     }
 
-    /// Every pool name the expression uses, in order of appearance (repeats kept once).
-    pub fn names(&self) -> Vec<&str> {
-        let mut out = Vec::new();
-        self.walk(&mut |n| {
-            if !out.contains(&n) {
-                out.push(n)
-            }
-        });
-        out
-    }
-
-    fn walk<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+    /// The expression with pool names replaced as `renames` says (old name → new name), or
+    /// `None` when it names none of them.
+    pub fn renamed(&self, renames: &HashMap<String, String>) -> Option<PoolExpr> {
+        let pair = |a: &PoolExpr, b: &PoolExpr| match (a.renamed(renames), b.renamed(renames)) {
+            (None, None) => None,
+            (x, y) => Some((
+                Box::new(x.unwrap_or_else(|| a.clone())),
+                Box::new(y.unwrap_or_else(|| b.clone())),
+            )),
+        };
         match self {
-            PoolExpr::Name(n) => f(n),
-            PoolExpr::Not(e) => e.walk(f),
-            PoolExpr::Union(a, b) | PoolExpr::Both(a, b) => {
-                a.walk(f);
-                b.walk(f)
-            }
+            PoolExpr::Name(n) => renames.get(n).map(|new| PoolExpr::Name(new.clone())),
+            PoolExpr::Not(e) => e.renamed(renames).map(|e| PoolExpr::Not(Box::new(e))),
+            PoolExpr::Union(a, b) => pair(a, b).map(|(a, b)| PoolExpr::Union(a, b)),
+            PoolExpr::Both(a, b) => pair(a, b).map(|(a, b)| PoolExpr::Both(a, b)),
         }
     }
 

@@ -84,8 +84,13 @@ fn the_canonical_text_reads_back_the_same(#[case] text: &str, #[case] canonical:
 }
 
 #[test]
-fn names_are_listed_once_in_order() {
-    let expr = PoolExpr::parse("gpu&!old|(cpu&!old)").unwrap();
-    assert_eq!(expr.names(), ["gpu", "old", "cpu"]);
+fn renamed_pools_are_followed_inside_an_expression() {
+    let renames = HashMap::from([("old".to_string(), "legacy".to_string())]);
+    let expr = PoolExpr::parse("(gpu|cpu)&!old").unwrap();
+    assert_eq!(
+        expr.renamed(&renames).unwrap().to_string(),
+        "(gpu|cpu)&!legacy"
+    );
+    assert_eq!(PoolExpr::parse("gpu|cpu").unwrap().renamed(&renames), None);
     assert!(is_expression("gpu|cpu") && is_expression("!old") && !is_expression("gpu"));
 }

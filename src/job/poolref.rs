@@ -2,6 +2,9 @@
 //! `afpool_routed` mark of an earlier pass, a `"pool"` key in the JSON held by `custom_data`, a
 //! `pool:NAME` token in `hosts_mask` then `hosts_mask_exclude`, then the default pool. The `pool` key, every
 //! `pool:NAME` token and the mark are stripped before forwarding (routing writes the mark again).
+//! A token may hold a pool expression (`pool:gpu&!old`, `pool:(gpu|cpu)&!old`: `|` only inside
+//! parentheses, where it cannot be a mask separator), and several tokens in one field name their
+//! union (`pool:gpu|pool:cpu`).
 
 use serde::{Deserialize, Serialize};
 
@@ -92,9 +95,11 @@ pub(crate) fn take(job: &mut Job<'_>, settings: &RouteSettings) -> Result<Found,
             continue;
         };
         let (rest, names) = strip_tokens(&mask);
-        if let Some(name) = names.into_iter().next() {
+        if !names.is_empty() {
             job.set_str(field, &rest);
             stripped = true;
+            // Several tokens in one field name their union (`pool:gpu|pool:cpu`).
+            let name = names.join("|");
             choice = choice.or(Some(PoolChoice { name, source }));
         }
     }
@@ -140,6 +145,25 @@ fn is_name_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-')
 }
 
+/// The length of a token's pool reference: name characters and the expression operators
+/// `& ! ( )`, and `|` inside parentheses (outside them it separates mask entries).
+fn token_len(b: &[u8]) -> usize {
+    let mut depth = 0usize;
+    let mut len = 0;
+    for &c in b {
+        match c {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b'|' if depth > 0 => {}
+            b'&' | b'!' => {}
+            c if is_name_char(c) => {}
+            _ => break,
+        }
+        len += 1;
+    }
+    len
+}
+
 fn is_sep(c: u8) -> bool {
     SEPARATORS.iter().any(|&s| s as u8 == c)
 }
@@ -151,11 +175,7 @@ fn find_token(mask: &str) -> Option<(usize, usize)> {
     while let Some(pos) = mask[from..].find("pool:") {
         let start = from + pos;
         let name_start = start + 5;
-        let end = name_start
-            + b[name_start..]
-                .iter()
-                .take_while(|&&c| is_name_char(c))
-                .count();
+        let end = name_start + token_len(&b[name_start..]);
         let bounded = (start == 0 || is_sep(b[start - 1])) && (end == b.len() || is_sep(b[end]));
         if bounded && end > name_start {
             return Some((start, end));
@@ -200,6 +220,10 @@ mod tests {
     #[case("mypool:gpu", "mypool:gpu", &[])]
     #[case("pool:", "pool:", &[])]
     #[case("(pool:gpu)", "(pool:gpu)", &[])]
+    #[case("pool:gpu&!old|r1", "r1", &["gpu&!old"])]
+    #[case("r1|pool:(gpu|cpu)&!old", "r1", &["(gpu|cpu)&!old"])]
+    #[case("pool:gpu|pool:cpu", "", &["gpu", "cpu"])]
+    #[case("pool:gpu) r1", "r1", &["gpu)"])]
     #[case("render.*", "render.*", &[])]
     fn strips_tokens(#[case] mask: &str, #[case] rest: &str, #[case] names: &[&str]) {
         let (got, found) = strip_tokens(mask);
@@ -239,6 +263,11 @@ mod tests {
         r#"{"hosts_mask_exclude":"r1 pool:d"}"#,
         "d",
         PoolSource::HostsMaskExcludeToken
+    )]
+    #[case(
+        r#"{"hosts_mask":"pool:gpu|pool:cpu&!old,r1","hosts_mask_exclude":"pool:d"}"#,
+        "gpu|cpu&!old",
+        PoolSource::HostsMaskToken
     )]
     #[case(r#"{"custom_data":"not json"}"#, "dflt", PoolSource::Default)]
     #[case(r#"{"custom_data":"{\"pool\":7}"}"#, "dflt", PoolSource::Default)]

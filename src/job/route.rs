@@ -10,7 +10,7 @@ use super::poolref::{self, PoolChoice, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
-use super::{ecma, shield};
+use super::{ecma, poolexpr, shield};
 
 /// What routing settled on, before the explanation is written.
 struct Decision {
@@ -116,17 +116,23 @@ fn decide(
         Some(c) => c,
     };
     let name = &choice.name;
-    let Some(plan) = inv.plan(name) else {
-        let problem = format!("unknown pool '{name}'");
-        return policy(
-            job,
-            settings,
-            settings.on_unknown_pool,
-            name,
-            problem,
-            FENCE_ALL,
-        );
+    let plan = match inv.plan(name) {
+        Some(plan) => plan.clone(),
+        None if poolexpr::is_expression(name) => match inv.plan_expr(name) {
+            Ok(plan) => plan,
+            Err(refusal) => {
+                let problem = refusal.to_string();
+                let on = settings.on_unknown_pool;
+                return policy(job, settings, on, name, problem, FENCE_ALL);
+            }
+        },
+        None => {
+            let problem = format!("unknown pool '{name}'");
+            let on = settings.on_unknown_pool;
+            return policy(job, settings, on, name, problem, FENCE_ALL);
+        }
     };
+    let plan = &plan;
     if let Err(e) = &plan.valid {
         let msg = format!("pool '{name}' has a host name afpool cannot write as a mask ({e})");
         return Err(Rejection::shield(ShieldRule::InvalidRegex, msg));

@@ -15,6 +15,9 @@ mod policy;
 #[path = "route_mark_tests.rs"]
 mod mark;
 
+#[path = "route_expr_tests.rs"]
+mod expr;
+
 const BLOCK: &str = r#"{"name":"b","tasks":[{"name":"t","command":"c"}]}"#;
 
 fn inv() -> Inventory {

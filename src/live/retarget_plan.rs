@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::job::poolexpr::{self, PoolExpr};
 use crate::job::{Inventory, RouteSettings};
 use crate::store::registry::{JobMasks, PoolJob};
 use crate::store::Pool;
@@ -89,10 +90,28 @@ pub(super) fn claims<J: Borrow<PoolJob>>(
     let mut inv = None;
     let mut claims = Vec::new();
     for job in jobs.iter().map(Borrow::borrow) {
-        let pool = renames.get(&job.pool).unwrap_or(&job.pool).as_str();
+        let followed = follow(&job.pool, pools, renames);
+        let pool = followed.as_deref().unwrap_or(&job.pool);
         claims.extend(next(job, pool, targets.get(job, pool, settings, &mut inv)));
     }
     claims
+}
+
+/// The name a job's pool reference takes after `renames`: the new name of a renamed pool, or a
+/// pool expression with its renamed pools replaced (`gpu|old` → `gpu|legacy`); `None` when it
+/// stays. An existing pool's exact name is never read as an expression.
+fn follow(reference: &str, pools: &[Pool], renames: &HashMap<String, String>) -> Option<String> {
+    if let Some(new) = renames.get(reference) {
+        return Some(new.clone());
+    }
+    if renames.is_empty()
+        || !poolexpr::is_expression(reference)
+        || pools.iter().any(|p| p.name == reference)
+    {
+        return None;
+    }
+    let expr = PoolExpr::parse(reference).ok()?;
+    expr.renamed(renames).map(|e| e.to_string())
 }
 
 /// The job's next state in `pool` with its `computed` masks, if its masks or pool change.
@@ -242,5 +261,50 @@ mod tests {
         assert_eq!(moved.len(), 2);
         assert_ne!(moved[0].after.masks_written, written);
         assert_eq!(moved[0].before.masks_written, written);
+    }
+
+    #[test]
+    fn an_expression_job_follows_a_renamed_pool_and_a_changed_one() {
+        let settings = RouteSettings::default();
+        let pools = |gpu: &[&str]| {
+            Arc::new(vec![
+                Pool::new("gpu", gpu.to_vec()),
+                Pool::new("legacy", ["old1"]),
+            ])
+        };
+        let before = pools(&["g1", "old1"]);
+        let probe = [job(1, "gpu&!legacy", JobMasks::default())];
+        let first = claims(&mut None, &probe, &before, &HashMap::new(), &settings);
+        let written = first[0].after.masks_written.clone();
+        let exclude = written.hosts_mask_exclude.clone().unwrap();
+        assert!(
+            exclude.contains("g1") && !exclude.contains("old1"),
+            "{exclude}"
+        );
+        // `old` renamed to `legacy` while the job named `gpu&!old`: it keeps its masks.
+        let renames = HashMap::from([("old".to_string(), "legacy".to_string())]);
+        let jobs = [job(1, "gpu&!old", written.clone())];
+        let got = claims(&mut None, &jobs, &before, &renames, &settings);
+        assert_eq!(got[0].after.pool, "gpu&!legacy");
+        assert_eq!(got[0].after.masks_written, written);
+        // A pool inside it gains a host: the job is re-targeted.
+        let jobs = [job(1, "gpu&!legacy", written.clone())];
+        let grown = claims(
+            &mut None,
+            &jobs,
+            &pools(&["g1", "g2", "old1"]),
+            &HashMap::new(),
+            &settings,
+        );
+        let exclude = grown[0]
+            .after
+            .masks_written
+            .hosts_mask_exclude
+            .clone()
+            .unwrap();
+        assert!(
+            exclude.contains("g2") && !exclude.contains("old1"),
+            "{exclude}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! Host names are trimmed, must match `[A-Za-z0-9._-]+`, are stored as given and compared
 //! ASCII case-insensitively. Pool names are kept exactly as given (case-sensitive, as in the
 //! legacy tool) but must be non-empty, carry no surrounding whitespace, no `|` and no control
-//! characters, and must not be the legacy sentinel `Don't use pool.`.
+//! characters, none of the expression operators `& ! ( )`, and must not be the legacy sentinel `Don't use pool.`.
 
 use super::StoreError;
 
@@ -22,6 +22,11 @@ pub fn validate_pool_name(name: &str) -> Result<&str, StoreError> {
     }
     if name.contains('|') {
         return reject("must not contain '|'");
+    }
+    if let Some(op) = name.chars().find(|c| "&!()".contains(*c)) {
+        return reject(&format!(
+            "must not contain '{op}' (pool expressions such as gpu&!old use & ! ( ))"
+        ));
     }
     if name.chars().any(char::is_control) {
         return reject("must not contain control characters");
@@ -106,7 +111,17 @@ mod tests {
     fn pool_names() {
         assert!(validate_pool_name("lighting").is_ok());
         assert!(validate_pool_name("GPU farm #2").is_ok());
-        for bad in ["", " x", "x ", "a|b", "a\nb", NO_POOL_SENTINEL] {
+        for bad in [
+            "",
+            " x",
+            "x ",
+            "a|b",
+            "a&b",
+            "!old",
+            "(x)",
+            "a\nb",
+            NO_POOL_SENTINEL,
+        ] {
             assert!(
                 matches!(validate_pool_name(bad), Err(StoreError::InvalidName(..))),
                 "{bad:?} should be rejected"
