@@ -74,10 +74,16 @@ pub struct Inventory {
     renders: Vec<RenderInfo>,
     plans: HashMap<String, Arc<PoolPlan>>,
     known: Arc<Vec<String>>,
+    exprs: Box<Expressions>,
+}
+
+/// What planning a pool expression needs of the snapshot, and the plans made.
+#[derive(Debug)]
+struct Expressions {
     spellings: Spellings,
     shared: SnapshotHosts,
     /// Plans of the pool expressions jobs named in this snapshot, by reference text.
-    exprs: Mutex<HashMap<String, Arc<PoolPlan>>>,
+    plans: Mutex<HashMap<String, Arc<PoolPlan>>>,
 }
 
 /// Why a pool expression cannot be routed to.
@@ -131,9 +137,11 @@ impl Inventory {
             renders,
             plans,
             known: shared.known.clone(),
-            spellings,
-            shared,
-            exprs: Mutex::default(),
+            exprs: Box::new(Expressions {
+                spellings,
+                shared,
+                plans: Mutex::default(),
+            }),
         }
     }
 
@@ -159,7 +167,7 @@ impl Inventory {
             }
         }
         // Expressions jobs used are planned again now, off the request path, like pools.
-        let previous = previous.exprs.lock().expect("not poisoned").clone();
+        let previous = previous.exprs.plans.lock().expect("not poisoned").clone();
         for (text, old) in previous {
             if let Ok(plan) = inv.plan_expr(&text) {
                 match (old.hosts == plan.hosts, old.exclude.get()) {
@@ -215,7 +223,8 @@ impl Inventory {
     /// The plan of pool expression `text` (`gpu|cpu`, `gpu&!old`): its members are the
     /// expression over this snapshot's pools, planned as a pool of that name.
     pub(crate) fn plan_expr(&self, text: &str) -> Result<Arc<PoolPlan>, ExprRefusal> {
-        if let Some(plan) = self.exprs.lock().expect("not poisoned").get(text) {
+        let exprs = &self.exprs;
+        if let Some(plan) = exprs.plans.lock().expect("not poisoned").get(text) {
             return Ok(plan.clone());
         }
         let expr = PoolExpr::parse(text).map_err(|e| ExprRefusal::Syntax(text.to_string(), e))?;
@@ -223,8 +232,8 @@ impl Inventory {
             .eval(&|name| self.plans.get(name).map(|p| &*p.members))
             .map_err(|e| ExprRefusal::Eval(text.to_string(), e))?;
         let pool = Pool::new(text, members);
-        let plan = Arc::new(plan_pool(&pool, &self.spellings, &self.shared));
-        let mut kept = self.exprs.lock().expect("not poisoned");
+        let plan = Arc::new(plan_pool(&pool, &exprs.spellings, &exprs.shared));
+        let mut kept = exprs.plans.lock().expect("not poisoned");
         if kept.len() < EXPRESSIONS_KEPT {
             kept.insert(text.to_string(), plan.clone());
         }
