@@ -388,3 +388,24 @@ async fn closed_port() -> String {
     drop(listener);
     addr
 }
+
+#[tokio::test]
+async fn dry_run_explains_a_pool_expression() {
+    let s = Setup::new().await;
+    let create = format!("--store {} pool create old gpu01", s.store);
+    assert_eq!(run(AFPOOL, &words(&create), None).await.code, 0);
+    let r = s.submit("--dry-run --pool gpu&!old bare.json").await;
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    for needed in [
+        "'gpu&!old' (from the job's \"pool\" key)",
+        "pool hosts:     gpu.node3\n",
+        "verdict:        routed",
+    ] {
+        assert!(
+            r.stdout.contains(needed),
+            "{needed} missing in:\n{}",
+            r.stdout
+        );
+    }
+    assert_eq!(s.job_requests(), 0);
+}
