@@ -52,5 +52,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scan(args) => commands::scan::run(config, args).await,
         Command::Jobs(args) => commands::jobs::run(config, args).await,
         Command::Doctor(args) => commands::doctor::run(config, args).await,
+        Command::CheckConfig(args) => {
+            commands::check_config::run(&config, &args, &mut std::io::stdout())
+        }
+        Command::Completions(args) => {
+            commands::completions::completions(&args, &mut std::io::stdout())
+        }
+        Command::GenerateMan(args) => {
+            commands::completions::run_man(&args, &mut std::io::stdout())
+        }
     }
 }
