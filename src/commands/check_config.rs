@@ -123,4 +123,50 @@ mod tests {
         }
         assert!(!check("store = \"mongodb://u:pw@db/\"").unwrap().contains("pw@"));
     }
+
+    /// `# key = value` lines of the packaged config uncommented.
+    fn uncommented(text: &str) -> String {
+        let is_key = |line: &str| {
+            line.split_once(" = ")
+                .is_some_and(|(k, _)| k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        };
+        let lines = text.lines().map(|line| match line.strip_prefix("# ") {
+            Some(rest) if is_key(rest) => rest,
+            _ => line,
+        });
+        lines.collect::<Vec<_>>().join("\n")
+    }
+
+    /// Top-level and `[routing]` keys a TOML text sets, as `key` / `routing.key`.
+    fn keys(text: &str) -> std::collections::BTreeSet<String> {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        let mut keys = std::collections::BTreeSet::new();
+        for (key, value) in &table {
+            match value.as_table() {
+                Some(inner) => keys.extend(inner.keys().map(|k| format!("{key}.{k}"))),
+                None => drop(keys.insert(key.clone())),
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn the_packaged_config_is_valid_and_its_comments_are_the_defaults() {
+        let text = include_str!("../../scripts/deb/afpool.toml");
+        let packaged = check(text).unwrap();
+        assert!(packaged.contains("file:/var/lib/afpool/pools.json"), "{packaged}");
+        let all = uncommented(text);
+        let full = include_str!("../../fixtures/config/valid/full.toml");
+        let missing: Vec<_> = keys(full).difference(&keys(&all)).cloned().collect();
+        assert!(missing.is_empty(), "keys the packaged config does not show: {missing:?}");
+        // Uncommented, every key gives what the packaged file gives (the defaults), except the
+        // example default pool.
+        let differ: Vec<_> = packaged
+            .lines()
+            .zip(check(&all).unwrap().lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("{a} / {b}"))
+            .collect();
+        assert_eq!(differ, ["routing.default_pool          / routing.default_pool         farm"]);
+    }
 }
