@@ -45,8 +45,14 @@ fn settings(config: &Config) -> anyhow::Result<Vec<(&'static str, String)>> {
         ("upstream", upstream.addr.clone()),
         ("store", store.redacted().into_owned()),
         ("max_connections", limits.max_connections.to_string()),
-        ("first_message_timeout_secs", secs(limits.first_message_timeout)),
-        ("client_write_timeout_secs", secs(limits.client_write_timeout)),
+        (
+            "first_message_timeout_secs",
+            secs(limits.first_message_timeout),
+        ),
+        (
+            "client_write_timeout_secs",
+            secs(limits.client_write_timeout),
+        ),
         ("connection_deadline_secs", secs(limits.connection_deadline)),
         ("drain_timeout_secs", secs(limits.drain_timeout)),
         ("max_inflight_bytes", limits.max_inflight_bytes.to_string()),
@@ -54,7 +60,10 @@ fn settings(config: &Config) -> anyhow::Result<Vec<(&'static str, String)>> {
         ("reply_timeout_secs", secs(upstream.reply_timeout)),
         ("renders_refresh_secs", secs(refresh)),
         ("audit_keep_days", audit_keep_days(config).to_string()),
-        ("routing.default_pool", routing.default_pool.clone().unwrap_or_default()),
+        (
+            "routing.default_pool",
+            routing.default_pool.clone().unwrap_or_default(),
+        ),
         ("routing.mask_mode", word(routing.mask_mode)),
         ("routing.assume_mask_type", word(routing.assume_mask_type)),
         ("routing.annotate", routing.annotate.to_string()),
@@ -105,8 +114,14 @@ mod tests {
         let cases: &[(&str, Result<&str, &str>)] = &[
             ("", Ok("listen                       0.0.0.0:51100")),
             ("", Ok("routing.on_unknown_pool      hold")),
-            ("upstream = \"af:51000\"", Ok("upstream                     af:51000")),
-            ("[routing]\nmask_mode = \"both\"", Ok("routing.mask_mode            both")),
+            (
+                "upstream = \"af:51000\"",
+                Ok("upstream                     af:51000"),
+            ),
+            (
+                "[routing]\nmask_mode = \"both\"",
+                Ok("routing.mask_mode            both"),
+            ),
             ("store = \"mongodb://u:pw@db/\"", Ok("mongodb://u:***@db/")),
             ("listen = \"0.0.0.0\"", Err("HOST:PORT")),
             ("upstream = \"af:port\"", Err("port number")),
@@ -121,7 +136,9 @@ mod tests {
                 (got, _) => panic!("{text}: {got:?}, wanted {want:?}"),
             }
         }
-        assert!(!check("store = \"mongodb://u:pw@db/\"").unwrap().contains("pw@"));
+        assert!(!check("store = \"mongodb://u:pw@db/\"")
+            .unwrap()
+            .contains("pw@"));
     }
 
     /// `# key = value` lines of the packaged config uncommented.
@@ -154,11 +171,17 @@ mod tests {
     fn the_packaged_config_is_valid_and_its_comments_are_the_defaults() {
         let text = include_str!("../../scripts/deb/afpool.toml");
         let packaged = check(text).unwrap();
-        assert!(packaged.contains("file:/var/lib/afpool/pools.json"), "{packaged}");
+        assert!(
+            packaged.contains("file:/var/lib/afpool/pools.json"),
+            "{packaged}"
+        );
         let all = uncommented(text);
         let full = include_str!("../../fixtures/config/valid/full.toml");
         let missing: Vec<_> = keys(full).difference(&keys(&all)).cloned().collect();
-        assert!(missing.is_empty(), "keys the packaged config does not show: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "keys the packaged config does not show: {missing:?}"
+        );
         // Uncommented, every key gives what the packaged file gives (the defaults), except the
         // example default pool.
         let differ: Vec<_> = packaged
@@ -167,6 +190,9 @@ mod tests {
             .filter(|(a, b)| a != b)
             .map(|(a, b)| format!("{a} / {b}"))
             .collect();
-        assert_eq!(differ, ["routing.default_pool          / routing.default_pool         farm"]);
+        assert_eq!(
+            differ,
+            ["routing.default_pool          / routing.default_pool         farm"]
+        );
     }
 }

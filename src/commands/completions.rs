@@ -69,7 +69,7 @@ impl Program {
 }
 
 /// Write the completion script of `args.program` for `args.shell` to `out`.
-pub fn completions(args: &CompletionsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut cmd = args.program.command();
     clap_complete::generate(args.shell, &mut cmd, args.program.name(), out);
     out.flush().context("cannot write the completion script")
@@ -114,7 +114,7 @@ mod tests {
 
     fn script(shell: Shell, program: Program) -> String {
         let mut out = Vec::new();
-        completions(&CompletionsArgs { shell, program }, &mut out).unwrap();
+        run(&CompletionsArgs { shell, program }, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -163,6 +163,9 @@ mod tests {
         assert!(!names.iter().any(|n| n.contains("generate-man")));
         let serve = std::fs::read_to_string(dir.path().join("man1/afpool-serve.1")).unwrap();
         assert!(serve.starts_with(".ie") || serve.contains(".TH"), "{serve}");
-        assert!(serve.contains("AFPOOL_UPSTREAM"), "env fallbacks documented");
+        assert!(
+            serve.contains("AFPOOL_UPSTREAM"),
+            "env fallbacks documented"
+        );
     }
 }
