@@ -4,7 +4,7 @@
 # stops the server again. tests/std_regex.rs needs a C++ compiler (afserver's regex engine is
 # libstdc++'s); it is installed from Debian's packages when missing, and so are chromium and
 # chromium-driver for tests/web_page.rs (the web page in a headless browser) and HAProxy for
-# tests/scaleout.rs.
+# tests/scaleout.rs; scripts/test-package.sh builds and checks the .deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,3 +33,6 @@ trap dev_mongo_stop EXIT
 cargo build --all-targets
 cargo test --all-targets
 cargo test --doc
+# The .deb (release build; installs cargo-deb and dpkg-dev when missing): contents, control files
+# and maintainer scripts checked, the packaged afpool and afsubmit run from a scratch root.
+scripts/test-package.sh

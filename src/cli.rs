@@ -100,6 +100,14 @@ pub enum Command {
     /// on day one and after every change.
     #[command(long_about = DOCTOR_ABOUT)]
     Doctor(DoctorArgs),
+    /// Validate the config file as `afpool serve` reads it, starting nothing, and print the
+    /// settings it gives (exit 1 when invalid).
+    CheckConfig(crate::commands::check_config::CheckConfigArgs),
+    /// Print the shell completion script of `afpool` (or `afsubmit`) for bash, zsh, fish, ...
+    Completions(crate::commands::completions::CompletionsArgs),
+    /// Write the man pages of afpool, its subcommands and afsubmit into DIR (for packaging).
+    #[command(hide = true)]
+    GenerateMan(crate::commands::completions::ManArgs),
 }
 
 const DOCTOR_ABOUT: &str = "Check the whole set-up, one line per check: `ok`, `warn` or `fail`, \

@@ -29,6 +29,7 @@ fn main() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.globals.load_config()?;
+    let out = &mut std::io::stdout();
     match cli.command {
         Command::Serve(args) => {
             let shutdown = afpool::shutdown::on_signals();
@@ -48,9 +49,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let shutdown = afpool::shutdown::on_signals();
             commands::legacy::run(config, args, shutdown).await
         }
-        Command::Keeper(cmd) => commands::keeper::run(cmd, &mut std::io::stdout()),
+        Command::Keeper(cmd) => commands::keeper::run(cmd, out),
         Command::Scan(args) => commands::scan::run(config, args).await,
         Command::Jobs(args) => commands::jobs::run(config, args).await,
         Command::Doctor(args) => commands::doctor::run(config, args).await,
+        Command::CheckConfig(args) => commands::check_config::run(&config, &args, out),
+        Command::Completions(args) => commands::completions::run(&args, out),
+        Command::GenerateMan(args) => commands::completions::run_man(&args, out),
     }
 }

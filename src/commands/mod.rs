@@ -2,6 +2,8 @@
 //! what they share: turning global flags and the config file into settings, and opening the store.
 
 pub mod audit;
+pub mod check_config;
+pub mod completions;
 pub mod doctor;
 pub mod explain;
 pub mod hosts;
