@@ -10,7 +10,8 @@
 //! - [`store`]: pool storage (embedded file store, MongoDB in the legacy shape).
 //! - [`renders`], [`upstream`]: what afserver knows about render hosts, and how afpool asks it.
 //! - [`submit`]: `afsubmit` and `afpool explain`: submit or explain job files with the same routing.
-//! - [`cli`], [`config`], [`commands`]: the command line, settings, and one file per subcommand.
+//! - [`cli`], [`config`], [`commands`]: the command line, settings, and one file per subcommand;
+//!   [`args`]: the flags `afpool` and `afsubmit` share (config file, store, routing).
 //! - [`secret`]: values (the MongoDB URI) that logs, errors and `--help` show redacted.
 //! - [`http`]: the HTTP API and web page `afpool serve` also serves; [`metrics`]: what `/metrics` exports.
 //! - [`logging`], [`memory`], [`shutdown`]: process set-up.
@@ -19,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod accept;
+pub mod args;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -18,7 +18,7 @@ pub mod server;
 
 use anyhow::anyhow;
 
-use crate::cli::RoutingArgs;
+use crate::args::RoutingArgs;
 use crate::config::Config;
 use crate::job::{self, Inventory, RouteSettings};
 use crate::renders::RendersError;
