@@ -17,6 +17,7 @@
 //! - [`logging`], [`memory`], [`shutdown`]: process set-up.
 //! - [`legacy`]: the older pools tool's Pool Server (TCP 9999), for its old clients.
 //! - [`doctor`]: `afpool doctor`, every check of the set-up, one line each.
+//! - [`natural`]: the natural order of pool and host names (`pool2` before `pool10`).
 #![warn(missing_docs)]
 
 pub mod accept;
@@ -32,6 +33,7 @@ pub mod live;
 pub mod logging;
 pub mod memory;
 pub mod metrics;
+pub mod natural;
 pub mod protocol;
 pub mod proxy;
 pub mod renders;
