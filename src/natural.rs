@@ -84,7 +84,9 @@ mod tests {
 
     #[test]
     fn a_list_sorts_naturally() {
-        let mut names = vec!["pool10", "pool2", "pool1", "gpu", "pool02", "render9", "render10"];
+        let mut names = vec![
+            "pool10", "pool2", "pool1", "gpu", "pool02", "render9", "render10",
+        ];
         sort_by_name(&mut names, |n| n);
         assert_eq!(
             names,

@@ -25,7 +25,11 @@ fn read_sources(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         if path.is_dir() {
             read_sources(root, &path, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             out.insert(rel, std::fs::read_to_string(&path).unwrap());
         }
     }
@@ -48,7 +52,11 @@ fn report(g: &Graph) -> Vec<String> {
         .iter()
         .map(|c| format!("cycle: {}", one_cycle(g, c).join(" -> ")))
         .collect();
-    lines.extend(cli_importers(g).into_iter().map(|m| format!("imports cli: {m}")));
+    lines.extend(
+        cli_importers(g)
+            .into_iter()
+            .map(|m| format!("imports cli: {m}")),
+    );
     lines
 }
 
@@ -61,7 +69,12 @@ fn src_has_no_import_cycle_and_only_commands_import_cli() {
     assert!(g.len() > 100, "the tree was not read: {} modules", g.len());
     let edges: usize = g.values().map(|d| d.len()).sum();
     let lines = report(&g);
-    println!("{} modules, {} import edges, {} problems", g.len(), edges, lines.len());
+    println!(
+        "{} modules, {} import edges, {} problems",
+        g.len(),
+        edges,
+        lines.len()
+    );
     for line in &lines {
         println!("{line}");
     }
@@ -70,7 +83,12 @@ fn src_has_no_import_cycle_and_only_commands_import_cli() {
 
 /// A crate of `(file, source)` pairs.
 fn crate_of(files: &[(&str, &str)]) -> Graph {
-    graph(&files.iter().map(|(f, s)| (f.to_string(), s.to_string())).collect())
+    graph(
+        &files
+            .iter()
+            .map(|(f, s)| (f.to_string(), s.to_string()))
+            .collect(),
+    )
 }
 
 fn deps(g: &Graph, m: &str) -> Vec<String> {
@@ -91,10 +109,19 @@ fn a_cycle_between_two_files_is_found_and_named() {
 #[test]
 fn a_cycle_through_three_modules_and_a_reexport_is_found() {
     let g = crate_of(&[
-        ("lib.rs", "pub mod cli;\npub mod commands;\npub mod submit;\n"),
-        ("cli.rs", "pub struct G;\npub enum C { E(crate::commands::explain::E) }"),
+        (
+            "lib.rs",
+            "pub mod cli;\npub mod commands;\npub mod submit;\n",
+        ),
+        (
+            "cli.rs",
+            "pub struct G;\npub enum C { E(crate::commands::explain::E) }",
+        ),
         ("commands/mod.rs", "pub mod explain;"),
-        ("commands/explain.rs", "use crate::submit::{self, Args};\npub struct E(Args);"),
+        (
+            "commands/explain.rs",
+            "use crate::submit::{self, Args};\npub struct E(Args);",
+        ),
         ("submit/mod.rs", "mod args;\npub use args::Args;"),
         ("submit/args.rs", "use crate::cli::G;\npub struct Args(G);"),
     ]);
@@ -113,7 +140,10 @@ fn a_cycle_through_three_modules_and_a_reexport_is_found() {
 fn a_parent_owns_its_children_and_a_childs_super_is_an_edge() {
     let g = crate_of(&[
         ("lib.rs", "pub mod p;\npub mod q;"),
-        ("p/mod.rs", "pub mod c;\npub mod d;\npub struct S;\nfn f() { c::go(); d::go(); }"),
+        (
+            "p/mod.rs",
+            "pub mod c;\npub mod d;\npub struct S;\nfn f() { c::go(); d::go(); }",
+        ),
         ("p/c.rs", "use super::S;\nuse super::d::D;\npub fn go() {}"),
         ("p/d.rs", "pub struct D;\npub fn go() { crate::q::x(); }"),
         ("q.rs", "pub fn x() {}"),
@@ -146,9 +176,15 @@ fn path_attributes_and_binaries_are_followed() {
     let g = crate_of(&[
         ("lib.rs", "pub mod cli;\npub mod job;"),
         ("cli.rs", "pub struct Cli;"),
-        ("job.rs", "#[path = \"job/impl_x.rs\"]\nmod x;\npub use x::X;"),
+        (
+            "job.rs",
+            "#[path = \"job/impl_x.rs\"]\nmod x;\npub use x::X;",
+        ),
         ("job/impl_x.rs", "pub struct X(crate::cli::Cli);"),
-        ("main.rs", "use afpool::cli::Cli;\nuse afpool::job::X;\nfn main() {}"),
+        (
+            "main.rs",
+            "use afpool::cli::Cli;\nuse afpool::job::X;\nfn main() {}",
+        ),
     ]);
     assert_eq!(deps(&g, "main"), ["cli", "job/x"]);
     assert_eq!(report(&g), ["imports cli: job/x"]);

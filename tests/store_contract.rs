@@ -96,7 +96,11 @@ async fn create_get_list(b: &Backend) {
         .into_iter()
         .map(|p| p.name)
         .collect();
-    assert_eq!(names, ["comp", "comp9", "comp10", "lighting"], "natural order");
+    assert_eq!(
+        names,
+        ["comp", "comp9", "comp10", "lighting"],
+        "natural order"
+    );
     let pool = b.store().await.get("lighting").await.unwrap();
     assert_eq!(pool, created);
     assert!(pool.contains("pc-1") && !pool.contains("pc-3"));

@@ -252,8 +252,23 @@ async fn the_page_orders_names_naturally_as_the_cli_does() {
 
     // The page's rule is the CLI's, pair by pair.
     let names = [
-        "pool2", "pool10", "render9", "render10", "render010", "render01", "render1", "a1b",
-        "a10", "gpu", "gpu1", "Pool", "pool", "ws-12-3", "ws-12-10", "", "99999999999999999999",
+        "pool2",
+        "pool10",
+        "render9",
+        "render10",
+        "render010",
+        "render01",
+        "render1",
+        "a1b",
+        "a10",
+        "gpu",
+        "gpu1",
+        "Pool",
+        "pool",
+        "ws-12-3",
+        "ws-12-10",
+        "",
+        "99999999999999999999",
         "100000000000000000000",
     ];
     let script = format!(

@@ -27,12 +27,7 @@ pub async fn write_client(client: &mut TcpStream, shared: &Shared, reply: &[u8])
 }
 
 /// Answer afpool's own error reply in `framing`.
-pub async fn answer_error(
-    client: &mut TcpStream,
-    shared: &Shared,
-    framing: Framing,
-    text: &str,
-) {
+pub async fn answer_error(client: &mut TcpStream, shared: &Shared, framing: Framing, text: &str) {
     tracing::warn!("{text}");
     let reply = encode::reply(framing, &job::error_reply_body(text));
     write_client(client, shared, &reply).await;

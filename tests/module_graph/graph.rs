@@ -14,13 +14,19 @@ pub type Graph = BTreeMap<String, BTreeSet<String>>;
 /// The import graph of the crate whose sources are `files` (paths relative to `src/`).
 pub fn graph(files: &BTreeMap<String, String>) -> Graph {
     let tree = Tree::new(files);
-    let all: Vec<Vec<Ref>> = tree.modules.iter().map(|m| refs(&m.toks, m.binary)).collect();
+    let all: Vec<Vec<Ref>> = tree
+        .modules
+        .iter()
+        .map(|m| refs(&m.toks, m.binary))
+        .collect();
     let exports = exports(&tree, &all);
     let mut g = Graph::new();
     for (m, module_refs) in tree.modules.iter().zip(&all) {
         let edges = g.entry(m.name.clone()).or_default();
         for r in module_refs {
-            let Some(abs) = absolute(&tree, m.binary, &m.path, &r.path) else { continue };
+            let Some(abs) = absolute(&tree, m.binary, &m.path, &r.path) else {
+                continue;
+            };
             let target = resolve(&tree, &exports, abs, 0);
             let t = &tree.modules[target];
             let owned = !m.binary && t.path.starts_with(&m.path);
@@ -37,7 +43,9 @@ fn exports(tree: &Tree, all: &[Vec<Ref>]) -> Vec<HashMap<String, Vec<String>>> {
     let mut out = vec![HashMap::new(); tree.modules.len()];
     for (i, (m, module_refs)) in tree.modules.iter().zip(all).enumerate() {
         for r in module_refs {
-            if let (Some(name), Some(abs)) = (&r.exported, absolute(tree, m.binary, &m.path, &r.path)) {
+            if let (Some(name), Some(abs)) =
+                (&r.exported, absolute(tree, m.binary, &m.path, &r.path))
+            {
                 out[i].insert(name.clone(), abs);
             }
         }
@@ -76,7 +84,12 @@ fn absolute(tree: &Tree, binary: bool, here: &[String], path: &[String]) -> Opti
 
 /// The module (index) defining what absolute `path` names: its deepest module, then through
 /// that module's re-export of the next segment, if it has one.
-fn resolve(tree: &Tree, exports: &[HashMap<String, Vec<String>>], path: Vec<String>, depth: usize) -> usize {
+fn resolve(
+    tree: &Tree,
+    exports: &[HashMap<String, Vec<String>>],
+    path: Vec<String>,
+    depth: usize,
+) -> usize {
     let mut at = 0;
     let mut used = 0;
     while used < path.len() {
@@ -117,7 +130,12 @@ pub fn one_cycle(g: &Graph, members: &[String]) -> Vec<String> {
     let mut prev: BTreeMap<&String, &String> = BTreeMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(n) = queue.pop_front() {
-        for next in g.get(n).into_iter().flatten().filter(|x| inside.contains(x)) {
+        for next in g
+            .get(n)
+            .into_iter()
+            .flatten()
+            .filter(|x| inside.contains(x))
+        {
             if next == start {
                 let mut path = vec![n.clone()];
                 let mut at = n;

@@ -40,7 +40,11 @@ pub fn tokens(src: &str) -> Vec<Tok> {
             out.push(Tok::Path);
             i += 2;
         } else if c.is_alphanumeric() || c == '_' {
-            let start = if c == 'r' && next == Some('#') { i + 2 } else { i };
+            let start = if c == 'r' && next == Some('#') {
+                i + 2
+            } else {
+                i
+            };
             let mut end = start;
             while end < s.len() && (s[end].is_alphanumeric() || s[end] == '_') {
                 end += 1;

@@ -65,7 +65,12 @@ fn is_pub(toks: &[Tok], i: usize) -> bool {
 
 /// Parse one use tree at `*i` under `prefix`, pushing `(path, bound name)` leaves; stops after
 /// the tree (at `,`, `}` or `;`, which it leaves for the caller except the final `;`).
-fn use_tree(toks: &[Tok], i: &mut usize, prefix: Vec<String>, out: &mut Vec<(Vec<String>, Option<String>)>) {
+fn use_tree(
+    toks: &[Tok],
+    i: &mut usize,
+    prefix: Vec<String>,
+    out: &mut Vec<(Vec<String>, Option<String>)>,
+) {
     let mut path = prefix;
     if toks.get(*i) == Some(&Tok::Path) {
         *i += 1;

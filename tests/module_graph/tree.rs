@@ -72,14 +72,20 @@ impl Tree {
         let child_dir = if mod_rs {
             dir.clone()
         } else {
-            format!("{dir}{}/", file.trim_end_matches(".rs").rsplit('/').next().unwrap())
+            format!(
+                "{dir}{}/",
+                file.trim_end_matches(".rs").rsplit('/').next().unwrap()
+            )
         };
         for (child, attr) in children {
             let found = match attr {
                 Some(p) => Some(format!("{dir}{p}")),
-                None => [format!("{child_dir}{child}.rs"), format!("{child_dir}{child}/mod.rs")]
-                    .into_iter()
-                    .find(|f| files.contains_key(f)),
+                None => [
+                    format!("{child_dir}{child}.rs"),
+                    format!("{child_dir}{child}/mod.rs"),
+                ]
+                .into_iter()
+                .find(|f| files.contains_key(f)),
             };
             let mut child_path = path.clone();
             child_path.push(child);
@@ -112,13 +118,17 @@ fn declared_children(toks: &[Tok]) -> Vec<(String, Option<String>)> {
         match t {
             Tok::Ident(k) if k == "path" => {
                 if let [Tok::Punct('['), _] = &toks[i.saturating_sub(1)..=i] {
-                    if let (Some(Tok::Punct('=')), Some(Tok::Str(p))) = (toks.get(i + 1), toks.get(i + 2)) {
+                    if let (Some(Tok::Punct('=')), Some(Tok::Str(p))) =
+                        (toks.get(i + 1), toks.get(i + 2))
+                    {
                         pending = Some(p.clone());
                     }
                 }
             }
             Tok::Ident(k) if k == "mod" => {
-                if let (Some(Tok::Ident(name)), Some(Tok::Punct(';'))) = (toks.get(i + 1), toks.get(i + 2)) {
+                if let (Some(Tok::Ident(name)), Some(Tok::Punct(';'))) =
+                    (toks.get(i + 1), toks.get(i + 2))
+                {
                     out.push((name.clone(), pending.take()));
                 }
             }
