@@ -10,15 +10,18 @@
 //! - [`store`]: pool storage (embedded file store, MongoDB in the legacy shape).
 //! - [`renders`], [`upstream`]: what afserver knows about render hosts, and how afpool asks it.
 //! - [`submit`]: `afsubmit` and `afpool explain`: submit or explain job files with the same routing.
-//! - [`cli`], [`config`], [`commands`]: the command line, settings, and one file per subcommand.
+//! - [`cli`], [`config`], [`commands`]: the command line, settings, and one file per subcommand;
+//!   [`args`]: the flags `afpool` and `afsubmit` share (config file, store, routing).
 //! - [`secret`]: values (the MongoDB URI) that logs, errors and `--help` show redacted.
 //! - [`http`]: the HTTP API and web page `afpool serve` also serves; [`metrics`]: what `/metrics` exports.
 //! - [`logging`], [`memory`], [`shutdown`]: process set-up.
 //! - [`legacy`]: the older pools tool's Pool Server (TCP 9999), for its old clients.
 //! - [`doctor`]: `afpool doctor`, every check of the set-up, one line each.
+//! - [`natural`]: the natural order of pool and host names (`pool2` before `pool10`).
 #![warn(missing_docs)]
 
 pub mod accept;
+pub mod args;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -30,6 +33,7 @@ pub mod live;
 pub mod logging;
 pub mod memory;
 pub mod metrics;
+pub mod natural;
 pub mod protocol;
 pub mod proxy;
 pub mod renders;

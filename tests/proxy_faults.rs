@@ -244,3 +244,21 @@ async fn shutdown_cuts_what_is_still_open_at_the_drain_deadline() {
         .unwrap();
     assert_closed_without_reply(slow).await;
 }
+
+#[tokio::test]
+async fn a_bom_counted_in_the_size_is_answered_at_once_not_forwarded() {
+    let fake = FakeAfserver::start(farm()).await;
+    let proxy = spawn_proxy(fake.addr, vec![], RouteSettings::default()).await;
+    let body = br#"{"job":{"name":"j"}}"#;
+    let mut request = format!("AFANASY {} JSON", body.len() + 3).into_bytes();
+    request.extend_from_slice(b"\xEF\xBB\xBF");
+    request.extend_from_slice(body);
+    let reply = send(proxy.addr, &request).await;
+    let error = reply_json(&reply)["error"].as_str().unwrap().to_string();
+    assert!(
+        error.contains("BOM") && error.contains("3 bytes"),
+        "{error}"
+    );
+    let forwarded = fake.requests().iter().any(|r| r.ends_with(body));
+    assert!(!forwarded, "nothing forwarded");
+}

@@ -151,3 +151,26 @@ async fn a_task_that_is_no_object_in_megabytes_of_tasks_is_named_and_nothing_for
     );
     assert!(fake.jobs().is_empty() && !fake.crashed());
 }
+
+#[tokio::test]
+async fn a_jobs_own_serial_never_reaches_afserver() {
+    let fake = FakeAfserver::start(farm()).await;
+    let proxy = spawn_proxy(
+        fake.addr,
+        vec![pool("gpu", &["gpu.node3"])],
+        RouteSettings::default(),
+    )
+    .await;
+    for pool_key in [json!("gpu"), Value::Null] {
+        let body = json!({"job": {"name": "j", "user_name": "u", "pool": pool_key, "serial": 1,
+            "blocks": [{"name": "b", "tasks": [{"name": "t", "command": "c"}]}]}});
+        let request = encode::text_request(body.to_string().as_bytes());
+        let reply = send(proxy.addr, &request).await;
+        assert!(reply_json(&reply)["id"].as_i64().unwrap() > 0, "{pool_key}");
+        let sent = fake.requests().last().unwrap().clone();
+        let frame = afpool::protocol::frame::parse_request(&sent).unwrap();
+        let job: Value = serde_json::from_slice(&sent[frame.body]).unwrap();
+        assert!(job["job"].get("serial").is_none(), "{job}");
+        assert_eq!(job["job"]["name"], "j");
+    }
+}

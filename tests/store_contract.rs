@@ -87,6 +87,8 @@ async fn create_get_list(b: &Backend) {
         .unwrap();
     assert_eq!(created.hosts, ["PC-1", "pc-2"]);
     store.create("comp", &[]).await.unwrap();
+    store.create("comp10", &[]).await.unwrap();
+    store.create("comp9", &[]).await.unwrap();
     let names: Vec<String> = store
         .list()
         .await
@@ -94,7 +96,11 @@ async fn create_get_list(b: &Backend) {
         .into_iter()
         .map(|p| p.name)
         .collect();
-    assert_eq!(names, ["comp", "lighting"]);
+    assert_eq!(
+        names,
+        ["comp", "comp9", "comp10", "lighting"],
+        "natural order"
+    );
     let pool = b.store().await.get("lighting").await.unwrap();
     assert_eq!(pool, created);
     assert!(pool.contains("pc-1") && !pool.contains("pc-3"));

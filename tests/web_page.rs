@@ -222,3 +222,65 @@ async fn writes_need_the_token_and_a_dropped_job_is_explained() {
     assert!(shown.contains("numeric_frames"), "{shown}");
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_page_orders_names_naturally_as_the_cli_does() {
+    if !web_common::available("the_page_orders_names_naturally_as_the_cli_does") {
+        return;
+    }
+    let s = serve(&[], farm()).await;
+    for args in [
+        &["create", "pool10", "render10", "render9", "render01"][..],
+        &["create", "pool2"],
+        &["create", "pool1"],
+    ] {
+        let (ok, out) = s.pool_cli(args).await;
+        assert!(ok, "pool {args:?}: {out}");
+    }
+    let b = Browser::start(1400, 900).await;
+    b.client.goto(&s.url("/")).await.unwrap();
+    b.wait_for("return app.loaded", "the page loaded").await;
+    b.wait_for(
+        "return [...document.querySelectorAll('#pool-rows tr')].map(r => r.dataset.pool).join('|') \
+         === 'pool1|pool2|pool10'",
+        "pools in natural order",
+    )
+    .await;
+    b.click("#pool-rows tr[data-pool='pool10'] button").await;
+    // Stored as typed (render10, render9, render01), shown in natural order.
+    members_are(&b, &["render01", "render9", "render10"]).await;
+
+    // The page's rule is the CLI's, pair by pair.
+    let names = [
+        "pool2",
+        "pool10",
+        "render9",
+        "render10",
+        "render010",
+        "render01",
+        "render1",
+        "a1b",
+        "a10",
+        "gpu",
+        "gpu1",
+        "Pool",
+        "pool",
+        "ws-12-3",
+        "ws-12-10",
+        "",
+        "99999999999999999999",
+        "100000000000000000000",
+    ];
+    let script = format!(
+        "const n = {}; return n.map(a => n.map(b => naturalCompare(a, b)))",
+        json!(names)
+    );
+    let page = b.js(&script).await;
+    for (i, a) in names.iter().enumerate() {
+        for (j, b) in names.iter().enumerate() {
+            let rust = afpool::natural::cmp(a, b) as i64;
+            assert_eq!(page[i][j].as_i64(), Some(rust), "{a:?} vs {b:?}");
+        }
+    }
+    b.close().await;
+}

@@ -15,6 +15,31 @@ const app = {
   views: {},          // tab name → {render(), show()}
 };
 
+/** Natural order of names, the CLI's rule (src/natural.rs): runs of digits compare as numbers
+ *  (pool2 before pool10), other characters one by one; names equal as numbers (render01,
+ *  render1) in plain order. */
+function naturalCompare(a, b) {
+  const digit = (s, k) => { const c = s.charCodeAt(k); return c >= 48 && c <= 57; };
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) {
+    if (digit(a, i) && digit(b, j)) {
+      let ei = i, ej = j;
+      while (ei < a.length && digit(a, ei)) ei++;
+      while (ej < b.length && digit(b, ej)) ej++;
+      const x = a.slice(i, ei).replace(/^0+/, ''), y = b.slice(j, ej).replace(/^0+/, '');
+      if (x.length !== y.length) return x.length < y.length ? -1 : 1;
+      if (x !== y) return x < y ? -1 : 1;
+      i = ei; j = ej;
+    } else {
+      if (a[i] !== b[j]) return a.charCodeAt(i) < b.charCodeAt(j) ? -1 : 1;
+      i++; j++;
+    }
+  }
+  const ra = a.length - i, rb = b.length - j;
+  if (ra !== rb) return ra < rb ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** An error answer of the API: its text, kind and refused names. */
 class ApiError extends Error {
   constructor(status, body) {
@@ -116,9 +141,9 @@ function reload() {
 async function load() {
   try {
     const [pools, hosts] = await Promise.all([api('GET', '/api/v1/pools'), api('GET', '/api/v1/hosts')]);
-    app.pools = pools;
-    app.renders = hosts.renders || [];
-    app.unknown = hosts.unknown_members || [];
+    app.pools = pools.sort((x, y) => naturalCompare(x.name, y.name));
+    app.renders = (hosts.renders || []).sort((x, y) => naturalCompare(x.name, y.name));
+    app.unknown = (hosts.unknown_members || []).sort((x, y) => naturalCompare(x.host, y.host));
     app.byHost = new Map(app.renders.map((r) => [r.name.toLowerCase(), r]));
     app.poolsOf = new Map(app.renders.map((r) => [r.name.toLowerCase(), r.pools || []]));
     for (const u of app.unknown) app.poolsOf.set(u.host.toLowerCase(), u.pools || []);

@@ -74,7 +74,7 @@ const pools = {
     $('pool-none').hidden = !!pool;
     if (!pool) return;
     $('pool-title').textContent = pool.name;
-    const shown = pool.hosts.slice(0, 1000);
+    const shown = [...pool.hosts].sort(naturalCompare).slice(0, 1000);
     fillRows($('member-rows'), shown.map((h) => {
       const r = renderOf(h);
       const others = (app.poolsOf.get(h.toLowerCase()) || []).filter((n) => n !== pool.name);

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::cli::HostsArgs;
 use crate::config::Config;
+use crate::natural;
 use crate::renders::{self, RenderInfo};
 use crate::store::Pool;
 
@@ -94,7 +95,7 @@ pub fn report(renders: &[RenderInfo], pools: &[Pool]) -> HostsReport {
             pools: pools_of(&r.name),
         })
         .collect();
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    natural::sort_by_name(&mut rows, |r| &r.name);
     let mut seen: HashSet<String> = renders
         .iter()
         .map(|r| r.name.to_ascii_lowercase())
@@ -108,7 +109,7 @@ pub fn report(renders: &[RenderInfo], pools: &[Pool]) -> HostsReport {
             });
         }
     }
-    unknown.sort_by(|a, b| a.host.cmp(&b.host));
+    natural::sort_by_name(&mut unknown, |u| &u.host);
     HostsReport {
         renders: rows,
         unknown_members: unknown,

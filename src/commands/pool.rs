@@ -249,7 +249,7 @@ fn list_table(pools: &[Pool]) -> String {
         let members = if p.hosts.is_empty() {
             "-".to_string()
         } else {
-            p.hosts.join(" ")
+            crate::natural::sorted(&p.hosts).join(" ")
         };
         vec![p.name.clone(), p.hosts.len().to_string(), members]
     };
@@ -292,12 +292,12 @@ mod tests {
     fn table_is_aligned() {
         let text = list_table(&[
             Pool::new("comp", Vec::<String>::new()),
-            Pool::new("lighting", ["pc-1", "pc-2"]),
+            Pool::new("lighting", ["pc-10", "pc-2"]),
         ]);
         let expected = "\
 NAME      HOSTS  MEMBERS
 comp      0      -
-lighting  2      pc-1 pc-2
+lighting  2      pc-2 pc-10
 ";
         assert_eq!(text, expected);
     }

@@ -18,7 +18,7 @@ pub fn human(pool: &Pool, members: Option<&Members>) -> String {
         text += &format!("except   {}\n", selection.except.join(" "));
     }
     text += &format!("hosts    {}\n", pool.hosts.len());
-    for host in &pool.hosts {
+    for host in crate::natural::sorted(&pool.hosts) {
         text += &format!("  {host}\n");
     }
     match members {

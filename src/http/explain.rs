@@ -13,7 +13,6 @@ use super::error::ApiError;
 use super::AppState;
 use crate::submit::explain::{explain as explain_job, json_line};
 use crate::submit::jobfile;
-use crate::submit::report::{Done, FileError};
 
 /// Query parameters.
 #[derive(Debug, Deserialize)]
@@ -38,10 +37,7 @@ pub async fn explain(
     let file = query.file.unwrap_or_else(|| "job".to_string());
     let work = move || {
         let result = explain_job(&envelope, router.settings(), &router.inventory());
-        result.map(|done| match done {
-            Done::Explained(e) => json_line(&file, &e),
-            Done::Submitted { .. } => unreachable!("explain never submits"),
-        })
+        result.map(|e| json_line(&file, &e))
     };
     let line = tokio::task::spawn_blocking(work)
         .await
@@ -50,7 +46,6 @@ pub async fn explain(
         Ok(line) => Ok(Json(
             serde_json::from_str(&line).expect("json_line writes JSON"),
         )),
-        Err(FileError::Rejected(r)) => Err(ApiError::Rejected(r.to_string())),
-        Err(e) => Err(ApiError::BadRequest(e.to_string())),
+        Err(r) => Err(ApiError::Rejected(r.to_string())),
     }
 }

@@ -85,11 +85,12 @@ fn route_envelope(
     }
     let masks_before = Masks::of(job);
     let found = poolref::take(job, settings)?;
+    let serial_dropped = drop_serial(job);
     let decision = decide(job, found.choice.as_ref(), settings, inv)?;
     if let (Some(choice), true) = (&found.choice, decision.verdict != Verdict::NoPool) {
         job.set_str(ROUTED_KEY, &choice.name);
     }
-    let changed = found.stripped || decision.changed;
+    let changed = found.stripped || serial_dropped || decision.changed;
     let explain = explanation(job, found.choice.clone(), masks_before, &decision);
     let outcome = Outcome {
         verdict: decision.verdict,
@@ -98,6 +99,17 @@ fn route_envelope(
         explain,
     };
     Ok((outcome, changed))
+}
+
+/// Removes a job key `serial`: afserver 3.4.1 would take it as the job's serial (`Job::jsonRead`
+/// reads it on creation), and the registry tells jobs apart by the serial afserver gives.
+/// `true` when there was one.
+fn drop_serial(job: &mut Job<'_>) -> bool {
+    let had = job.raw("serial").is_some();
+    if had {
+        job.remove("serial");
+    }
+    had
 }
 
 fn malformed(message: String) -> Rejection {

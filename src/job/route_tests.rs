@@ -346,3 +346,14 @@ fn big_job_keeps_its_block_verbatim() {
     let out = String::from_utf8(outcome.body.unwrap()).unwrap();
     assert!(out.contains(&block), "the block is copied verbatim");
 }
+
+#[rstest]
+#[case(r#""pool":"gpu","serial":7,"#, Verdict::Routed)]
+#[case(r#""serial":"7","#, Verdict::NoPool)]
+#[case(r#""pool":"nosuch","serial":{"x":1},"#, Verdict::Held)]
+fn a_jobs_own_serial_is_dropped(#[case] extra: &str, #[case] verdict: Verdict) {
+    let (outcome, job) = routed(&job(extra), &RouteSettings::default());
+    assert_eq!(outcome.verdict, verdict);
+    assert!(job.get("serial").is_none(), "{job}");
+    assert_eq!(job["name"], "j", "the rest is kept: {job}");
+}

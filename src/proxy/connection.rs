@@ -6,10 +6,10 @@
 //! the first message's time, the in-flight byte budget, afserver's timeouts, the time the client
 //! takes to read the reply, and the connection deadline over all.
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use super::client::{answer_error, write_client};
 use super::Shared;
 use crate::job::{self, Parts, Routed};
 use crate::protocol::budget::Lease;
@@ -140,21 +140,6 @@ async fn undelivered(client: &mut TcpStream, shared: &Shared, framing: Framing, 
     answer_error(client, shared, framing, &text).await;
 }
 
-/// Write afpool's or afserver's reply to the client within the client write timeout; `false`
-/// when it could not be written.
-pub(super) async fn write_client(client: &mut TcpStream, shared: &Shared, reply: &[u8]) -> bool {
-    let limit = shared.limits.client_write_timeout;
-    match timeout(limit, client.write_all(reply)).await {
-        Ok(Ok(())) => return true,
-        Ok(Err(e)) => tracing::debug!("client went away before the reply: {e}"),
-        Err(_) => tracing::warn!(
-            bytes = reply.len(),
-            "the client did not take its reply within {limit:?}; closing"
-        ),
-    }
-    false
-}
-
 /// What goes to afserver.
 enum Forward<'a> {
     /// The request as it came.
@@ -213,16 +198,4 @@ fn check_and_route<'a>(
             Err(encode::reply(frame.framing, &job::error_reply_body(&text)))
         }
     }
-}
-
-/// Answer afpool's own error reply in `framing`.
-pub(super) async fn answer_error(
-    client: &mut TcpStream,
-    shared: &Shared,
-    framing: Framing,
-    text: &str,
-) {
-    tracing::warn!("{text}");
-    let reply = encode::reply(framing, &job::error_reply_body(text));
-    write_client(client, shared, &reply).await;
 }

@@ -2,6 +2,7 @@
 //! connection cap, with accept backoff; listen only while afserver is reachable ([`listen`]); on
 //! shutdown, let in-flight requests finish up to the drain deadline.
 
+mod client;
 pub mod connection;
 mod health;
 mod listen;

@@ -8,7 +8,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::connection::write_client;
+use super::client::write_client;
 use super::Shared;
 use crate::protocol::frame::parse_reply;
 

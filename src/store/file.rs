@@ -161,10 +161,10 @@ impl FileStore {
         atomic::replace_json(&self.path, doc).map_err(|(what, e)| self.io_error(what, e))
     }
 
-    /// Every pool, sorted by name, from a read document.
+    /// Every pool, in natural order of names, from a read document.
     fn pools(doc: &FileDoc) -> Vec<Pool> {
         let mut pools: Vec<Pool> = doc.pools.iter().map(PoolDoc::to_pool).collect();
-        pools.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::natural::sort_by_name(&mut pools, |p| &p.name);
         pools
     }
 

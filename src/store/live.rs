@@ -56,7 +56,7 @@ impl LivePools {
         }
     }
 
-    /// Every pool as last loaded, sorted by name.
+    /// Every pool as last loaded, in natural order of names.
     pub fn current(&self) -> Arc<Vec<Pool>> {
         self.pools.load_full()
     }

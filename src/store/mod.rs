@@ -157,7 +157,7 @@ pub trait PoolStore: Send + Sync {
 /// What a store holds, as [`PoolStore::snapshot`] reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Snapshot {
-    /// Every pool, sorted by name (possibly none, stored as such).
+    /// Every pool, in natural order of names ([`crate::natural`]; possibly none, stored as such).
     Pools(Vec<Pool>),
     /// No data at all, and why: `"missing"` or `"empty"` (the file store's file).
     Absent(&'static str),

@@ -211,7 +211,7 @@ impl PoolStore for MongoStore {
             .await
             .map_err(|e| self.unavailable(e))?;
         let mut pools: Vec<Pool> = docs.iter().filter_map(pool_from_doc).collect();
-        pools.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::natural::sort_by_name(&mut pools, |p| &p.name);
         Ok(pools)
     }
 

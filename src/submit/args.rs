@@ -5,7 +5,7 @@
 use clap::{Args, Parser};
 
 use super::{server, Options};
-use crate::cli::{GlobalArgs, RoutingArgs};
+use crate::args::{GlobalArgs, RoutingArgs};
 
 const EXAMPLES: &str = "\
 Examples:

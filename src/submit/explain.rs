@@ -2,14 +2,15 @@
 //! its hosts, the known renders the job can and cannot run on, the masks before and after, the
 //! verdict and the job as it would be sent. Computed by the proxy's own [`job::route`]; a job the
 //! `reject` policy refuses is explained by routing it once more with that policy read as `hold`.
+//! Below [`super::report`], which prints an explanation as one file's result.
 
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::report::{verdict_word, Done, FileResult};
 use crate::job::{
     self, Explanation, HostState, Inventory, Masks, Policy, PoolSource, Rejection, RouteSettings,
+    Verdict,
 };
 
 /// What would happen to one job.
@@ -40,25 +41,39 @@ impl Explained {
     }
 }
 
+/// `routed`, `held`, `passed` or `no_pool`.
+pub fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Routed => "routed",
+        Verdict::Held => "held",
+        Verdict::Passed => "passed",
+        Verdict::NoPool => "no_pool",
+    }
+}
+
 /// Route `body` without sending it. A shield rejection is an error (there is nothing to explain).
-pub fn explain(body: &[u8], settings: &RouteSettings, inventory: &Inventory) -> FileResult {
+pub fn explain(
+    body: &[u8],
+    settings: &RouteSettings,
+    inventory: &Inventory,
+) -> Result<Explained, Rejection> {
     let (outcome, rejection) = match job::route(body, settings, inventory) {
         Ok(outcome) => (outcome, None),
         Err(rejection @ Rejection::Policy { .. }) => (
             job::route(body, &as_hold(settings), inventory)?,
             Some(rejection),
         ),
-        Err(shield) => return Err(shield.into()),
+        Err(shield) => return Err(shield),
     };
     let job = match rejection {
         Some(_) => None,
         None => serde_json::from_slice(outcome.body.as_deref().unwrap_or(body)).ok(),
     };
-    Ok(Done::Explained(Box::new(Explained {
+    Ok(Explained {
         explanation: outcome.explain,
         rejection,
         job,
-    })))
+    })
 }
 
 /// The same settings with every `reject` policy read as `hold`.
@@ -209,9 +224,7 @@ mod tests {
             ..RouteSettings::default()
         };
         let body = br#"{"job":{"pool":"x","name":"j","user_name":"u","blocks":[{"tasks":[{"name":"t","command":"c"}]}]}}"#;
-        let Ok(Done::Explained(e)) = explain(body, &settings, &inv) else {
-            panic!("explained")
-        };
+        let e = explain(body, &settings, &inv).expect("explained");
         assert_eq!(e.verdict(), "rejected");
         assert!(e.job.is_none());
         assert!(human("f.json", &e).contains("nothing would be sent"));

@@ -18,7 +18,7 @@ pub mod server;
 
 use anyhow::anyhow;
 
-use crate::cli::RoutingArgs;
+use crate::args::RoutingArgs;
 use crate::config::Config;
 use crate::job::{self, Inventory, RouteSettings};
 use crate::renders::RendersError;
@@ -170,7 +170,8 @@ async fn one_file(opts: &Options, target: &Target, file: &str) -> FileResult {
         Target::Direct(inv) => inv,
     };
     if opts.dry_run {
-        return explain::explain(&body, &opts.settings, inventory);
+        let explained = explain::explain(&body, &opts.settings, inventory)?;
+        return Ok(report::Done::Explained(Box::new(explained)));
     }
     let outcome = job::route(&body, &opts.settings, inventory)?;
     let accepted = send::send_job(&opts.upstream, outcome.body.as_deref().unwrap_or(&body)).await?;

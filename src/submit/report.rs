@@ -1,10 +1,10 @@
 //! One result per job file: `FILE: job id N (pool gpu, 12 hosts excluded)` or `FILE: <reason>`, or
-//! with `--json` one object per line: `{"file","ok","id","pool","verdict","error"}`. Dry-run
-//! explanations are printed by [`super::explain`].
+//! with `--json` one object per line: `{"file","ok","id","pool","verdict","error"}`. A dry run's
+//! result is an [`Explained`], written out by [`super::explain`]'s `human` and `json_line`.
 
 use serde::Serialize;
 
-use super::explain::Explained;
+use super::explain::{self, verdict_word, Explained};
 use super::jobfile::JobFileError;
 use super::send::{Accepted, SendError};
 use super::Options;
@@ -77,8 +77,8 @@ impl FileError {
 /// Print one file's result on stdout.
 pub fn print(opts: &Options, file: &str, result: &FileResult) {
     match (result, opts.json) {
-        (Ok(Done::Explained(e)), true) => println!("{}", super::explain::json_line(file, e)),
-        (Ok(Done::Explained(e)), false) => print!("{}", super::explain::human(file, e)),
+        (Ok(Done::Explained(e)), true) => println!("{}", explain::json_line(file, e)),
+        (Ok(Done::Explained(e)), false) => print!("{}", explain::human(file, e)),
         (_, true) => println!(
             "{}",
             serde_json::to_string(&line(file, result)).expect("serializable")
@@ -144,16 +144,6 @@ pub fn line<'a>(file: &'a str, result: &FileResult) -> Line<'a> {
         }
     }
     l
-}
-
-/// `routed`, `held`, `passed` or `no_pool`.
-pub fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Routed => "routed",
-        Verdict::Held => "held",
-        Verdict::Passed => "passed",
-        Verdict::NoPool => "no_pool",
-    }
 }
 
 /// `job id N` plus what routing did, in parentheses.

@@ -14,7 +14,7 @@ use super::expr::Re;
 use super::stars;
 
 /// One alternative in the making: its first characters and the state they lead to.
-pub(super) type Branch = (Rc<Vec<Atom>>, usize);
+type Branch = (Rc<Vec<Atom>>, usize);
 
 /// Writes the regex of a [`Dawg`], memoising each state's step.
 pub(super) struct Builder<'a> {
@@ -40,13 +40,13 @@ impl<'a> Builder<'a> {
     }
 
     /// The pieces that take `q` to `end`, a post-dominator of `q`.
-    pub(super) fn expr(&mut self, q: usize, end: usize) -> Vec<Rc<Re>> {
+    fn expr(&mut self, q: usize, end: usize) -> Vec<Rc<Re>> {
         let chain: Vec<usize> = self.dawg.chain(q, end).collect();
         chain.into_iter().map(|s| self.step(s)).collect()
     }
 
     /// Whether the way from `t` to `end` is one class: `Some(class)`.
-    pub(super) fn single_set(&mut self, t: usize, end: usize) -> Option<Rc<Vec<Atom>>> {
+    fn single_set(&mut self, t: usize, end: usize) -> Option<Rc<Vec<Atom>>> {
         if self.dawg.ipdom[t] != end {
             return None;
         }
@@ -107,7 +107,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The alternatives `branches`, each followed by its way to `end`, as one piece.
-    pub(super) fn factor(&mut self, branches: Vec<Branch>, end: usize) -> Rc<Re> {
+    fn factor(&mut self, branches: Vec<Branch>, end: usize) -> Rc<Re> {
         let mut out: Vec<(Atom, Rc<Re>)> = Vec::new();
         let mut rest = branches;
         while let Some(meet) = self.best_meeting(&rest, end) {
@@ -124,12 +124,33 @@ impl<'a> Builder<'a> {
             out.push((key, Rc::new(Re::Seq(pieces))));
             rest = others;
         }
-        out.extend(stars::cover(self, rest, end));
+        out.extend(self.cover(rest, end));
         out.sort_by_key(|(key, _)| *key);
         match out.len() {
             1 => out.pop().expect("one").1,
             _ => Rc::new(Re::Alt(out.into_iter().map(|(_, re)| re).collect())),
         }
+    }
+
+    /// The alternatives of `branches` (each followed by its way to `end`), keyed by first atom;
+    /// those that are a class followed by a class are written as [`stars::pairs`].
+    fn cover(&mut self, branches: Vec<Branch>, end: usize) -> Vec<(Atom, Rc<Re>)> {
+        let mut out = Vec::new();
+        let mut rows: Vec<stars::Row> = Vec::new();
+        for (first, t) in branches {
+            match self.single_set(t, end) {
+                Some(second) if stars::plain(&first) && stars::plain(&second) => {
+                    rows.push((first, second))
+                }
+                _ => {
+                    let mut pieces = vec![Rc::new(Re::Set(first.clone()))];
+                    pieces.extend(self.expr(t, end));
+                    out.push((first[0], Rc::new(Re::Seq(pieces))));
+                }
+            }
+        }
+        out.extend(stars::pairs(rows));
+        out
     }
 
     /// The state, short of `end`, that most saves states when the branches through it are

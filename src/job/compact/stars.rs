@@ -4,45 +4,32 @@
 //! (`0[49]`) or a column (`[15]b`) covers its pairs; the fewest rows and columns that cover every
 //! pair are a minimum vertex cover, found from a maximum matching (König). Every alternative
 //! costs the same five states, so fewer alternatives is a smaller automaton; the rows as they
-//! are stay when the cover is no smaller.
+//! are stay when the cover is no smaller. Pure over the rows; [`super::build`] picks them out.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::build::{Branch, Builder};
 use super::dawg::Atom;
 use super::expr::Re;
 
 /// A first character set and the one set that follows it.
-type Row = (Rc<Vec<Atom>>, Rc<Vec<Atom>>);
+pub(super) type Row = (Rc<Vec<Atom>>, Rc<Vec<Atom>>);
 
-/// The alternatives of `branches` (each followed by its way to `end`), keyed by first atom.
-pub(super) fn cover(b: &mut Builder, branches: Vec<Branch>, end: usize) -> Vec<(Atom, Rc<Re>)> {
-    let mut out = Vec::new();
-    let mut rows: Vec<Row> = Vec::new();
-    for (first, t) in branches {
-        match b.single_set(t, end) {
-            Some(second) if plain(&first) && plain(&second) => rows.push((first, second)),
-            _ => {
-                let mut pieces = vec![Rc::new(Re::Set(first.clone()))];
-                pieces.extend(b.expr(t, end));
-                out.push((first[0], Rc::new(Re::Seq(pieces))));
-            }
-        }
-    }
+/// The rows as alternatives keyed by first atom: as few `[..][..]` pairs as cover them.
+pub(super) fn pairs(rows: Vec<Row>) -> impl Iterator<Item = (Atom, Rc<Re>)> {
     let pairs = match stars(&rows) {
         Some(fewer) => fewer,
         None => rows,
     };
-    out.extend(pairs.into_iter().map(|(first, second)| {
+    pairs.into_iter().map(|(first, second)| {
         let key = first[0];
         let pieces = vec![Rc::new(Re::Set(first)), Rc::new(Re::Set(second))];
         (key, Rc::new(Re::Seq(pieces)))
-    }));
-    out
+    })
 }
 
-fn plain(set: &[Atom]) -> bool {
+/// A class that can stand in a row: no `.`.
+pub(super) fn plain(set: &[Atom]) -> bool {
     !set.contains(&Atom::Any)
 }
 

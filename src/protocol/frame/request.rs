@@ -71,7 +71,51 @@ pub(super) fn text(buf: &[u8]) -> Result<Frame, FrameError> {
             "no '{' after the AFANASY header",
         ));
     };
-    sized(Framing::Text, after + brace, n, buf.len())
+    let start = after + brace;
+    if counts_its_bom(buf, start, n) {
+        return Err(unreadable(Framing::Text, BOM_COUNTED));
+    }
+    sized(Framing::Text, start, n, buf.len())
+}
+
+/// What afpool answers for [`counts_its_bom`].
+const BOM_COUNTED: &str = "a UTF-8 BOM before the JSON is counted in the AFANASY header's size, \
+    but afserver counts the size from after the BOM and would wait for 3 bytes that never come: \
+    send the JSON without the BOM, or its size without the BOM's 3 bytes";
+
+/// A BOM right before the body, and the bytes received end a JSON object exactly where the size
+/// would end if it counted the BOM: afserver would wait for ever; answered at once instead.
+fn counts_its_bom(buf: &[u8], start: usize, n: i64) -> bool {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let counted = usize::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_sub(BOM.len()));
+    buf[..start].ends_with(BOM)
+        && counted.is_some_and(|n| buf.len() == start + n)
+        && closes_at_end(&buf[start..])
+}
+
+/// The object that opens `body` closes at its last byte (strings and escapes skipped).
+fn closes_at_end(body: &[u8]) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &c) in body.iter().enumerate() {
+        match (in_string, c) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') => in_string = false,
+            (true, _) => {}
+            (false, b'"') => in_string = true,
+            (false, b'{' | b'[') => depth += 1,
+            (false, b'}' | b']') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1 == body.len();
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// An HTTP POST request, framed by its `AFANASY: ` line.

@@ -287,3 +287,18 @@ fn sizes_that_disagree_otherwise_are_refused(
         unreadable(Framing::Http, "AFANASY and Content-Length disagree")
     );
 }
+
+/// A BOM before the body: answered when the size counts it (afserver would wait for ever),
+/// read as afserver reads it otherwise.
+#[rstest]
+#[case::counted(b"AFANASY 12 JSON\xEF\xBB\xBF{\"a\":\"}\"}", true)]
+#[case::counted_nested(b"AFANASY 19 JSON\xEF\xBB\xBF{\"a\":[{\"b\":{}}]}", true)]
+#[case::not_counted_whole(b"AFANASY 9 JSON\xEF\xBB\xBF{\"a\":\"}\"}", false)]
+#[case::still_arriving(b"AFANASY 10 JSON\xEF\xBB\xBF{\"a\":{}", false)]
+#[case::no_bom(b"AFANASY 12 JSON{\"a\":\"}\"}", false)]
+fn a_bom_counted_in_the_size_is_answered(#[case] bytes: &[u8], #[case] refused: bool) {
+    let got = parse_request(bytes);
+    let is_bom_refusal =
+        matches!(&got, Err(FrameError::Unreadable { reason, .. }) if reason.contains("BOM"));
+    assert_eq!(is_bom_refusal, refused, "{got:?}");
+}
