@@ -64,10 +64,10 @@ pub enum Command {
     /// settings it gives (exit 1 when invalid).
     CheckConfig(crate::commands::check_config::CheckConfigArgs),
     /// Print the shell completion script of `afpool` (or `afsubmit`) for bash, zsh, fish, ...
-    Completions(crate::commands::completions::CompletionsArgs),
+    Completions(crate::commands::completions_args::CompletionsArgs),
     /// Write the man pages of afpool, its subcommands and afsubmit into DIR (for packaging).
     #[command(hide = true)]
-    GenerateMan(crate::commands::completions::ManArgs),
+    GenerateMan(crate::commands::completions_args::ManArgs),
 }
 
 const DOCTOR_ABOUT: &str = "Check the whole set-up, one line per check: `ok`, `warn` or `fail`, \

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod check_config;
 pub mod completions;
+pub mod completions_args;
 pub mod doctor;
 pub mod explain;
 pub mod hosts;
