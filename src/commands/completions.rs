@@ -74,6 +74,7 @@ pub fn run_man(args: &ManArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap_complete::Shell;
 
     fn script(shell: Shell, program: Program) -> String {
         let mut out = Vec::new();
