@@ -36,12 +36,10 @@ pub(crate) fn json_str(raw: &str) -> Option<Cow<'_, str>> {
 
 mod de;
 mod dupkeys;
-mod read;
 mod strict;
-mod walk;
 mod write;
 
-pub(crate) use read::Key;
+pub(crate) use de::Key;
 #[cfg(test)]
 pub(crate) use strict::checked_text;
 pub use strict::BodyError;
@@ -233,15 +231,10 @@ impl<'a> Envelope<'a> {
         Self::from_text(utf8_text(body)?)
     }
 
-    /// Parse the text of a body ([`utf8_text`]) strictly, in one parse that checks every value
-    /// and every object's keys ([`read`]); tasks stay raw, split into a list per block.
+    /// Parse the text of a body ([`utf8_text`]) strictly: serde_json reads the grammar while it
+    /// splits the envelope, then one scan looks for duplicate keys; tasks stay raw.
     pub fn from_text(text: &'a str) -> Result<Self, BodyError> {
-        read::envelope(text).map(|fields| Envelope { fields })
-    }
-
-    /// [`Envelope::from_text`], then `then` on the envelope.
-    pub fn read<T, F: FnOnce(Self) -> T>(text: &'a str, then: F) -> Result<T, BodyError> {
-        Self::from_text(text).map(then)
+        Self::read(text, |env| env)
     }
 
     /// [`Envelope::from_text`], then `then` on the envelope. From [`SCAN_BESIDE`] bytes the
@@ -249,7 +242,7 @@ impl<'a> Envelope<'a> {
     /// lists run to megabytes, and the scan costs as much as the parse); the verdict is the same:
     /// a parse error first, then a duplicate key, then whatever `then` returns. The scan also
     /// splits every block's task list into tasks ([`Block::tasks_split`]) for the shield.
-    pub fn read_two<T, F: FnOnce(Self) -> T>(text: &'a str, then: F) -> Result<T, BodyError> {
+    pub fn read<T, F: FnOnce(Self) -> T>(text: &'a str, then: F) -> Result<T, BodyError> {
         let one_after_the_other = || Self::split(text)?.with_tasks(strict::no_duplicates(text));
         if text.len() < SCAN_BESIDE {
             return one_after_the_other().map(then);
@@ -338,26 +331,6 @@ pub fn is_job_submission(body: &[u8]) -> bool {
 /// can be a job submission.
 pub fn might_be_submission(body: &[u8]) -> bool {
     memchr::memmem::find(body, b"\"job\"").is_some() || memchr::memmem::find(body, b"\\u").is_some()
-}
-
-/// Reads `body` as the proxy reads a submission, by the one parse (or, with `two`, by serde_json
-/// and the duplicate-key scan beside it): how many tasks its blocks' task lists hold. For
-/// `examples/envelope_bench.rs`.
-#[doc(hidden)]
-pub fn bench_read(body: &[u8], two: bool) -> Result<usize, BodyError> {
-    let count = |mut env: Envelope<'_>| match env.job_mut() {
-        Ok(job) => job
-            .blocks_mut()
-            .iter()
-            .filter_map(|b| b.tasks_split().map(<[_]>::len))
-            .sum(),
-        Err(_) => 0,
-    };
-    let text = utf8_text(body)?;
-    match two {
-        false => Envelope::read(text, count),
-        true => Envelope::read_two(text, count),
-    }
 }
 
 #[cfg(test)]

@@ -23,9 +23,7 @@ mod route;
 pub mod settings;
 mod shield;
 
-#[doc(hidden)]
-pub use envelope::bench_read;
-pub use envelope::{is_job_submission, might_be_submission, BodyError, Parts};
+pub use envelope::{is_job_submission, might_be_submission, Parts};
 pub use explain::{BlockMasks, Explanation, Masks, Outcome, SnapshotRef, Verdict};
 pub use inventory::{HostList, HostState, Inventory};
 pub(crate) use poolref::strip_tokens;

@@ -57,12 +57,6 @@ pub(crate) fn utf8_text(body: &[u8]) -> Result<&str, BodyError> {
 
 /// `text` is one JSON object without duplicate keys.
 pub(crate) fn checked(text: &str) -> Result<(), BodyError> {
-    super::walk::check(text)
-}
-
-/// [`checked`] by serde_json and the duplicate-key scan.
-#[allow(dead_code)]
-pub(crate) fn checked_two(text: &str) -> Result<(), BodyError> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.deserialize_map(AnyObject)?;
     de.end()?;
