@@ -51,6 +51,22 @@ impl PoolPlan {
             .get_or_init(|| mask::pool_lookahead(self.include()))
     }
 
+    /// Takes over the masks `old` (the same pool in the previous snapshot) had written when
+    /// its hosts are unchanged, else writes the exclusion now if `old` had been used.
+    fn carry(&self, old: &PoolPlan) {
+        let Some(mask) = old.include.get() else {
+            return;
+        };
+        if old.hosts != self.hosts {
+            self.exclude();
+            return;
+        }
+        let _ = self.include.set(mask.clone());
+        if let Some(exclude) = old.exclude.get() {
+            let _ = self.exclude.set(exclude.clone());
+        }
+    }
+
     /// Whether afserver accepts `mask` (see [`ecma::check_bytes`]); the pool's own two masks are
     /// checked once per snapshot, any other (merged with a user's mask) every time.
     pub(crate) fn check_mask(&self, mask: &str) -> Result<(), Refusal> {
@@ -152,32 +168,15 @@ impl Inventory {
     pub fn after(previous: &Inventory, pools: Vec<Pool>, renders: Vec<RenderInfo>) -> Self {
         let inv = Inventory::new(pools, renders);
         for (name, plan) in &inv.plans {
-            let Some(old) = previous.plans.get(name) else {
-                continue;
-            };
-            if let Some(mask) = old.include.get() {
-                if old.hosts == plan.hosts {
-                    let _ = plan.include.set(mask.clone());
-                    if let Some(exclude) = old.exclude.get() {
-                        let _ = plan.exclude.set(exclude.clone());
-                    }
-                } else {
-                    plan.exclude();
-                }
+            if let Some(old) = previous.plans.get(name) {
+                plan.carry(old);
             }
         }
         // Expressions jobs used are planned again now, off the request path, like pools.
         let previous = previous.exprs.plans.lock().expect("not poisoned").clone();
         for (text, old) in previous {
             if let Ok(plan) = inv.plan_expr(&text) {
-                match (old.hosts == plan.hosts, old.exclude.get()) {
-                    (true, Some(mask)) => {
-                        let _ = plan.exclude.set(mask.clone());
-                    }
-                    _ => {
-                        plan.exclude();
-                    }
-                }
+                plan.carry(&old);
             }
         }
         inv

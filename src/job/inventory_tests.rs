@@ -92,3 +92,20 @@ fn renders_differing_in_case_are_both_written() {
     assert_eq!(p.exclude(), "(?!(?:Render01|render01)$).*");
     assert_eq!(p.excluded, 1);
 }
+
+#[test]
+fn expressions_seen_are_planned_again_with_their_masks_carried() {
+    let first = inventory();
+    let exclude = first.plan_expr("cpu|gpu").unwrap().exclude().to_string();
+    let unused = first.plan_expr("cpu&!gpu").unwrap();
+    let second = Inventory::after(&first, first.pools().to_vec(), first.renders().to_vec());
+    let kept = second.exprs.plans.lock().unwrap().clone();
+    assert_eq!(kept["cpu|gpu"].exclude.get(), Some(&exclude));
+    assert!(kept["cpu&!gpu"].exclude.get().is_none(), "never asked for");
+    assert_eq!(*kept["cpu&!gpu"].hosts, *unused.hosts);
+    let mut pools = first.pools().to_vec();
+    pools[1].hosts.push("new9".into()); // gpu gains a member: cpu|gpu is written again
+    let third = Inventory::after(&second, pools, first.renders().to_vec());
+    let plan = third.plan_expr("cpu|gpu").unwrap();
+    assert!(plan.exclude.get().is_some_and(|m| m.contains("new9")), "{plan:?}");
+}
