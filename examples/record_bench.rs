@@ -54,6 +54,7 @@ fn job(id: i64) -> (Arc<PoolJob>, String) {
         user_masks: JobMasks::default(),
         mask_mode: MaskMode::Exclude,
         serial: Some(id),
+        held: None,
     };
     (Arc::new(job), "artist".into())
 }

@@ -234,6 +234,7 @@ async fn jobs_come_from_the_registry_beside_the_pools() {
         user_masks: Default::default(),
         mask_mode: afpool::job::MaskMode::Exclude,
         serial: None,
+        held: None,
     };
     // Jobs afserver has: the proxy's reconcile, which may run at any time, keeps them.
     let mut ids = Vec::new();

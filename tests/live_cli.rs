@@ -52,6 +52,7 @@ async fn deleting_a_pool_with_live_jobs_needs_force_and_jobs_lists_them() {
         user_masks: JobMasks::default(),
         mask_mode: MaskMode::Exclude,
         serial: None,
+        held: None,
     };
     recorder.registry.upsert(&registered).await.unwrap();
 

@@ -130,6 +130,7 @@ async fn a_large_registry_is_asked_for_in_parts() {
             user_masks: Default::default(),
             mask_mode: afpool::job::MaskMode::Exclude,
             serial: Some(serial),
+            held: None,
         }));
     }
     recorder.registry.upsert_many(&jobs).await.unwrap();

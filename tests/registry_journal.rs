@@ -25,6 +25,7 @@ fn job(job_id: i64, pool: &str) -> PoolJob {
         user_masks: JobMasks::default(),
         mask_mode: MaskMode::Exclude,
         serial: None,
+        held: None,
     }
 }
 

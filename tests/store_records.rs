@@ -46,6 +46,7 @@ fn job(job_id: i64, pool: &str) -> PoolJob {
         },
         mask_mode: MaskMode::Exclude,
         serial: None,
+        held: None,
     }
 }
 

@@ -157,6 +157,7 @@ mod tests {
             user_masks: JobMasks::default(),
             mask_mode: MaskMode::Exclude,
             serial: None,
+            held: None,
         };
         let af = AfJob {
             id: 1,

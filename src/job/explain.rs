@@ -120,6 +120,8 @@ pub struct Outcome {
     pub body: Option<Vec<u8>>,
     /// Why.
     pub explain: Explanation,
+    /// The job was submitted paused (`"offline": true`): a hold's pause is then not afpool's own.
+    pub submitted_paused: bool,
 }
 
 impl Outcome {
@@ -199,6 +201,7 @@ mod tests {
             pool,
             body: None,
             explain,
+            submitted_paused: false,
         };
         assert_eq!(
             outcome.summary(),

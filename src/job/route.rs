@@ -86,6 +86,7 @@ fn route_envelope(
     let masks_before = Masks::of(job);
     let found = poolref::take(job, settings)?;
     let serial_dropped = drop_serial(job);
+    let submitted_paused = submitted_paused(job);
     let decision = decide(job, found.choice.as_ref(), settings, inv)?;
     if let (Some(choice), true) = (&found.choice, decision.verdict != Verdict::NoPool) {
         job.set_str(ROUTED_KEY, &choice.name);
@@ -97,6 +98,7 @@ fn route_envelope(
         pool: found.choice,
         body: None,
         explain,
+        submitted_paused,
     };
     Ok((outcome, changed))
 }
@@ -110,6 +112,13 @@ fn drop_serial(job: &mut Job<'_>) -> bool {
         job.remove("serial");
     }
     had
+}
+
+/// Whether the job was submitted paused (`"offline"` set to anything but `false`), before a hold
+/// pauses it: afpool resumes only a job whose pause is its own.
+fn submitted_paused(job: &Job<'_>) -> bool {
+    job.raw("offline")
+        .is_some_and(|v| !matches!(v.trim(), "false" | "null"))
 }
 
 fn malformed(message: String) -> Rejection {

@@ -25,6 +25,7 @@ fn registered(id: i64) -> Option<PoolJob> {
         user_masks: JobMasks::default(),
         mask_mode: MaskMode::Exclude,
         serial: None,
+        held: None,
     })
 }
 

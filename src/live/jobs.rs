@@ -206,6 +206,7 @@ mod tests {
             user_masks: JobMasks::default(),
             mask_mode: MaskMode::Exclude,
             serial: None,
+            held: None,
         }
     }
 

@@ -36,6 +36,14 @@ struct Listed<'a> {
     hosts_mask_exclude: Option<&'a RawValue>,
     #[serde(default, borrow)]
     hosts_mask_type: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    state: Option<&'a RawValue>,
+}
+
+/// Whether raw state words (`"RDY OFF"`) say paused; `None` without a state. Read in place.
+fn offline(raw: Option<&RawValue>) -> Option<bool> {
+    let text = raw?.get().trim_matches('"');
+    Some(text.split_whitespace().any(|w| w == "OFF"))
 }
 
 /// A string field read out of its raw JSON (`null` or absent: none).
@@ -54,6 +62,7 @@ impl Listed<'_> {
             return Ok(AfJob {
                 id,
                 serial,
+                offline: offline(self.state),
                 ..AfJob::default()
             });
         }
@@ -66,6 +75,7 @@ impl Listed<'_> {
             hosts_mask: text(self.hosts_mask)?,
             hosts_mask_exclude: text(self.hosts_mask_exclude)?,
             hosts_mask_type: text(self.hosts_mask_type)?,
+            offline: offline(self.state),
             ..AfJob::default()
         })
     }

@@ -9,11 +9,13 @@
 //!   ids; on start, every ~10 min and after a lost record, against afserver's whole list
 //!   (`listed`: the replies read cheaply);
 //! - `guard`: mask edits (`action` messages) of pool jobs merged with their pool;
-//! - `action`: afserver `action` messages and sending them.
+//! - `action`: afserver `action` messages and sending them;
+//! - `comeback`: held jobs routed and resumed when their pool gets usable hosts.
 //!
 //! The registry and audit log themselves are [`crate::store::recorder::Recorder`].
 
 pub mod action;
+pub mod comeback;
 pub mod guard;
 pub mod jobs;
 pub mod listed;
@@ -159,7 +161,7 @@ impl LiveJobs {
         let Some(accepted) = record::accepted(reply) else {
             return;
         };
-        if submitted.verdict != Verdict::Routed {
+        if !submitted.registers() {
             self.forget_reused(accepted);
         }
         if submitted.verdict == Verdict::NoPool {

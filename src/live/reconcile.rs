@@ -77,6 +77,9 @@ pub struct AfJob {
     /// Blocks.
     #[serde(default)]
     pub blocks: Vec<AfBlock>,
+    /// Paused (`OFF` among the state words), when a reconcile read only that of the state.
+    #[serde(skip)]
+    pub offline: Option<bool>,
 }
 
 impl AfJob {
@@ -214,6 +217,9 @@ pub struct Plan {
     pub drop: Vec<i64>,
     /// Pool jobs afserver has that the registry lost.
     pub adopt: Vec<PoolJob>,
+    /// Held jobs afserver lists as running: their owner started them, so a later pause is
+    /// theirs ([`super::comeback::unpaused`]).
+    pub unpaused: Vec<i64>,
 }
 
 /// Is `af` the job `registered` is (same id, and the same serial when both are known)?
@@ -258,10 +264,16 @@ pub fn plan<J: Borrow<PoolJob>>(registered: &[J], afserver: &[AfJob], mode: Mask
                 user_masks: j.masks(),
                 mask_mode: mode,
                 serial: j.serial,
+                held: None,
             })
         })
         .collect();
-    Plan { drop, adopt }
+    let unpaused = super::comeback::unpaused(&registered, &alive);
+    Plan {
+        drop,
+        adopt,
+        unpaused,
+    }
 }
 
 #[cfg(test)]

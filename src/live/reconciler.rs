@@ -94,6 +94,13 @@ impl LiveJobs {
                 Err(e) => tracing::warn!(job = id, "deleted job stays registered for now: {e}"),
             }
         }
+        let unpaused = super::comeback::not_afpools(self, &plan.unpaused).await;
+        let mut registered = registered;
+        for job in unpaused {
+            if let Some(slot) = registered.iter_mut().find(|j| j.job_id == job.job_id) {
+                *slot = Arc::new(job);
+            }
+        }
         let mut adopted = Vec::new();
         for job in plan.adopt {
             // Registered meanwhile (by any proxy): not lost. A job registered right after

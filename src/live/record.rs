@@ -6,7 +6,7 @@
 
 use crate::job::{MaskMode, Outcome, RouteSettings, Verdict};
 use crate::store::audit::AuditKind;
-use crate::store::registry::{JobMasks, PoolJob};
+use crate::store::registry::{Held, JobMasks, PoolJob};
 
 use super::target::without_tokens;
 
@@ -29,6 +29,8 @@ pub struct Submitted {
     pub mask_mode: MaskMode,
     /// The routing reason, for the audit.
     pub reason: String,
+    /// A held job's hold: registered with it, so that the job comes back when its pool does.
+    pub held: Option<Held>,
 }
 
 fn masks(m: &crate::job::Masks) -> JobMasks {
@@ -60,6 +62,10 @@ impl Submitted {
             user_masks: without_tokens(&masks(&e.masks_before)),
             mask_mode: settings.mask_mode,
             reason: e.reason.clone(),
+            held: (outcome.verdict == Verdict::Held).then(|| Held {
+                reason: e.reason.clone(),
+                paused_by_afpool: !outcome.submitted_paused,
+            }),
         }
     }
 
@@ -73,6 +79,7 @@ impl Submitted {
             user_masks: JobMasks::default(),
             mask_mode: MaskMode::Exclude,
             reason: String::new(),
+            held: None,
         }
     }
 
@@ -88,10 +95,17 @@ impl Submitted {
             user_masks: self.user_masks.clone(),
             mask_mode: self.mask_mode,
             serial: accepted.serial,
+            held: self.held.clone(),
         }
     }
 
-    /// The audit kind of a decision that registers nothing.
+    /// Whether afserver's job is registered: routed, or held with a pool reference to come back
+    /// to.
+    pub fn registers(&self) -> bool {
+        self.verdict == Verdict::Routed || (self.held.is_some() && !self.pool.is_empty())
+    }
+
+    /// The audit kind of a decision that registers nothing (or a held job).
     pub fn audit_kind(&self) -> AuditKind {
         match self.verdict {
             Verdict::Held => AuditKind::JobHeld,
@@ -133,6 +147,33 @@ mod tests {
     ) {
         let got = accepted(&encode::text_request(body)).map(|a| (a.id, a.serial));
         assert_eq!(got, want);
+    }
+
+    #[rstest]
+    #[case(r#""#, true)]
+    #[case(r#""offline":false,"#, true)]
+    #[case(r#""offline":true,"#, false)]
+    fn a_held_job_is_registered_and_its_pause_is_afpools_unless_submitted_paused(
+        #[case] offline: &str,
+        #[case] mine: bool,
+    ) {
+        use crate::job::Inventory;
+        let inv = Inventory::new(Vec::new(), Vec::new());
+        let settings = RouteSettings::default();
+        let body = format!(
+            r#"{{"job":{{"name":"j","user_name":"u",{offline}"pool":"gpu","blocks":[{{"name":"b","flags":1,"frame_first":1,"frame_last":1,"command":"x"}}]}}}}"#
+        );
+        let outcome = crate::job::route(body.as_bytes(), &settings, &inv).unwrap();
+        let s = Submitted::of(&outcome, &settings);
+        assert_eq!((s.verdict, s.registers()), (Verdict::Held, true));
+        let held = s.held.clone().unwrap();
+        assert_eq!(held.paused_by_afpool, mine);
+        assert!(held.reason.contains("unknown pool 'gpu'"), "{held:?}");
+        let accepted = Accepted {
+            id: 3,
+            serial: Some(9),
+        };
+        assert_eq!(s.pool_job(accepted).held, Some(held));
     }
 
     #[test]

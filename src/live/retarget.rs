@@ -9,7 +9,7 @@
 //! while a new one with the same hosts appeared was renamed: its jobs follow the new name
 //! (registry only, their masks do not change).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,10 +18,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::routing::{changed, PoolFeed};
 use crate::store::audit::{AuditEntry, AuditKind};
-use crate::store::registry::PoolJob;
+use crate::store::registry::{Held, PoolJob};
 use crate::store::Pool;
 
 use super::action;
+use super::comeback::{self, Resumed};
 use super::retarget_plan::{self as plan, Pending};
 use super::LiveJobs;
 
@@ -186,7 +187,8 @@ impl Retargeter {
                 continue; // another proxy claimed it first
             }
             self.live.index.insert(next.after.clone());
-            if next.after.masks_written != next.before.masks_written || next.pause {
+            let moved = next.after.masks_written != next.before.masks_written;
+            if moved || next.pause || next.resume.is_some() {
                 self.pending.insert(next.after.job_id, next);
             }
         }
@@ -197,19 +199,20 @@ impl Retargeter {
         if self.pending.is_empty() {
             return;
         }
-        let mut groups: Vec<(Map<String, Value>, bool, Vec<i64>)> = Vec::new();
+        let mut groups: Vec<(Map<String, Value>, bool, bool, Vec<i64>)> = Vec::new();
         for (id, p) in &self.pending {
+            let resume = p.resume.is_some();
             match groups
                 .iter_mut()
-                .find(|g| g.0 == p.params && g.1 == p.pause)
+                .find(|g| g.0 == p.params && g.1 == p.pause && g.2 == resume)
             {
-                Some(g) if g.2.len() < self.live.tuning.max_batch => g.2.push(*id),
-                _ => groups.push((p.params.clone(), p.pause, vec![*id])),
+                Some(g) if g.3.len() < self.live.tuning.max_batch => g.3.push(*id),
+                _ => groups.push((p.params.clone(), p.pause, resume, vec![*id])),
             }
         }
-        for (params, pause, ids) in groups {
-            match self.send(&params, pause, &ids).await {
-                Ok(()) => self.done(&ids),
+        for (params, pause, resume, ids) in groups {
+            match self.send(&params, pause, resume, &ids).await {
+                Ok(resumed) => self.done(&ids, &resumed),
                 Err(e) => return self.failed(e, ids.len()),
             }
         }
@@ -219,18 +222,29 @@ impl Retargeter {
         (self.failing, self.backoff) = (false, FIRST_RETRY);
     }
 
+    /// Sends one mask set to `ids`, then pauses them (held now) or brings them back (held
+    /// before): what happened to each job that came back.
     async fn send(
         &self,
         params: &Map<String, Value>,
         pause: bool,
+        resume: bool,
         ids: &[i64],
-    ) -> Result<(), action::ActionError> {
+    ) -> Result<HashMap<i64, Resumed>, action::ActionError> {
         let upstream = &self.live.upstream;
         action::send(upstream, &action::set_params(ids, params)).await?;
         if pause {
-            action::send(upstream, &action::operation(ids, "pause")).await?;
+            comeback::pause(&self.live, ids).await?;
         }
-        Ok(())
+        if !resume {
+            return Ok(HashMap::new());
+        }
+        let pending: Vec<&Pending> = ids.iter().filter_map(|id| self.pending.get(id)).collect();
+        let jobs: Vec<&PoolJob> = pending.iter().map(|p| &p.after).collect();
+        let holds: HashMap<i64, Held> = (pending.iter())
+            .filter_map(|p| Some((p.after.job_id, p.resume.clone()?)))
+            .collect();
+        comeback::resume(&self.live, &jobs, &holds).await
     }
 
     fn failed(&mut self, e: action::ActionError, jobs: usize) {
@@ -248,23 +262,47 @@ impl Retargeter {
     }
 
     /// Jobs `ids` were updated: forget them, audit, unregister released ones.
-    fn done(&mut self, ids: &[i64]) {
+    fn done(&mut self, ids: &[i64], resumed: &HashMap<i64, Resumed>) {
         let sent: Vec<Pending> = ids
             .iter()
             .filter_map(|id| self.pending.remove(id))
             .collect();
         tracing::info!(jobs = sent.len(), "live jobs re-targeted");
         let live = self.live.clone();
+        let resumed = resumed.clone();
         tokio::spawn(async move {
             for p in sent {
                 if p.release {
                     live.index.remove(p.after.job_id);
                     let _ = live.recorder.registry.remove(p.after.job_id).await;
                 }
-                live.audit(retarget_entry(&p)).await;
+                let entry = match resumed.get(&p.after.job_id) {
+                    Some(how) => resumed_entry(&p, *how),
+                    None => retarget_entry(&p),
+                };
+                live.audit(entry).await;
             }
         });
     }
+}
+
+/// The `job_resumed` entry of a held job that came back into its pool.
+fn resumed_entry(p: &Pending, how: Resumed) -> AuditEntry {
+    let after = &p.after;
+    let why = p.resume.as_ref().map_or("", |h| h.reason.as_str());
+    let detail = format!(
+        "job '{}' of {} routed to pool '{}' {} (it was {why})",
+        after.job_name,
+        after.user,
+        after.pool,
+        how.words()
+    );
+    AuditEntry::now(AuditKind::JobResumed, action::ACTOR, &after.pool, detail)
+        .job(after.job_id)
+        .change(
+            serde_json::to_value(&p.before.masks_written).ok(),
+            serde_json::to_value(&after.masks_written).ok(),
+        )
 }
 
 fn retarget_entry(p: &Pending) -> AuditEntry {

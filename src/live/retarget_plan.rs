@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::job::poolexpr::{self, PoolExpr};
 use crate::job::{Inventory, RouteSettings};
-use crate::store::registry::{JobMasks, PoolJob};
+use crate::store::registry::{Held, JobMasks, PoolJob};
 use crate::store::Pool;
 
 use super::action;
@@ -33,6 +33,8 @@ pub(super) struct Pending {
     pub params: Map<String, Value>,
     pub pause: bool,
     pub release: bool,
+    /// A held job routed again: its hold, to resume it when the pause was afpool's.
+    pub resume: Option<Held>,
     pub before: PoolJob,
     pub after: PoolJob,
 }
@@ -114,34 +116,52 @@ fn follow(reference: &str, pools: &[Pool], renames: &HashMap<String, String>) ->
     expr.renamed(renames).map(|e| e.to_string())
 }
 
-/// The job's next state in `pool` with its `computed` masks, if its masks or pool change.
+/// The job's next state in `pool` with its `computed` masks, if its masks, pool or hold change.
+/// A held job that routes again comes back even when its masks stay (a guarded edit moved it).
 fn next(job: &PoolJob, pool: &str, computed: &Computed) -> Option<Pending> {
     let fenced;
-    let (pool, masks, pause, release) = match computed {
-        Computed::Routed { pool, masks } => (pool.as_str(), masks, false, false),
-        Computed::Held { masks, .. } => (pool, masks, true, false),
-        Computed::Released { masks } => (pool, masks, false, true),
+    let (pool, masks, held) = match computed {
+        Computed::Routed { pool, masks } => (pool.as_str(), masks, None),
+        Computed::Held { masks, reason, .. } => (pool, masks, Some(reason.as_str())),
+        Computed::Released { masks } => (pool, masks, None),
         Computed::Refused(why) => {
             fenced = fence();
             if job.masks_written != fenced {
                 tracing::warn!(job = job.job_id, pool = %job.pool,
                     "job's own masks leave none of its pool; fencing and pausing it: {why}");
             }
-            (pool, &fenced, true, false)
+            (pool, &fenced, Some(why.as_str()))
         }
     };
-    if *masks == job.masks_written && pool == job.pool {
+    let release = matches!(computed, Computed::Released { .. });
+    let resume = match held {
+        None => job.held.clone(),
+        Some(_) => None,
+    };
+    if *masks == job.masks_written && pool == job.pool && resume.is_none() {
         return None;
     }
     let mut after = job.clone();
     (after.pool, after.masks_written) = (pool.to_string(), masks.clone());
+    after.held = held.map(|reason| hold(job, reason));
     Some(Pending {
         params: action::params(masks),
-        pause,
+        pause: held.is_some(),
         release,
+        resume,
         before: job.clone(),
         after,
     })
+}
+
+/// The hold of a job afpool holds now for `reason`: a job held already keeps whose pause it is;
+/// one held now is paused by afpool (the pause checks afserver first: a job its owner had
+/// paused is not afpool's to resume, see [`super::comeback`]).
+fn hold(job: &PoolJob, reason: &str) -> Held {
+    Held {
+        reason: reason.to_string(),
+        paused_by_afpool: job.held.as_ref().is_none_or(|h| h.paused_by_afpool),
+    }
 }
 
 /// Pools renamed between two snapshots: old name → new name, when exactly one vanished pool
@@ -198,6 +218,7 @@ mod tests {
             user_masks: JobMasks::default(),
             mask_mode: MaskMode::Exclude,
             serial: None,
+            held: None,
         }
     }
 
@@ -238,6 +259,42 @@ mod tests {
         // A pool that is gone holds its jobs by default: fenced and paused.
         assert!(got[2].pause, "{:?}", got[2].after);
         assert_ne!(got[2].after.masks_written, routed);
+    }
+
+    #[test]
+    fn a_held_job_comes_back_once_its_pool_routes_and_keeps_whose_pause_it_is() {
+        let settings = RouteSettings::default();
+        let none = Arc::new(Vec::new());
+        let probe = [job(1, "gpu", JobMasks::default())];
+        let first = claims(&mut None, &probe, &none, &HashMap::new(), &settings);
+        let fenced = first[0].after.masks_written.clone();
+        let held = first[0].after.held.clone().expect("held: gpu is unknown");
+        assert!(first[0].pause && held.paused_by_afpool, "{held:?}");
+        let mut owners = job(2, "gpu", fenced.clone());
+        owners.held = Some(Held {
+            paused_by_afpool: false,
+            ..held.clone()
+        });
+        let mut mine = job(1, "gpu", fenced.clone());
+        mine.held = Some(held.clone());
+        let jobs = [mine, owners];
+        // Still unknown: nothing to send, and neither hold changes.
+        assert!(claims(&mut None, &jobs, &none, &HashMap::new(), &settings).is_empty());
+        let gpu = Arc::new(vec![Pool::new("gpu", ["gpu.node3"])]);
+        let back = claims(&mut None, &jobs, &gpu, &HashMap::new(), &settings);
+        assert_eq!(back.len(), 2);
+        for (p, mine) in back.iter().zip([true, false]) {
+            assert_eq!(p.resume.as_ref().map(|h| h.paused_by_afpool), Some(mine));
+            assert!(!p.pause && p.after.held.is_none(), "{p:?}");
+            assert_ne!(p.after.masks_written, fenced);
+        }
+        // Held again later (its pool deleted): the owner's pause stays theirs.
+        let mut again = back[1].after.clone();
+        again.held = jobs[1].held.clone();
+        again.masks_written = back[1].after.masks_written.clone();
+        let gone = claims(&mut None, &[again], &none, &HashMap::new(), &settings);
+        let hold = gone[0].after.held.clone().unwrap();
+        assert!(gone[0].pause && !hold.paused_by_afpool, "{hold:?}");
     }
 
     #[test]

@@ -77,9 +77,16 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
         .map(|(s, accepted)| (Arc::new(s.pool_job(accepted)), s.user))
         .collect();
     let n = jobs.len();
+    // Held jobs are registered too, to come back when their pool does (audited as held below).
+    let held: Vec<Arc<PoolJob>> = (other.iter())
+        .filter(|(s, _)| s.registers())
+        .map(|(s, accepted)| Arc::new(s.pool_job(*accepted)))
+        .collect();
     // One copy of each job, shared by the index and the registry's view. The index is written
     // off the workers: a growing index now and then moves every job to a larger table.
-    let registered: Vec<Arc<PoolJob>> = jobs.iter().map(|(job, _)| job.clone()).collect();
+    let registered: Vec<Arc<PoolJob>> = (jobs.iter().map(|(job, _)| job.clone()))
+        .chain(held.iter().cloned())
+        .collect();
     let (index, shared) = (live.clone(), registered.clone());
     let inserted = tokio::task::spawn_blocking(move || index.index.insert_many(shared));
     if let Err(e) = inserted.await {
@@ -92,6 +99,14 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
             jobs = n,
             "routed jobs not recorded in the registry or audit log (the reconcile loop adopts them): {e}"
         );
+    }
+    if !held.is_empty() {
+        if let Err(e) = live.recorder.registry.upsert_many(&held).await {
+            tracing::warn!(
+                jobs = held.len(),
+                "held jobs not registered: they stay held when their pool comes back: {e}"
+            );
+        }
     }
     // Again once stored: a reload that read the registry before the write began after the
     // first insert must not hide the jobs.

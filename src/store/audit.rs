@@ -46,6 +46,9 @@ pub enum AuditKind {
     GuardedEdit,
     /// A pool's select rule or except list was set.
     SelectionChanged,
+    /// A job afpool held came back: routed into its pool once it had usable hosts (and resumed
+    /// when the pause was afpool's).
+    JobResumed,
 }
 
 impl AuditKind {
@@ -64,6 +67,7 @@ impl AuditKind {
             AuditKind::Retarget => "retarget",
             AuditKind::GuardedEdit => "guarded_edit",
             AuditKind::SelectionChanged => "selection_changed",
+            AuditKind::JobResumed => "job_resumed",
         }
     }
 }

@@ -106,6 +106,7 @@ mod tests {
             user_masks,
             mask_mode: MaskMode::Exclude,
             serial: Some(7),
+            held: None,
         }
     }
 

@@ -52,6 +52,20 @@ pub struct PoolJob {
     /// written before afpool kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial: Option<i64>,
+    /// Set while afpool holds the job (its pool unknown, empty or without a usable host): why,
+    /// and whether the pause is afpool's. `None` for a routed job and in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
+}
+
+/// Why afpool holds a registered job, and whether it may resume it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    /// The hold's reason, as the annotation and the audit log say it.
+    pub reason: String,
+    /// The job is paused because afpool paused it: `false` when it was submitted paused, or its
+    /// owner started or paused it since (then afpool leaves it paused when its pool comes back).
+    pub paused_by_afpool: bool,
 }
 
 /// Where pool jobs are registered.
