@@ -241,6 +241,35 @@ async fn a_selector_pool_routes_to_exactly_what_its_rule_selects_and_follows_the
 }
 
 #[tokio::test]
+async fn a_job_held_for_an_empty_selector_pool_comes_back_when_a_matching_render_appears() {
+    let farm = start().await;
+    let rule = Selection {
+        select: Some("gpu_mem_total_mb >= 40000".into()),
+        except: vec![],
+    };
+    farm.store.create("huge", &[]).await.unwrap();
+    farm.store.set_selection("huge", &rule).await.unwrap();
+    farm.members_become("huge", &[]).await;
+    let id = submit(farm.proxy, "huge", "sim").await;
+    let held = farm.fake.kept_job(id).unwrap();
+    assert!(held.offline && farm.runs_on(id).is_empty(), "{held:?}");
+    let index = farm.live.index();
+    let registered = || async { index.get(id).is_some_and(|j| j.held.is_some()) };
+    live_common::eventually("the held job is registered", registered).await;
+    farm.fake.renders().join("newbox", true);
+    farm.fake
+        .renders()
+        .set_hardware("newbox", json!({"gpu_mem_total_mb": 49152}));
+    farm.refresh_once().await;
+    farm.members_become("huge", &["newbox"]).await;
+    farm.job_runs_on(id, &["newbox"]).await;
+    let resumed = |jobs: &[FakeJob]| jobs.iter().any(|j| j.id == id && !j.offline);
+    tokio::time::timeout(Duration::from_secs(10), farm.fake.wait_jobs(resumed))
+        .await
+        .expect("the job is resumed");
+}
+
+#[tokio::test]
 async fn resources_are_asked_for_only_while_a_pool_has_a_rule() {
     let f = start().await;
     let asked = || {
