@@ -1,6 +1,7 @@
 //! `afpool jobs [--pool P] [--json]`: the live pool jobs (the registry), each with its name,
 //! user, pool, state and progress as afserver reports them (`get jobs`), and how many of the
-//! pool's hosts are online. A registered job afserver no longer has shows state `gone`.
+//! pool's hosts are online. A registered job afserver no longer has shows state `gone`; a job
+//! afpool holds says why (and that it stays paused when its pool is back, if its owner paused it).
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -12,7 +13,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::live::reconcile::{self, AfJob};
 use crate::renders::{self, RenderInfo};
-use crate::store::registry::PoolJob;
+use crate::store::registry::{Held, PoolJob};
 use crate::store::Pool;
 
 /// `afpool jobs` flags.
@@ -48,6 +49,9 @@ pub struct JobRow {
     pub hosts_online: usize,
     /// Hosts in the pool.
     pub hosts: usize,
+    /// Why afpool holds the job, while it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
 }
 
 /// Run `afpool jobs`.
@@ -107,9 +111,20 @@ pub fn rows<J: Borrow<PoolJob>>(
                 progress: af.map_or(0, |a| a.progress()),
                 hosts_online,
                 hosts,
+                held: j.held.as_ref().map(held_words),
             }
         })
         .collect()
+}
+
+/// A hold in words: its problem, and whose pause it is when not afpool's.
+fn held_words(held: &Held) -> String {
+    let problem = held.reason.strip_prefix("held (paused): ");
+    let problem = problem.unwrap_or(&held.reason);
+    match held.paused_by_afpool {
+        true => problem.to_string(),
+        false => format!("{problem} (paused by its owner: stays paused)"),
+    }
 }
 
 fn human(rows: &[JobRow]) -> String {
@@ -124,6 +139,7 @@ fn human(rows: &[JobRow]) -> String {
                 r.state.clone(),
                 format!("{}%", r.progress),
                 format!("{}/{}", r.hosts_online, r.hosts),
+                r.held.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -135,6 +151,7 @@ fn human(rows: &[JobRow]) -> String {
         "STATE",
         "DONE",
         "HOSTS ONLINE",
+        "HELD",
     ];
     crate::table::render(&head, &table)
 }
@@ -159,6 +176,13 @@ mod tests {
             serial: None,
             held: None,
         };
+        let held = PoolJob {
+            held: Some(Held {
+                reason: "held (paused): unknown pool 'gpu2'".into(),
+                paused_by_afpool: false,
+            }),
+            ..job(3)
+        };
         let af = AfJob {
             id: 1,
             state: "RDY RUN".into(),
@@ -168,7 +192,7 @@ mod tests {
         let mut off = RenderInfo::named("b");
         off.online = false;
         let got = rows(
-            &[job(1), job(2)],
+            &[job(1), job(2), held],
             &[af],
             &pools,
             &[RenderInfo::named("a"), off],
@@ -178,6 +202,13 @@ mod tests {
             ("RDY RUN", 1, 2)
         );
         assert_eq!(got[1].state, "gone");
-        assert!(human(&got).contains("j2"));
+        assert_eq!(
+            (got[0].held.as_deref(), got[1].held.as_deref()),
+            (None, None)
+        );
+        let why = "unknown pool 'gpu2' (paused by its owner: stays paused)";
+        assert_eq!(got[2].held.as_deref(), Some(why));
+        let table = human(&got);
+        assert!(table.contains("j2") && table.contains(why), "{table}");
     }
 }
