@@ -3,7 +3,8 @@
 //!
 //! Format (written pretty-printed, unknown fields at every level are kept):
 //! `{"pools": [{"name": "lighting", "clients": [{"hostname": "pc-1", "engine": "", "ip": "",
-//! "port": ""}]}]}`, plus a selector pool's `select` and `except` beside `name` (only when set). A top-level array of pool documents (e.g. the body of a legacy Pool Server
+//! "port": ""}]}]}`, plus a selector pool's `select` and `except` and a spilling pool's `fallback`,
+//! `spill_below` and `spill_after` beside `name` (only when set). A top-level array of pool documents (e.g. the body of a legacy Pool Server
 //! reply, `_id` included) is accepted on read; the next write turns it into the object form.
 //! A missing or empty file means "no pools" (the live view tells it apart, see
 //! [`super::fault`]); the file and its parent folders are created on the first write, like any
@@ -25,7 +26,7 @@ use serde_json::{Map, Value};
 
 use super::atomic;
 use super::names::{self, same_host};
-use super::{ChangeFeed, Pool, PoolStore, Selection, Snapshot, StoreError};
+use super::{ChangeFeed, Pool, PoolStore, Selection, Snapshot, Spill, StoreError};
 
 /// How often [`super::live::LivePools`] checks the file's metadata.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -55,6 +56,12 @@ struct PoolDoc {
     select: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     except: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fallback: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spill_below: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spill_after: Option<String>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -98,6 +105,11 @@ impl PoolDoc {
             selection: Selection {
                 select: self.select.clone(),
                 except: self.except.clone(),
+            },
+            spill: Spill {
+                fallback: self.fallback.clone(),
+                spill_below: self.spill_below,
+                spill_after: self.spill_after.clone(),
             },
         }
     }
@@ -225,6 +237,9 @@ impl PoolStore for FileStore {
                     clients,
                     select: None,
                     except: Vec::new(),
+                    fallback: Vec::new(),
+                    spill_below: None,
+                    spill_after: None,
                     extra: Map::new(),
                 };
                 let created = pool.to_pool();
@@ -309,6 +324,24 @@ impl PoolStore for FileStore {
                 let changed = pool.select != selection.select || pool.except != selection.except;
                 pool.select = selection.select;
                 pool.except = selection.except;
+                Ok((pool.to_pool(), changed))
+            })
+        })
+        .await
+    }
+
+    async fn set_spill(&self, name: &str, spill: &Spill) -> Result<Pool, StoreError> {
+        let spill = spill.validated(name)?;
+        let name = name.to_string();
+        self.blocking(move |s| {
+            s.modify(|doc| {
+                let at = doc.find(&name)?;
+                let pool = &mut doc.pools[at];
+                let before = (&pool.fallback, pool.spill_below, &pool.spill_after);
+                let changed = before != (&spill.fallback, spill.spill_below, &spill.spill_after);
+                pool.fallback = spill.fallback;
+                pool.spill_below = spill.spill_below;
+                pool.spill_after = spill.spill_after;
                 Ok((pool.to_pool(), changed))
             })
         })

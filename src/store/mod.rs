@@ -20,6 +20,7 @@ pub mod fault;
 pub mod file;
 pub mod live;
 pub mod mongo;
+mod mongo_keys;
 pub mod names;
 pub mod recorder;
 pub mod registry;
@@ -27,6 +28,7 @@ pub mod registry_file;
 pub mod registry_journal;
 pub mod registry_mongo;
 pub mod selection;
+pub mod spill;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +40,7 @@ use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 pub use selection::Selection;
+pub use spill::Spill;
 
 /// One pool: a name, the render host names typed into it, spelled as stored, and how it selects
 /// more ([`Selection`]; empty for a typed list).
@@ -57,11 +60,17 @@ pub struct Pool {
     /// The `select` rule and `except` list.
     #[serde(flatten)]
     pub selection: Selection,
+    /// The `fallback` pools and spill triggers.
+    #[serde(flatten)]
+    pub spill: Spill,
 }
 
 impl PartialEq for Pool {
     fn eq(&self, other: &Pool) -> bool {
-        self.name == other.name && self.hosts == other.hosts && self.selection == other.selection
+        self.name == other.name
+            && self.hosts == other.hosts
+            && self.selection == other.selection
+            && self.spill == other.spill
     }
 }
 
@@ -75,6 +84,7 @@ impl Pool {
             hosts: hosts.into_iter().map(|h| h.as_ref().to_string()).collect(),
             legacy_id: None,
             selection: Selection::default(),
+            spill: Spill::default(),
         }
     }
 
@@ -107,6 +117,9 @@ pub enum StoreError {
     /// A `select` rule is not acceptable (the reason says where).
     #[error("invalid select rule: {0}")]
     InvalidRule(String),
+    /// Spill-over settings are not acceptable.
+    #[error("invalid spill-over: {0}")]
+    InvalidSpill(String),
     /// The backend cannot be reached or failed.
     #[error("pool store unavailable: {0}")]
     Unavailable(String),
@@ -132,6 +145,9 @@ pub trait PoolStore: Send + Sync {
     /// Replace the pool's selection settings (validated: see [`Selection::validated`]); returns
     /// the pool after the change.
     async fn set_selection(&self, name: &str, selection: &Selection) -> Result<Pool, StoreError>;
+    /// Replace the pool's spill-over settings (validated: see [`Spill::validated`]); returns the
+    /// pool after the change.
+    async fn set_spill(&self, name: &str, spill: &Spill) -> Result<Pool, StoreError>;
     /// A short human description (`file:/path`, `mongodb://host/afpools.pools`), no secrets.
     fn describe(&self) -> String;
 

@@ -26,8 +26,9 @@ use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, IndexModel};
 use tokio::sync::OnceCell;
 
+use super::mongo_keys as keys;
 use super::names;
-use super::{ChangeFeed, Pool, PoolStore, Selection, StoreError};
+use super::{ChangeFeed, Pool, PoolStore, Selection, Spill, StoreError};
 use crate::secret::{is_encoded_userinfo, redact_uri, uri_hosts, uri_userinfo};
 
 /// The legacy tool's database.
@@ -173,20 +174,9 @@ fn pool_from_doc(doc: &Document) -> Option<Pool> {
         name,
         hosts: names::dedupe_hosts(raw_hosts(doc)),
         legacy_id: doc.get_object_id("_id").ok().map(|id| id.to_hex()),
-        selection: selection_from_doc(doc),
+        selection: keys::selection_from_doc(doc),
+        spill: keys::spill_from_doc(doc),
     })
-}
-
-/// The `select` rule (a string) and `except` hosts (strings) beside `name`, tolerantly.
-fn selection_from_doc(doc: &Document) -> Selection {
-    let except = doc.get_array("except").map_or(Vec::new(), |hosts| {
-        let named = hosts.iter().filter_map(Bson::as_str).map(str::to_string);
-        names::dedupe_hosts(named)
-    });
-    Selection {
-        select: doc.get_str("select").ok().map(str::to_string),
-        except,
-    }
 }
 
 /// True for MongoDB's duplicate key error (code 11000).
@@ -235,6 +225,7 @@ impl PoolStore for MongoStore {
                 hosts,
                 legacy_id: inserted.inserted_id.as_object_id().map(|id| id.to_hex()),
                 selection: Selection::default(),
+                spill: Spill::default(),
             }),
             Err(e) if is_duplicate_key(&e) => Err(StoreError::AlreadyExists(name.to_string())),
             Err(e) => Err(self.unavailable(e)),
@@ -306,21 +297,26 @@ impl PoolStore for MongoStore {
 
     async fn set_selection(&self, name: &str, selection: &Selection) -> Result<Pool, StoreError> {
         let selection = selection.validated()?;
-        let (mut set, mut unset) = (Document::new(), Document::new());
-        match &selection.select {
-            Some(rule) => set.insert("select", rule.as_str()),
-            None => unset.insert("select", ""),
-        };
-        match selection.except.is_empty() {
-            false => set.insert("except", selection.except.clone()),
-            true => unset.insert("except", ""),
-        };
-        let mut update = Document::new();
-        for (op, fields) in [("$set", set), ("$unset", unset)] {
-            if !fields.is_empty() {
-                update.insert(op, fields);
-            }
-        }
+        let except = (!selection.except.is_empty()).then(|| Bson::from(selection.except.clone()));
+        let update = keys::set_or_unset([
+            ("select", selection.select.as_deref().map(Bson::from)),
+            ("except", except),
+        ]);
+        let after = self.update_pool(doc! { "name": name }, update).await?;
+        after.ok_or_else(|| StoreError::NotFound(name.to_string()))
+    }
+
+    async fn set_spill(&self, name: &str, spill: &Spill) -> Result<Pool, StoreError> {
+        let spill = spill.validated(name)?;
+        let fallback = (!spill.fallback.is_empty()).then(|| Bson::from(spill.fallback.clone()));
+        let update = keys::set_or_unset([
+            ("fallback", fallback),
+            (
+                "spill_below",
+                spill.spill_below.map(|k| Bson::Int64(k.into())),
+            ),
+            ("spill_after", spill.spill_after.as_deref().map(Bson::from)),
+        ]);
         let after = self.update_pool(doc! { "name": name }, update).await?;
         after.ok_or_else(|| StoreError::NotFound(name.to_string()))
     }
