@@ -262,3 +262,56 @@ fn first_write_creates_files_readable_by_other_users() {
         assert_eq!(mode(&lock), expected, "umask {umask}: lock file");
     }
 }
+
+#[test]
+fn spill_over_is_set_shown_refused_and_cleared() {
+    let cli = Cli::new();
+    cli.ok(&["create", "gpu", "g1"]);
+    let said = cli.ok(&[
+        "set",
+        "gpu",
+        "--fallback",
+        "cpu,cloud",
+        "--spill-below",
+        "2",
+        "--spill-after",
+        "30m",
+    ]);
+    assert!(said.contains("spills into cpu, then cloud"), "{said}");
+    assert_eq!(
+        cli.json(&["show", "gpu", "--json"]),
+        json!({"name": "gpu", "hosts": ["g1"], "fallback": ["cpu", "cloud"],
+            "spill_below": 2, "spill_after": "30m"})
+    );
+    assert!(cli
+        .ok(&["show", "gpu"])
+        .contains("spill    spills into cpu, then cloud"));
+    // One setting changes, the others stay.
+    cli.ok(&["set", "gpu", "--spill-after", "1h"]);
+    let shown = cli.json(&["show", "gpu", "--json"]);
+    assert_eq!(
+        (&shown["spill_below"], &shown["spill_after"]),
+        (&json!(2), &json!("1h"))
+    );
+    let own = cli.fails(1, &["set", "gpu", "--fallback", "gpu"]);
+    assert!(own.contains("cannot be its own fallback"), "{own}");
+    let bad = cli.fails(1, &["set", "gpu", "--spill-after", "soon"]);
+    assert!(bad.contains("spill_after"), "{bad}");
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(cli.store_path()).unwrap()).unwrap();
+    assert_eq!(stored["pools"][0]["fallback"], json!(["cpu", "cloud"]));
+    cli.ok(&["set", "gpu", "--no-spill"]);
+    assert_eq!(
+        cli.json(&["show", "gpu", "--json"]),
+        json!({"name": "gpu", "hosts": ["g1"]})
+    );
+    let audit = cli
+        .command()
+        .args(["audit", "--store"])
+        .arg(format!("file:{}", cli.store_path().display()))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let lines = text(&audit.stdout);
+    assert_eq!(lines.matches("\"spill_changed\"").count(), 3, "{lines}");
+}

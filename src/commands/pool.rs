@@ -119,6 +119,9 @@ pub enum PoolCommand {
         /// Empty the except list.
         #[arg(long)]
         no_except: bool,
+        /// Spill-over: `--fallback cpu,cloud --spill-below 2 --spill-after 30m`, `--no-spill`.
+        #[command(flatten)]
+        spill: super::pool_spill::SpillArgs,
     },
 }
 
@@ -148,7 +151,7 @@ pub async fn run(
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
-    if let Some(applied) = applied {
+    for applied in applied {
         if let Err(e) = changes::record(recorder.audit.as_ref(), &applied).await {
             eprintln!("afpool: warning: the change was made but not audited: {e}");
         }
@@ -194,10 +197,10 @@ async fn execute(
     cmd: PoolCommand,
     who: &str,
     upstream: Option<&Upstream>,
-) -> Result<(String, Option<Applied>), StoreError> {
+) -> Result<(String, Vec<Applied>), StoreError> {
     let change = match cmd {
-        PoolCommand::List { json: true } => return Ok((to_json(&store.list().await?), None)),
-        PoolCommand::List { json: false } => return Ok((list_table(&store.list().await?), None)),
+        PoolCommand::List { json: true } => return Ok((to_json(&store.list().await?), vec![])),
+        PoolCommand::List { json: false } => return Ok((list_table(&store.list().await?), vec![])),
         PoolCommand::Show { name, json } => {
             let pool = store.get(&name).await?;
             let members = members_of(&pool, upstream).await;
@@ -205,7 +208,7 @@ async fn execute(
                 true => to_json(&show_json(&pool, members.as_ref())),
                 false => show::human(&pool, members.as_ref()),
             };
-            return Ok((text, None));
+            return Ok((text, vec![]));
         }
         PoolCommand::Set {
             name,
@@ -213,15 +216,36 @@ async fn execute(
             no_select,
             except,
             no_except,
+            spill,
         } => {
-            let mut selection = store.get(&name).await?.selection;
+            let pool = store.get(&name).await?;
+            let mut selection = pool.selection.clone();
             if no_select || select.is_some() {
                 selection.select = select;
             }
             if no_except || !except.is_empty() {
                 selection.except = except;
             }
-            PoolChange::Select { name, selection }
+            let selecting = no_select || no_except || selection != pool.selection;
+            match spill.applied_to(&pool.spill) {
+                Some(spill) if !selecting => PoolChange::Spill { name, spill },
+                Some(spill) => {
+                    let first = changes::apply(
+                        store,
+                        PoolChange::Select {
+                            name: name.clone(),
+                            selection,
+                        },
+                        who,
+                    )
+                    .await?;
+                    let second =
+                        changes::apply(store, PoolChange::Spill { name, spill }, who).await?;
+                    let text = format!("{}{}", first.summary, second.summary);
+                    return Ok((text, vec![first, second]));
+                }
+                None => PoolChange::Select { name, selection },
+            }
         }
         PoolCommand::Create { name, hosts } => PoolChange::Create { name, hosts },
         PoolCommand::Rename { old, new } => PoolChange::Rename { old, new },
@@ -230,7 +254,7 @@ async fn execute(
         PoolCommand::Remove { name, hosts } => PoolChange::Remove { name, hosts },
     };
     let applied = changes::apply(store, change, who).await?;
-    Ok((applied.summary.clone(), Some(applied)))
+    Ok((applied.summary.clone(), vec![applied]))
 }
 
 /// The stable JSON shape for scripts.

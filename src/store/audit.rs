@@ -49,6 +49,10 @@ pub enum AuditKind {
     /// A job afpool held came back: routed into its pool once it had usable hosts (and resumed
     /// when the pause was afpool's).
     JobResumed,
+    /// A pool's spill-over settings (fallback pools, triggers) were set.
+    SpillChanged,
+    /// A job spilled over into its pool's fallback.
+    JobSpilled,
 }
 
 impl AuditKind {
@@ -68,6 +72,8 @@ impl AuditKind {
             AuditKind::GuardedEdit => "guarded_edit",
             AuditKind::SelectionChanged => "selection_changed",
             AuditKind::JobResumed => "job_resumed",
+            AuditKind::SpillChanged => "spill_changed",
+            AuditKind::JobSpilled => "job_spilled",
         }
     }
 }

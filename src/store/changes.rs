@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::audit::{AuditEntry, AuditKind, AuditLog};
-use super::{Pool, Selection, SharedStore, StoreError};
+use super::{Pool, Selection, SharedStore, Spill, StoreError};
 
 /// One change to the pools.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,13 @@ pub enum PoolChange {
         /// The new settings.
         selection: Selection,
     },
+    /// Set the fallback pools and spill triggers of `name`.
+    Spill {
+        /// The pool.
+        name: String,
+        /// The new settings.
+        spill: Spill,
+    },
 }
 
 /// What a change did.
@@ -85,6 +92,7 @@ pub async fn apply(
             host_change(store, AuditKind::HostsRemoved, &name, &hosts, who).await
         }
         PoolChange::Select { name, selection } => select(store, &name, &selection, who).await,
+        PoolChange::Spill { name, spill } => set_spill(store, &name, &spill, who).await,
     }
 }
 
@@ -154,6 +162,23 @@ async fn select(
     let summary = format!("pool '{name}' selects: {rule}; except: {except}\n");
     let entry = AuditEntry::now(AuditKind::SelectionChanged, who, name, summary.trim_end())
         .change(Some(json!(before.selection)), Some(json!(after.selection)));
+    Ok(Applied::whole(Some(after), summary, entry))
+}
+
+async fn set_spill(
+    store: &SharedStore,
+    name: &str,
+    spill: &Spill,
+    who: &str,
+) -> Result<Applied, StoreError> {
+    let before = store.get(name).await?;
+    let after = store.set_spill(name, spill).await?;
+    let summary = match after.spill.describe() {
+        Some(line) => format!("pool '{name}' {line}\n"),
+        None => format!("pool '{name}' never spills\n"),
+    };
+    let entry = AuditEntry::now(AuditKind::SpillChanged, who, name, summary.trim_end())
+        .change(Some(json!(before.spill)), Some(json!(after.spill)));
     Ok(Applied::whole(Some(after), summary, entry))
 }
 

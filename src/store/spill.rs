@@ -41,6 +41,27 @@ impl Spill {
         super::audit::parse_duration(text).ok()
     }
 
+    /// One line for `pool show` (`None` when the pool never spills).
+    pub fn describe(&self) -> Option<String> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut triggers = Vec::new();
+        if let Some(k) = self.spill_below {
+            triggers.push(format!(
+                "fewer than {k} members online and not NIMBY at submission"
+            ));
+        }
+        if let Some(after) = &self.spill_after {
+            triggers.push(format!("a job started no task for {after}"));
+        }
+        Some(format!(
+            "spills into {} when {}",
+            self.fallback.join(", then "),
+            triggers.join(", or ")
+        ))
+    }
+
     /// The settings of pool `pool` as they will be stored, or why not.
     pub fn validated(&self, pool: &str) -> Result<Spill, StoreError> {
         let bad = |why: String| Err(StoreError::InvalidSpill(why));
@@ -127,5 +148,19 @@ mod tests {
         let s = spill(&["cpu"], None, Some("30m"));
         assert_eq!(s.after(), Some(Duration::from_secs(1800)));
         assert_eq!(spill(&["cpu"], None, Some("x")).after(), None);
+    }
+
+    #[test]
+    fn show_says_where_and_when() {
+        let mut s = spill(&["cpu"], Some(2), None);
+        s.fallback.push("cloud".into());
+        s.spill_after = Some("30m".into());
+        let line = s.describe().unwrap();
+        assert_eq!(
+            line,
+            "spills into cpu, then cloud when fewer than 2 members online and not NIMBY at \
+             submission, or a job started no task for 30m"
+        );
+        assert_eq!(Spill::default().describe(), None);
     }
 }
