@@ -12,7 +12,7 @@ use axum::Router;
 
 use super::error::ApiError;
 use super::{
-    audit, events, explain, health, hosts, jobs, metrics, page, pools, selection, AppState,
+    audit, events, explain, health, hosts, jobs, metrics, page, pools, selection, spill, AppState,
 };
 use super::{BODY_LIMIT, EXPLAIN_BODY_LIMIT};
 
@@ -31,6 +31,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/v1/pools/{name}/selection", put(selection::set))
         .route("/api/v1/pools/{name}/members", get(selection::list))
+        .route("/api/v1/pools/{name}/spill", put(spill::set))
         .route("/api/v1/hosts", get(hosts::list))
         .route("/api/v1/explain", explain_route)
         .route("/api/v1/jobs", get(jobs::list))
