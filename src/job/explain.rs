@@ -122,6 +122,8 @@ pub struct Outcome {
     pub explain: Explanation,
     /// The job was submitted paused (`"offline": true`): a hold's pause is then not afpool's own.
     pub submitted_paused: bool,
+    /// Where the job spilled over to at submission (its pool's `spill_below` fired).
+    pub spilled: Option<super::spill::Spilled>,
 }
 
 impl Outcome {
@@ -202,6 +204,7 @@ mod tests {
             body: None,
             explain,
             submitted_paused: false,
+            spilled: None,
         };
         assert_eq!(
             outcome.summary(),

@@ -23,6 +23,7 @@ mod rewrite;
 mod route;
 pub mod settings;
 mod shield;
+pub mod spill;
 
 pub use envelope::{is_job_submission, might_be_submission, Parts};
 pub use explain::{BlockMasks, Explanation, Masks, Outcome, SnapshotRef, Verdict};

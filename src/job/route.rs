@@ -10,7 +10,7 @@ use super::poolref::{self, PoolChoice, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
-use super::{ecma, poolexpr, shield};
+use super::{ecma, poolexpr, shield, spill};
 
 /// What routing settled on, before the explanation is written.
 struct Decision {
@@ -19,6 +19,7 @@ struct Decision {
     changed: bool,
     plan: Option<Arc<PoolPlan>>,
     routed: Option<rewrite::MaskPlan>,
+    spilled: Option<spill::Spilled>,
 }
 
 /// Route one job submission body (the whole `{"job":{...}}` envelope bytes). A body afpool cannot
@@ -92,6 +93,7 @@ fn route_envelope(
         job.set_str(ROUTED_KEY, &choice.name);
     }
     let changed = found.stripped || serial_dropped || decision.changed;
+    let spilled = decision.spilled.clone();
     let explain = explanation(job, found.choice.clone(), masks_before, &decision);
     let outcome = Outcome {
         verdict: decision.verdict,
@@ -99,6 +101,7 @@ fn route_envelope(
         body: None,
         explain,
         submitted_paused,
+        spilled,
     };
     Ok((outcome, changed))
 }
@@ -153,6 +156,7 @@ fn decide(
             return policy(job, settings, on, name, problem, FENCE_ALL);
         }
     };
+    let (plan, spilled) = spill::plan(inv, name, plan);
     let plan = &plan;
     if let Err(e) = &plan.valid {
         let msg = format!("pool '{name}' has a host name afpool cannot write as a mask ({e})");
@@ -171,13 +175,21 @@ fn decide(
     }
     match rewrite::plan(job, plan, settings, inv) {
         Ok(masks) => {
-            rewrite::apply(job, &masks, name, settings)?;
+            let tag = spilled.as_ref().map(|s| format!("{name} → {}", s.to));
+            rewrite::apply(job, &masks, tag.as_deref().unwrap_or(name), settings)?;
+            let mut reason = routed_reason(name, plan, &masks);
+            let pools = inv.pools();
+            let trigger = inv.pools().iter().find(|p| &p.name == name);
+            if let Some(said) = trigger.and_then(|p| spill::would(p, pools, inv.renders())) {
+                reason = format!("{reason}; spill-over: {said}");
+            }
             Ok(Decision {
                 verdict: Verdict::Routed,
-                reason: routed_reason(name, plan, &masks),
+                reason,
                 changed: true,
                 plan: Some(plan.clone()),
                 routed: Some(masks),
+                spilled,
             })
         }
         Err(PlanError::Rejected(r)) => Err(r),
@@ -225,6 +237,7 @@ fn no_pool(reason: &str) -> Decision {
         changed: false,
         plan: None,
         routed: None,
+        spilled: None,
     }
 }
 
@@ -277,6 +290,7 @@ fn policy(
         changed: true,
         plan: None,
         routed: None,
+        spilled: None,
     })
 }
 

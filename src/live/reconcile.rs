@@ -192,11 +192,14 @@ where
         .map_err(|e| format!("job list parse failed: {e}"))?
 }
 
-/// The pool named by afpool's `[pool: NAME]` annotation tag.
+/// The pool named by afpool's `[pool: NAME]` annotation tag (of a job that spilled over,
+/// `[pool: gpu → gpu|cpu]`, the set it spilled to).
 pub fn annotated_pool(annotation: &str) -> Option<&str> {
     let start = annotation.find("[pool: ")? + "[pool: ".len();
     let len = annotation[start..].find(']')?;
-    Some(&annotation[start..start + len]).filter(|p| !p.is_empty())
+    let tag = &annotation[start..start + len];
+    let tag = tag.rsplit_once(" → ").map_or(tag, |(_, to)| to);
+    Some(tag).filter(|p| !p.is_empty())
 }
 
 /// The annotation without afpool's `[pool: NAME]` tag (and the space after it); `None` when
@@ -295,6 +298,7 @@ mod tests {
     #[case("[pool: gpu] my notes", Some("gpu"))]
     #[case("[afpool: held: x] [pool: cpu]", Some("cpu"))]
     #[case("[pool: ]", None)]
+    #[case("[pool: gpu → gpu|cpu] notes", Some("gpu|cpu"))]
     #[case("no tag", None)]
     fn the_annotation_names_the_pool(#[case] text: &str, #[case] want: Option<&str>) {
         assert_eq!(annotated_pool(text), want);

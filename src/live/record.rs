@@ -31,6 +31,8 @@ pub struct Submitted {
     pub reason: String,
     /// A held job's hold: registered with it, so that the job comes back when its pool does.
     pub held: Option<Held>,
+    /// Why the job spilled over at submission, for the `job_spilled` audit entry.
+    pub spilled: Option<String>,
 }
 
 fn masks(m: &crate::job::Masks) -> JobMasks {
@@ -49,12 +51,12 @@ impl Submitted {
             return Submitted::no_pool();
         }
         let e = &outcome.explain;
+        let named = outcome.pool.as_ref().map(|p| p.name.clone());
         Submitted {
             verdict: outcome.verdict,
-            pool: outcome
-                .pool
-                .as_ref()
-                .map(|p| p.name.clone())
+            // A job that spilled over lives in the set it spilled to, which re-targets follow.
+            pool: (outcome.spilled.as_ref().map(|s| s.to.clone()))
+                .or(named)
                 .unwrap_or_default(),
             user: e.user_name.clone(),
             job_name: e.job_name.clone(),
@@ -62,6 +64,7 @@ impl Submitted {
             user_masks: without_tokens(&masks(&e.masks_before)),
             mask_mode: settings.mask_mode,
             reason: e.reason.clone(),
+            spilled: outcome.spilled.as_ref().map(|s| s.words()),
             held: (outcome.verdict == Verdict::Held).then(|| Held {
                 reason: e.reason.clone(),
                 paused_by_afpool: !outcome.submitted_paused,
@@ -80,6 +83,7 @@ impl Submitted {
             mask_mode: MaskMode::Exclude,
             reason: String::new(),
             held: None,
+            spilled: None,
         }
     }
 

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::record::{Accepted, Submitted};
 use super::LiveJobs;
 use crate::job::Verdict;
-use crate::store::audit::AuditEntry;
+use crate::store::audit::{AuditEntry, AuditKind};
 use crate::store::registry::PoolJob;
 
 /// Records waiting to be written, at most.
@@ -72,6 +72,14 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
     let (routed, other): (Vec<Record>, Vec<Record>) = batch
         .into_iter()
         .partition(|(s, _)| s.verdict == Verdict::Routed);
+    let spills: Vec<AuditEntry> = (routed.iter())
+        .filter_map(|(s, accepted)| {
+            let why = s.spilled.as_ref()?;
+            let detail = format!("job '{}': {why}", s.job_name);
+            let entry = AuditEntry::now(AuditKind::JobSpilled, &s.user, &s.pool, detail);
+            Some(entry.job(accepted.id))
+        })
+        .collect();
     let jobs: Vec<_> = routed
         .into_iter()
         .map(|(s, accepted)| (Arc::new(s.pool_job(accepted)), s.user))
@@ -117,21 +125,19 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
     }
     // A pool edit between a job's routing and this write re-targeted the registry without it.
     live.registered(&fresh);
-    let decisions: Vec<AuditEntry> = other
-        .iter()
-        .map(|(submitted, accepted)| {
-            let (kind, reason) = (submitted.audit_kind(), &submitted.reason);
-            let detail = format!("job '{}': {reason}", submitted.job_name);
-            let mut entry = AuditEntry::now(kind, &submitted.user, &submitted.pool, detail);
-            entry.job_id = Some(accepted.id);
-            entry
-        })
-        .collect();
+    let decisions = other.iter().map(|(submitted, accepted)| {
+        let (kind, reason) = (submitted.audit_kind(), &submitted.reason);
+        let detail = format!("job '{}': {reason}", submitted.job_name);
+        let mut entry = AuditEntry::now(kind, &submitted.user, &submitted.pool, detail);
+        entry.job_id = Some(accepted.id);
+        entry
+    });
+    let decisions: Vec<AuditEntry> = spills.into_iter().chain(decisions).collect();
     if let Err(e) = live.recorder.audit.append_many(&decisions).await {
         let n = decisions.len();
         tracing::warn!(
             jobs = n,
-            "held or passed jobs not recorded in the audit log: {e}"
+            "held, passed or spilled jobs not recorded in the audit log: {e}"
         );
     }
 }
