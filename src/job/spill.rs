@@ -109,6 +109,35 @@ pub(crate) fn plan(
     }
 }
 
+/// A live job's next step by its pool's `spill_after`: the job names `reference` (its pool, or
+/// the pool and the fallbacks taken so far, `gpu|cpu`) and has had ready tasks and started none
+/// for `queued` since it was submitted. Step n fires n × `spill_after` after the submission, so
+/// each step fires once; the next fallback is the first that is a pool and not taken yet. The
+/// new reference and the fallback added.
+pub fn after(
+    reference: &str,
+    pools: &[Pool],
+    queued: std::time::Duration,
+) -> Option<(String, String)> {
+    let plain = |c: char| !matches!(c, '&' | '!' | '(' | ')');
+    if !reference.chars().all(plain) {
+        return None;
+    }
+    let taken: Vec<&str> = reference.split('|').map(str::trim).collect();
+    let pool = pools.iter().find(|p| p.name == taken[0])?;
+    let every = pool.spill.after()?;
+    let due = every.checked_mul(u32::try_from(taken.len()).ok()?)?;
+    if queued < due {
+        return None;
+    }
+    let next = pool
+        .spill
+        .fallback
+        .iter()
+        .find(|f| !taken.contains(&f.as_str()) && pools.iter().any(|p| &p.name == *f))?;
+    Some((format!("{}|{next}", taken.join("|")), next.clone()))
+}
+
 /// What the pool's triggers would do now, for `explain` (`None` for a pool that never spills).
 pub fn would(pool: &Pool, pools: &[Pool], renders: &[RenderInfo]) -> Option<String> {
     if pool.spill.is_empty() {
@@ -241,6 +270,32 @@ mod tests {
             "{}",
             outcome.explain.reason
         );
+    }
+
+    #[rstest]
+    #[case("gpu", 29, None)]
+    #[case("gpu", 30, Some("gpu|cpu"))]
+    #[case("gpu|cpu", 59, None)]
+    #[case("gpu|cpu", 60, Some("gpu|cpu|cloud"))]
+    // Every fallback taken: no more steps.
+    #[case("gpu|cpu|cloud", 600, None)]
+    // Spilled below at submission into cloud only: cpu is next.
+    #[case("gpu|cloud", 60, Some("gpu|cloud|cpu"))]
+    // Not a spilling pool's job, or an expression of another shape.
+    #[case("cpu", 600, None)]
+    #[case("gpu&!cpu", 600, None)]
+    fn spill_after_adds_the_next_fallback_once_per_step(
+        #[case] reference: &str,
+        #[case] minutes: u64,
+        #[case] want: Option<&str>,
+    ) {
+        let mut all = pools();
+        let mut pool = gpu(None, &["cpu", "later", "cloud"]);
+        pool.spill.spill_after = Some("30m".into());
+        all.push(pool);
+        let queued = std::time::Duration::from_secs(minutes * 60);
+        let got = after(reference, &all, queued);
+        assert_eq!(got.as_ref().map(|(r, _)| r.as_str()), want);
     }
 
     #[test]
