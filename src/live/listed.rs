@@ -38,12 +38,20 @@ struct Listed<'a> {
     hosts_mask_type: Option<&'a RawValue>,
     #[serde(default, borrow)]
     state: Option<&'a RawValue>,
+    #[serde(default)]
+    time_started: i64,
 }
 
 /// Whether raw state words (`"RDY OFF"`) say paused; `None` without a state. Read in place.
 fn offline(raw: Option<&RawValue>) -> Option<bool> {
     let text = raw?.get().trim_matches('"');
     Some(text.split_whitespace().any(|w| w == "OFF"))
+}
+
+/// Whether the raw state words and `time_started` say queued ([`AfJob::is_queued`]).
+fn queued(raw: Option<&RawValue>, time_started: i64) -> Option<bool> {
+    let text = raw?.get().trim_matches('"');
+    Some(reconcile::queued(text, time_started))
 }
 
 /// A string field read out of its raw JSON (`null` or absent: none).
@@ -63,6 +71,7 @@ impl Listed<'_> {
                 id,
                 serial,
                 offline: offline(self.state),
+                queued: queued(self.state, self.time_started),
                 ..AfJob::default()
             });
         }
@@ -76,6 +85,8 @@ impl Listed<'_> {
             hosts_mask_exclude: text(self.hosts_mask_exclude)?,
             hosts_mask_type: text(self.hosts_mask_type)?,
             offline: offline(self.state),
+            queued: queued(self.state, self.time_started),
+            time_started: self.time_started,
             ..AfJob::default()
         })
     }

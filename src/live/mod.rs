@@ -10,11 +10,13 @@
 //!   (`listed`: the replies read cheaply);
 //! - `guard`: mask edits (`action` messages) of pool jobs merged with their pool;
 //! - `action`: afserver `action` messages and sending them;
-//! - `comeback`: held jobs routed and resumed when their pool gets usable hosts.
+//! - `comeback`: held jobs routed and resumed when their pool gets usable hosts;
+//! - `spill_after`: queued jobs of a spilling pool widened to its next fallback, once per step.
 //!
 //! The registry and audit log themselves are [`crate::store::recorder::Recorder`].
 
 pub mod action;
+pub mod clock;
 pub mod comeback;
 pub mod guard;
 pub mod jobs;
@@ -24,6 +26,7 @@ mod reconciler;
 pub mod record;
 pub mod retarget;
 mod retarget_plan;
+pub mod spill_after;
 pub mod target;
 pub mod writer;
 
@@ -57,6 +60,8 @@ pub struct Tuning {
     pub max_batch: usize,
     /// Longest pause between retries of a failed re-target.
     pub max_backoff: Duration,
+    /// What `spill_after` is measured with.
+    pub clock: clock::Clock,
 }
 
 impl Default for Tuning {
@@ -66,6 +71,7 @@ impl Default for Tuning {
             full_scan_every: Duration::from_secs(600),
             max_batch: 1000,
             max_backoff: Duration::from_secs(30),
+            clock: clock::Clock::default(),
         }
     }
 }

@@ -80,6 +80,13 @@ pub struct AfJob {
     /// Paused (`OFF` among the state words), when a reconcile read only that of the state.
     #[serde(skip)]
     pub offline: Option<bool>,
+    /// When its first task started (afserver writes it only once one has).
+    #[serde(default)]
+    pub time_started: i64,
+    /// Queued: ready tasks (`RDY`), none started, not paused or done; when a reconcile read only
+    /// that of the state.
+    #[serde(skip)]
+    pub queued: Option<bool>,
 }
 
 impl AfJob {
@@ -94,6 +101,12 @@ impl AfJob {
         done.checked_div(tasks).unwrap_or(0)
     }
 
+    /// Has ready tasks and has started none (not paused, not done): what `spill_after` waits on.
+    pub fn is_queued(&self) -> bool {
+        self.queued
+            .unwrap_or_else(|| queued(&self.state, self.time_started))
+    }
+
     /// The job's masks as afserver holds them.
     pub fn masks(&self) -> JobMasks {
         JobMasks {
@@ -102,6 +115,12 @@ impl AfJob {
             hosts_mask_type: self.hosts_mask_type.clone(),
         }
     }
+}
+
+/// Whether state words and `time_started` say queued (see [`AfJob::is_queued`]).
+pub fn queued(state: &str, time_started: i64) -> bool {
+    let has = |w: &str| state.split_whitespace().any(|s| s == w);
+    time_started == 0 && has("RDY") && !has("OFF") && !has("DON") && !has("RUN")
 }
 
 /// Parses a `{"jobs":[...]}` body, tolerating afserver's unescaped strings. No `jobs` key (an

@@ -13,7 +13,9 @@ use tokio_util::sync::CancellationToken;
 use crate::store::registry::PoolJob;
 
 use super::listed;
+use super::reconcile::AfJob;
 use super::reconcile::{self, Plan, Scan};
+use super::spill_after;
 use super::LiveJobs;
 
 impl LiveJobs {
@@ -56,13 +58,19 @@ impl LiveJobs {
             }
         };
         let mode = self.router.settings().mask_mode;
+        let (inv, now) = (self.router.inventory(), self.tuning.clock.now());
         let compared = tokio::task::spawn_blocking(move || {
             let plan = reconcile::plan(&registered, &afserver, mode);
-            (plan, registered)
+            let refs: Vec<&PoolJob> = registered.iter().map(|j| j.as_ref()).collect();
+            let listed: HashMap<i64, &AfJob> = afserver.iter().map(|j| (j.id, j)).collect();
+            let steps = spill_after::due(&refs, &listed, inv.pools(), now.timestamp_millis());
+            (plan, steps, registered)
         });
-        let Ok((plan, registered)) = compared.await else {
+        let Ok((plan, steps, registered)) = compared.await else {
             return false;
         };
+        let stepped = spill_after::take(self, steps).await;
+        let registered = replaced(registered, stepped);
         self.apply_plan(plan, registered, mark).await;
         // A re-target pass after every reconcile, on the jobs it read, also catches jobs
         // registered during a pass.
@@ -95,12 +103,7 @@ impl LiveJobs {
             }
         }
         let unpaused = super::comeback::not_afpools(self, &plan.unpaused).await;
-        let mut registered = registered;
-        for job in unpaused {
-            if let Some(slot) = registered.iter_mut().find(|j| j.job_id == job.job_id) {
-                *slot = Arc::new(job);
-            }
-        }
+        let registered = replaced(registered, unpaused);
         let mut adopted = Vec::new();
         for job in plan.adopt {
             // Registered meanwhile (by any proxy): not lost. A job registered right after
@@ -136,4 +139,18 @@ impl LiveJobs {
             tracing::warn!("the job index was not reloaded: {e}");
         }
     }
+}
+
+/// `registered` with the jobs of `changed` in place of their older records.
+fn replaced(mut registered: Vec<Arc<PoolJob>>, changed: Vec<PoolJob>) -> Vec<Arc<PoolJob>> {
+    if changed.is_empty() {
+        return registered;
+    }
+    let mut by_id: HashMap<i64, PoolJob> = changed.into_iter().map(|j| (j.job_id, j)).collect();
+    for slot in registered.iter_mut() {
+        if let Some(job) = by_id.remove(&slot.job_id) {
+            *slot = Arc::new(job);
+        }
+    }
+    registered
 }
