@@ -49,11 +49,25 @@ impl Drop for LiveProxy {
 }
 
 pub async fn start_proxy(spec: &str, fake: SocketAddr) -> LiveProxy {
+    let tuning = Tuning {
+        reconcile_every: Duration::from_secs(3600),
+        ..Tuning::default()
+    };
+    start_proxy_with(spec, fake, Vec::new(), tuning).await
+}
+
+/// [`start_proxy`] with a fixed render list for routing and these `tuning`s (their clock).
+pub async fn start_proxy_with(
+    spec: &str,
+    fake: SocketAddr,
+    renders: Vec<afpool::renders::RenderInfo>,
+    tuning: Tuning,
+) -> LiveProxy {
     let shutdown = CancellationToken::new();
     let store = store::open(spec).await.unwrap();
     let pools = LivePools::start(store, shutdown.clone()).await;
     let up = upstream(fake);
-    let renders = RendersCache::fixed(Vec::new());
+    let renders = RendersCache::fixed(renders);
     let router = Arc::new(Router::new(
         RouteSettings::default(),
         pools.clone(),
@@ -63,10 +77,6 @@ pub async fn start_proxy(spec: &str, fake: SocketAddr) -> LiveProxy {
     let recorder = Recorder::open(spec, &StoreOptions::default(), 90)
         .await
         .unwrap();
-    let tuning = Tuning {
-        reconcile_every: Duration::from_secs(3600),
-        ..Tuning::default()
-    };
     let live = LiveJobs::start(
         recorder,
         router.clone(),
