@@ -37,6 +37,10 @@ enum Woken {
     Registered,
 }
 
+/// Jobs sent together: one mask set, whether they are paused (held now), whether they come
+/// back (held before), their ids.
+type Group = (Map<String, Value>, bool, bool, Vec<i64>);
+
 /// First pause before retrying a failed send.
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 
@@ -199,7 +203,7 @@ impl Retargeter {
         if self.pending.is_empty() {
             return;
         }
-        let mut groups: Vec<(Map<String, Value>, bool, bool, Vec<i64>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         for (id, p) in &self.pending {
             let resume = p.resume.is_some();
             match groups
