@@ -8,7 +8,7 @@
 //!   and not when its owner started or paused it since afpool held it.
 //!
 //! afserver does not say who paused a job, so afpool keeps it: [`Held::paused_by_afpool`] is
-//! cleared when a reconcile sees the held job running (its owner started it, so a later pause
+//! cleared when a reconcile sees the held job running ([`unpaused`]) (its owner started it, so a later pause
 //! is theirs), and when afpool pauses a job afserver already lists as paused. Just before
 //! starting, afserver is asked again: a job it no longer lists as paused is not started again.
 

@@ -239,9 +239,6 @@ pub struct Plan {
     pub drop: Vec<i64>,
     /// Pool jobs afserver has that the registry lost.
     pub adopt: Vec<PoolJob>,
-    /// Held jobs afserver lists as running: their owner started them, so a later pause is
-    /// theirs ([`super::comeback::unpaused`]).
-    pub unpaused: Vec<i64>,
 }
 
 /// Is `af` the job `registered` is (same id, and the same serial when both are known)?
@@ -290,12 +287,7 @@ pub fn plan<J: Borrow<PoolJob>>(registered: &[J], afserver: &[AfJob], mode: Mask
             })
         })
         .collect();
-    let unpaused = super::comeback::unpaused(&registered, &alive);
-    Plan {
-        drop,
-        adopt,
-        unpaused,
-    }
+    Plan { drop, adopt }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::registry::PoolJob;
 
+use super::comeback;
 use super::listed;
 use super::reconcile::AfJob;
 use super::reconcile::{self, Plan, Scan};
@@ -64,13 +65,15 @@ impl LiveJobs {
             let refs: Vec<&PoolJob> = registered.iter().map(|j| j.as_ref()).collect();
             let listed: HashMap<i64, &AfJob> = afserver.iter().map(|j| (j.id, j)).collect();
             let steps = spill_after::due(&refs, &listed, inv.pools(), now.timestamp_millis());
-            (plan, steps, registered)
+            let unpaused = comeback::unpaused(&refs, &listed);
+            (plan, steps, unpaused, registered)
         });
-        let Ok((plan, steps, registered)) = compared.await else {
+        let Ok((plan, steps, unpaused, registered)) = compared.await else {
             return false;
         };
         let stepped = spill_after::take(self, steps).await;
-        let registered = replaced(registered, stepped);
+        let unpaused = comeback::not_afpools(self, &unpaused).await;
+        let registered = replaced(replaced(registered, stepped), unpaused);
         self.apply_plan(plan, registered, mark).await;
         // A re-target pass after every reconcile, on the jobs it read, also catches jobs
         // registered during a pass.
@@ -102,8 +105,6 @@ impl LiveJobs {
                 Err(e) => tracing::warn!(job = id, "deleted job stays registered for now: {e}"),
             }
         }
-        let unpaused = super::comeback::not_afpools(self, &plan.unpaused).await;
-        let registered = replaced(registered, unpaused);
         let mut adopted = Vec::new();
         for job in plan.adopt {
             // Registered meanwhile (by any proxy): not lost. A job registered right after
