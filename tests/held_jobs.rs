@@ -172,3 +172,25 @@ async fn a_job_paused_by_its_owner_before_its_pool_went_away_stays_paused_when_i
     .await;
     assert!(fake.kept_job(id).unwrap().offline, "left paused");
 }
+
+#[tokio::test]
+async fn a_held_job_moved_to_a_pool_in_afwatch_is_routed_and_resumed() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, _store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let id = submit_job(proxy.addr, "late", "moved", false).await;
+    registered(&proxy, &spec, 1).await;
+    // A mask edit that leaves the job held is refused: it cannot lift the fence.
+    let widen = edit(proxy.addr, &[id], json!({"hosts_mask_exclude": ""})).await;
+    assert_eq!(widen["info"]["kind"], "error", "{widen}");
+    assert!(!runs_on(&fake.kept_job(id).unwrap(), "r1"));
+    // Typing pool:cpu into the mask field moves it: routed to cpu and resumed.
+    let moved = edit(proxy.addr, &[id], json!({"hosts_mask": "pool:cpu"})).await;
+    assert_ne!(moved["info"]["kind"], "error", "{moved}");
+    job_becomes(&fake, id, "routed to cpu and resumed", |j| {
+        runs_on(j, "r1") && runs_on(j, "r10") && !runs_on(j, "render01") && !j.offline
+    })
+    .await;
+    let record = proxy.live.index().get(id).unwrap();
+    assert_eq!((record.pool.as_str(), record.held), ("cpu", None));
+}

@@ -286,6 +286,10 @@ impl LiveJobs {
             Change::Keep(job) => self.index.confirm(job.job_id, Some(job.clone()), mark),
             Change::Release(job) => self.index.confirm(job.job_id, None, mark),
         }
+        if let Change::Keep(PoolJob { held: Some(_), .. }) = &change {
+            // A held job moved into a pool (`pool:NAME` in afwatch): the pass brings it back.
+            self.wake.notify_one();
+        }
         let detail = format!(
             "mask edit of job '{}' {detail} '{}'",
             job.job_name, job.pool
