@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::envelope::{checked, utf8_text, Envelope, Fields, Job, Parts};
 use super::explain::{Explanation, Masks, Outcome, SnapshotRef, Verdict};
 use super::inventory::{Inventory, PoolPlan};
-use super::poolref::{self, PoolChoice, ROUTED_KEY};
+use super::poolref::{self, PoolChoice, PoolSource, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
@@ -90,7 +90,8 @@ fn route_envelope(
     let submitted_paused = submitted_paused(job);
     let decision = decide(job, found.choice.as_ref(), settings, inv)?;
     if let (Some(choice), true) = (&found.choice, decision.verdict != Verdict::NoPool) {
-        job.set_str(ROUTED_KEY, &choice.name);
+        let spilled = decision.spilled.as_ref().map(|s| s.to.as_str());
+        job.set_str(ROUTED_KEY, spilled.unwrap_or(&choice.name));
     }
     let changed = found.stripped || serial_dropped || decision.changed;
     let spilled = decision.spilled.clone();
@@ -156,7 +157,12 @@ fn decide(
             return policy(job, settings, on, name, problem, FENCE_ALL);
         }
     };
-    let (plan, spilled) = spill::plan(inv, name, plan);
+    // Spill-over is for submissions: a job afpool routed before (a live job's masks, a second
+    // pass) keeps the set its mark names.
+    let (plan, spilled) = match choice.source {
+        PoolSource::RoutedMark => (plan, None),
+        _ => spill::plan(inv, name, plan),
+    };
     let plan = &plan;
     if let Err(e) = &plan.valid {
         let msg = format!("pool '{name}' has a host name afpool cannot write as a mask ({e})");

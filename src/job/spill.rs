@@ -254,6 +254,12 @@ mod tests {
             "{exclude}"
         );
         assert!(!exclude.contains("x1"), "{exclude}");
+        // Its mark names the set, so a second pass (or a live job's masks) keeps it, unspilled.
+        assert_eq!(sent["job"]["afpool_routed"], "gpu|cpu");
+        let body2 = outcome.body.clone().unwrap();
+        let again = route(&body2, &RouteSettings::default(), &inv).unwrap();
+        assert_eq!(again.spilled, None);
+        assert_eq!(again.explain.masks_after, outcome.explain.masks_after);
         assert!(
             outcome.explain.reason.contains("spill_below fired"),
             "{}",
