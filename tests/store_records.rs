@@ -12,7 +12,7 @@ use std::time::Duration;
 use afpool::job::MaskMode;
 use afpool::store::audit::{AuditEntry, AuditFilter, AuditKind, AuditLog};
 use afpool::store::audit_file::FileAudit;
-use afpool::store::registry::{JobMasks, PoolJob};
+use afpool::store::registry::{Held, JobMasks, PoolJob};
 use bson::doc;
 use common_store::{contract, Backend};
 use futures_util::TryStreamExt;
@@ -26,6 +26,7 @@ contract!(
     audit_filters_by_pool_job_and_age,
     audit_concurrent_appends_lose_nothing,
     recorder_registers_and_audits_a_routed_job,
+    registry_keeps_a_held_jobs_hold,
 );
 
 fn job(job_id: i64, pool: &str) -> PoolJob {
@@ -85,6 +86,38 @@ async fn registry_survives_reopening(b: &Backend) {
     assert_eq!(
         reopened.list(None).await.unwrap(),
         [Arc::new(job(7, "gpu"))]
+    );
+}
+
+async fn registry_keeps_a_held_jobs_hold(b: &Backend) {
+    let held = PoolJob {
+        held: Some(Held {
+            reason: "held (paused): unknown pool 'late'".into(),
+            paused_by_afpool: true,
+        }),
+        ..job(8, "late")
+    };
+    let registry = b.recorder(90).await.registry;
+    registry.upsert(&held).await.unwrap();
+    let reopened = b.recorder(90).await.registry;
+    assert_eq!(reopened.get(8).await.unwrap(), Some(held.clone()));
+    // Whose pause it is changes by compare-and-set, like a re-target's claim.
+    let owners = PoolJob {
+        held: Some(Held {
+            paused_by_afpool: false,
+            ..held.held.clone().unwrap()
+        }),
+        ..held.clone()
+    };
+    assert!(reopened.replace_if(&owners, &held).await.unwrap());
+    let back = PoolJob {
+        held: None,
+        ..owners.clone()
+    };
+    assert!(reopened.replace_if(&back, &owners).await.unwrap());
+    assert_eq!(
+        b.recorder(90).await.registry.get(8).await.unwrap(),
+        Some(back)
     );
 }
 
