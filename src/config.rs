@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 
 use crate::job::RouteSettings;
+use crate::proxy::proxy_header::TrustedRelays;
 use crate::proxy::Limits;
 use crate::secret::SecretUri;
 use crate::upstream::Upstream;
@@ -50,6 +51,9 @@ pub struct Config {
     pub renders_refresh_secs: Option<f64>,
     /// Days the audit log keeps entries (default 90).
     pub audit_keep_days: Option<u32>,
+    /// Relays (HAProxy with `send-proxy` / `send-proxy-v2`) whose PROXY protocol header names the
+    /// real client: addresses or networks. A PROXY header from anywhere else is refused.
+    pub proxy_protocol_from: Option<Vec<String>>,
     /// How jobs are routed.
     #[serde(default)]
     pub routing: RouteSettings,
@@ -126,6 +130,12 @@ impl Config {
         )
     }
 
+    /// The relays trusted to send a PROXY protocol header (none by default).
+    pub fn relays(&self) -> anyhow::Result<TrustedRelays> {
+        let entries = self.proxy_protocol_from.as_deref().unwrap_or_default();
+        TrustedRelays::parse(entries).map_err(|e| anyhow::anyhow!("proxy_protocol_from: {e}"))
+    }
+
     /// The listen address.
     pub fn listen(&self) -> &str {
         self.listen.as_deref().unwrap_or(DEFAULT_LISTEN)
@@ -176,8 +186,8 @@ mod tests {
         for kind in ["valid", "invalid"] {
             for entry in std::fs::read_dir(format!("{dir}/{kind}")).unwrap() {
                 let path = entry.unwrap().path();
-                let parsed =
-                    Config::load(&path).and_then(|c| c.limits().and(c.upstream()).map(|_| c));
+                let parsed = Config::load(&path)
+                    .and_then(|c| c.limits().and(c.upstream()).and(c.relays()).map(|_| c));
                 assert_eq!(
                     parsed.is_ok(),
                     kind == "valid",

@@ -37,6 +37,12 @@ fn settings(config: &Config) -> anyhow::Result<Vec<(&'static str, String)>> {
     check_host_port(&upstream.addr, "upstream")?;
     let limits = config.limits()?;
     let refresh = config.renders_refresh()?;
+    config.relays()?;
+    let relays = config
+        .proxy_protocol_from
+        .as_deref()
+        .unwrap_or_default()
+        .join(" ");
     let store = super::store_spec(config)?;
     let routing = &config.routing;
     let secs = |d: std::time::Duration| format!("{}", d.as_secs_f64());
@@ -60,6 +66,7 @@ fn settings(config: &Config) -> anyhow::Result<Vec<(&'static str, String)>> {
         ("reply_timeout_secs", secs(upstream.reply_timeout)),
         ("renders_refresh_secs", secs(refresh)),
         ("audit_keep_days", audit_keep_days(config).to_string()),
+        ("proxy_protocol_from", relays),
         (
             "routing.default_pool",
             routing.default_pool.clone().unwrap_or_default(),

@@ -96,7 +96,8 @@ pub async fn run(
         pools = pool_count, renders = render_count, http = %http_at, "afpool serving");
     let shared = Shared::new(upstream, router, config.limits()?)
         .with_metrics(metrics)
-        .with_live(live);
+        .with_live(live)
+        .with_relays(config.relays()?);
     let shared = Arc::new(shared);
     // On a worker thread, not block_on's: accepting there would wake the main thread and then
     // hand every connection over to a worker, two thread wake-ups per request.

@@ -1,4 +1,5 @@
-//! One client connection: read its one message, check and route it, forward it to afserver in one
+//! One client connection: take the client address from a trusted relay's PROXY header if any
+//! ([`super::proxy_header`]), read its one message, check and route it, forward it to afserver in one
 //! write, relay exactly one reply back, close. A job submission goes as afpool's own
 //! re-serialisation of what it checked; other JSON messages go byte for byte once afpool has read
 //! them as afserver will; a message afpool cannot read that way is answered with an error and not
@@ -6,10 +7,13 @@
 //! the first message's time, the in-flight byte budget, afserver's timeouts, the time the client
 //! takes to read the reply, and the connection deadline over all.
 
+use std::net::SocketAddr;
+
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use super::client::{answer_error, write_client};
+use super::proxy_header::{self, Refused};
 use super::Shared;
 use crate::job::{self, Parts, Routed};
 use crate::protocol::budget::Lease;
@@ -20,26 +24,39 @@ use crate::upstream::UpstreamError;
 
 /// Serve one client connection to the end, within the connection deadline; errors are logged,
 /// never returned.
-pub async fn handle(mut client: TcpStream, shared: &Shared) {
+pub async fn handle(mut client: TcpStream, peer: SocketAddr, shared: &Shared) {
     let deadline = shared.limits.connection_deadline;
-    if timeout(deadline, serve(&mut client, shared)).await.is_err() {
+    if timeout(deadline, serve(&mut client, peer, shared))
+        .await
+        .is_err()
+    {
         tracing::warn!("connection deadline of {deadline:?} passed; closing");
     }
 }
 
-async fn serve(client: &mut TcpStream, shared: &Shared) {
+async fn serve(client: &mut TcpStream, peer: SocketAddr, shared: &Shared) {
     client.set_nodelay(true).ok();
     let mut buf = Vec::new();
     let mut lease = shared.budget.lease();
-    let first = timeout(
-        shared.limits.first_message_timeout,
-        read_message_leased(client, &mut buf, Side::Request, &mut lease),
-    )
+    let first = timeout(shared.limits.first_message_timeout, async {
+        let from = proxy_header::client_of(client, &mut buf, peer, &shared.relays).await;
+        let from = match from {
+            Ok(from) => from,
+            Err(refused) => return Err(refused),
+        };
+        if from != peer {
+            tracing::Span::current().record("client", tracing::field::display(from));
+        }
+        let read = read_message_leased(client, &mut buf, Side::Request, &mut lease).await;
+        Ok(read.map(|outcome| (from, outcome)))
+    })
     .await;
     let outcome = match first {
         Err(_) => return tracing::debug!(bytes = buf.len(), "no whole message in time; closing"),
-        Ok(Err(e)) => return tracing::debug!("client read failed: {e}"),
-        Ok(Ok(outcome)) => outcome,
+        Ok(Err(refused @ Refused::Closed(_))) => return tracing::debug!("{refused}"),
+        Ok(Err(refused)) => return tracing::warn!("closing the connection: {refused}"),
+        Ok(Ok(Err(e))) => return tracing::debug!("client read failed: {e}"),
+        Ok(Ok(Ok((_client, outcome)))) => outcome,
     };
     match outcome {
         ReadOutcome::Message(frame) => relay_message(client, &buf, frame, shared, lease).await,

@@ -7,6 +7,7 @@ pub mod connection;
 mod health;
 mod listen;
 mod opaque;
+pub mod proxy_header;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +74,8 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Live pool jobs (registry, guard on edits); `None`: routing only.
     pub live: Option<Arc<crate::live::LiveJobs>>,
+    /// Relays whose PROXY protocol header names the real client ([`proxy_header`]).
+    pub relays: proxy_header::TrustedRelays,
 }
 
 impl Shared {
@@ -86,12 +89,19 @@ impl Shared {
             limits,
             metrics: Arc::default(),
             live: None,
+            relays: proxy_header::TrustedRelays::default(),
         }
     }
 
     /// Count into `metrics` (shared with `GET /metrics`).
     pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Take the client address from the PROXY protocol header of connections from `relays`.
+    pub fn with_relays(mut self, relays: proxy_header::TrustedRelays) -> Self {
+        self.relays = relays;
         self
     }
 
@@ -122,13 +132,13 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: Cancellat
         };
         ids += 1;
         let shared = shared.clone();
-        let span = tracing::info_span!("conn", id = ids, %peer);
+        let span = tracing::info_span!("conn", id = ids, %peer, client = tracing::field::Empty);
         let cut = cut.clone();
         tracker.spawn(tracing::Instrument::instrument(
             async move {
                 let _timer = shared.metrics.proxy_timer();
                 tokio::select! {
-                    _ = connection::handle(socket, &shared) => {}
+                    _ = connection::handle(socket, peer, &shared) => {}
                     _ = cut.cancelled() => tracing::debug!("cut by the drain deadline"),
                 }
                 drop(permit);
