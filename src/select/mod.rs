@@ -9,3 +9,4 @@ pub mod facts;
 pub mod feed;
 pub mod resolve;
 pub mod rule;
+pub mod window;
