@@ -28,6 +28,7 @@ fn pool(hosts: &[&str], select: Option<&str>, except: &[&str]) -> Pool {
     Pool::new("p", hosts).with_selection(Selection {
         select: select.map(str::to_string),
         except: except.iter().map(|h| h.to_string()).collect(),
+        ..Selection::default()
     })
 }
 

@@ -107,6 +107,9 @@ pub enum StoreError {
     /// A `select` rule is not acceptable (the reason says where).
     #[error("invalid select rule: {0}")]
     InvalidRule(String),
+    /// A member window or the pool's time zone is not acceptable (the reason says which).
+    #[error("invalid schedule: {0}")]
+    InvalidSchedule(String),
     /// The backend cannot be reached or failed.
     #[error("pool store unavailable: {0}")]
     Unavailable(String),

@@ -27,7 +27,7 @@ use mongodb::{Client, Collection, IndexModel};
 use tokio::sync::OnceCell;
 
 use super::names;
-use super::{ChangeFeed, Pool, PoolStore, Selection, StoreError};
+use super::{selection, ChangeFeed, Pool, PoolStore, Selection, StoreError};
 use crate::secret::{is_encoded_userinfo, redact_uri, uri_hosts, uri_userinfo};
 
 /// The legacy tool's database.
@@ -186,7 +186,27 @@ fn selection_from_doc(doc: &Document) -> Selection {
     Selection {
         select: doc.get_str("select").ok().map(str::to_string),
         except,
+        during: during_from_doc(doc),
+        time_zone: doc.get_str("time_zone").ok().map(str::to_string),
     }
+}
+
+/// `during` (a list of `{hostname, windows}`), tolerantly: entries of another shape are skipped.
+fn during_from_doc(doc: &Document) -> std::collections::BTreeMap<String, Vec<String>> {
+    let Ok(entries) = doc.get_array("during") else {
+        return Default::default();
+    };
+    let read = |b: &Bson| bson::from_bson::<selection::StoredWindows>(b.clone()).ok();
+    let stored: Vec<_> = entries.iter().filter_map(read).collect();
+    selection::during_from_stored(&stored)
+}
+
+fn during_to_bson(during: &std::collections::BTreeMap<String, Vec<String>>) -> Vec<Document> {
+    let entry = |s: selection::StoredWindows| doc! { "hostname": s.hostname, "windows": s.windows };
+    selection::during_to_stored(during)
+        .into_iter()
+        .map(entry)
+        .collect()
 }
 
 /// True for MongoDB's duplicate key error (code 11000).
@@ -314,6 +334,14 @@ impl PoolStore for MongoStore {
         match selection.except.is_empty() {
             false => set.insert("except", selection.except.clone()),
             true => unset.insert("except", ""),
+        };
+        match selection.during.is_empty() {
+            false => set.insert("during", during_to_bson(&selection.during)),
+            true => unset.insert("during", ""),
+        };
+        match &selection.time_zone {
+            Some(zone) => set.insert("time_zone", zone.as_str()),
+            None => unset.insert("time_zone", ""),
         };
         let mut update = Document::new();
         for (op, fields) in [("$set", set), ("$unset", unset)] {
