@@ -77,8 +77,9 @@ fn main() -> anyhow::Result<()> {
     }
     let (pools, mut renders) = (pools(n_pools), farm(n_renders));
     let mut resolver = Resolver::new();
+    let now = jiff::Timestamp::now();
     let start = Instant::now();
-    let first = resolver.resolve(&pools, &renders);
+    let first = resolver.resolve(&pools, &renders, now);
     let first_ms = ms(start);
     let members: usize = first.iter().map(|p| p.hosts.len()).sum();
     for (i, r) in renders.iter_mut().enumerate() {
@@ -86,14 +87,14 @@ fn main() -> anyhow::Result<()> {
         r.online = i % 17 != 0;
     }
     let start = Instant::now();
-    let flags = resolver.resolve(&pools, &renders);
+    let flags = resolver.resolve(&pools, &renders, now);
     let flags_ms = ms(start);
     assert_eq!(flags, first, "flags change no membership");
     for r in renders.iter_mut().take(n_changed) {
         r.facts.gpu_mem_total_mb += 16384;
     }
     let start = Instant::now();
-    resolver.resolve(&pools, &renders);
+    resolver.resolve(&pools, &renders, now);
     let changed_ms = ms(start);
     println!(
         "{{\"first_ms\":{first_ms},\"flags_ms\":{flags_ms},\"changed_ms\":{changed_ms},\"members\":{members}}}"

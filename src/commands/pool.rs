@@ -268,7 +268,11 @@ async fn members_of(pool: &Pool, upstream: Option<&Upstream>) -> Option<show::Me
     };
     let renders = crate::renders::fetch_with_resources(upstream).await;
     Some(match renders {
-        Ok(list) => Ok(crate::select::resolve::members(pool, &list)),
+        Ok(list) => Ok(crate::select::resolve::members(
+            pool,
+            &list,
+            jiff::Timestamp::now(),
+        )),
         Err(e) => Err(format!("afserver at {}: {e}", upstream.addr)),
     })
 }

@@ -41,6 +41,6 @@ pub async fn list(
     let pool = state.store.get(&name).await?;
     let renders = state.renders.current();
     Ok(Json(
-        json!({ "pool": pool.name, "members": members(&pool, &renders) }),
+        json!({ "pool": pool.name, "members": members(&pool, &renders, jiff::Timestamp::now()) }),
     ))
 }

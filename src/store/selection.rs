@@ -224,7 +224,10 @@ mod tests {
             ("*", &["Sat,Sun"]),
             ("WS-01", &["Mon-Fri 19:00-07:00", "Sat,Sun"]),
         ]);
-        assert_eq!(stored.during, want, "two spellings merge, the first (in key order) kept");
+        assert_eq!(
+            stored.during, want,
+            "two spellings merge, the first (in key order) kept"
+        );
         assert_eq!(stored.time_zone.as_deref(), Some("Europe/Berlin"));
         assert_eq!(stored.windows_for("WS-01", true).unwrap().len(), 2);
         assert_eq!(stored.windows_for("r1", true).unwrap(), ["Sat,Sun"]);
