@@ -46,8 +46,7 @@ pub fn human(pool: &Pool, members: Option<&Members>) -> String {
                     } else {
                         " (afserver lists no such render)"
                     };
-                    let when = when(m);
-                    vec![format!("  {}", m.host), format!("{}{when}{listed}", m.why)]
+                    vec![format!("  {}", m.host), format!("{}{listed}", m.describe())]
                 })
                 .collect();
             if !rows.is_empty() {
@@ -56,26 +55,6 @@ pub fn human(pool: &Pool, members: Option<&Members>) -> String {
         }
     }
     text
-}
-
-/// `, window W (member now; leaves Tue 07:00 CET)` for a scheduled member, else nothing.
-fn when(m: &Member) -> String {
-    if m.during.is_empty() {
-        return String::new();
-    }
-    let windows = m.during.join(", ");
-    let state = match (m.member_now, &m.next_change_short) {
-        (true, Some(at)) => format!("member now; leaves {at}"),
-        (false, Some(at)) => format!("not a member now; joins {at}"),
-        (true, None) => "member now".to_string(),
-        (false, None) => "not a member now".to_string(),
-    };
-    let plural = if m.during.len() > 1 {
-        "windows"
-    } else {
-        "window"
-    };
-    format!(", {plural} {windows} ({state})")
 }
 
 #[cfg(test)]
@@ -122,7 +101,7 @@ mod tests {
             ),
         ];
         for (m, want) in cases {
-            assert_eq!(format!("{}{}", m.why, when(&m)), want);
+            assert_eq!(m.describe(), want);
         }
         let mut pool = Pool::new("night", ["ws-01"]);
         pool.selection

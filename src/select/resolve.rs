@@ -289,6 +289,29 @@ pub struct Member {
     pub next_change_short: Option<String>,
 }
 
+impl Member {
+    /// Why, and for a scheduled member its windows and when it next joins or leaves:
+    /// `static, window Mon-Fri 19:00-07:00 (member now; leaves Tue 07:00 CET)`.
+    pub fn describe(&self) -> String {
+        if self.during.is_empty() {
+            return self.why.clone();
+        }
+        let state = match (self.member_now, &self.next_change_short) {
+            (true, Some(at)) => format!("member now; leaves {at}"),
+            (false, Some(at)) => format!("not a member now; joins {at}"),
+            (true, None) => "member now".to_string(),
+            (false, None) => "not a member now".to_string(),
+        };
+        let plural = if self.during.len() > 1 {
+            "windows"
+        } else {
+            "window"
+        };
+        let windows = self.during.join(", ");
+        format!("{}, {plural} {windows} ({state})", self.why)
+    }
+}
+
 /// Each member of `pool` (as stored) over `renders` at `now`, with why and when; the typed
 /// hosts first, then the selected renders by name. Excepted hosts are left out; members
 /// outside their windows are listed with `member_now` false.
