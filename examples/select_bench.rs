@@ -2,8 +2,10 @@
 //! `--pools P` pools with a CEL rule each over `--renders R` renders with varied hardware. Reports
 //! the first resolution (every rule over every render), a refresh where only busy and online flags
 //! changed (what most refreshes are), and a refresh where `--changed C` renders got new hardware
-//! (each rule looks at those again). Prints `{"first_ms":..,"flags_ms":..,"changed_ms":..,
-//! "members":..}`; `scripts/bench.sh` reports it.
+//! (each rule looks at those again). Every pool also has member windows (its selected renders on
+//! weeknights and weekends, ten renders with their own), read in Europe/Berlin; `edge_ms` is a
+//! resolution at the next window edge, where only the time changed. Prints `{"first_ms":..,
+//! "flags_ms":..,"changed_ms":..,"edge_ms":..,"members":..}`; `scripts/bench.sh` reports it.
 
 use std::time::Instant;
 
@@ -50,10 +52,29 @@ fn pools(n: usize) -> Vec<Pool> {
             };
             Pool::new(format!("pool{i}"), Vec::<String>::new()).with_selection(Selection {
                 select: Some(rule),
-                except: vec![],
+                during: windows(i),
+                time_zone: Some("Europe/Berlin".into()),
+                ..Selection::default()
             })
         })
         .collect()
+}
+
+/// Every pool's selected renders on weeknights and weekends, and ten renders each with their own
+/// window: what a resolution at a window edge reads.
+fn windows(i: usize) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut during = std::collections::BTreeMap::new();
+    during.insert(
+        "*".to_string(),
+        vec!["Mon-Fri 19:00-07:00".to_string(), "Sat,Sun".to_string()],
+    );
+    for k in 0..10 {
+        during.insert(
+            format!("r{:04}", (i * 10 + k) % 5000),
+            vec!["Mon 10:00-12:00".to_string()],
+        );
+    }
+    during
 }
 
 fn ms(start: Instant) -> f64 {
@@ -77,8 +98,10 @@ fn main() -> anyhow::Result<()> {
     }
     let (pools, mut renders) = (pools(n_pools), farm(n_renders));
     let mut resolver = Resolver::new();
+    // A Saturday noon in Berlin: every pool's selected renders are in their weekend window.
+    let now: jiff::Timestamp = "2026-12-12T11:00:00Z".parse()?;
     let start = Instant::now();
-    let first = resolver.resolve(&pools, &renders);
+    let first = resolver.resolve(&pools, &renders, now);
     let first_ms = ms(start);
     let members: usize = first.iter().map(|p| p.hosts.len()).sum();
     for (i, r) in renders.iter_mut().enumerate() {
@@ -86,17 +109,22 @@ fn main() -> anyhow::Result<()> {
         r.online = i % 17 != 0;
     }
     let start = Instant::now();
-    let flags = resolver.resolve(&pools, &renders);
+    let flags = resolver.resolve(&pools, &renders, now);
     let flags_ms = ms(start);
     assert_eq!(flags, first, "flags change no membership");
     for r in renders.iter_mut().take(n_changed) {
         r.facts.gpu_mem_total_mb += 16384;
     }
     let start = Instant::now();
-    resolver.resolve(&pools, &renders);
+    resolver.resolve(&pools, &renders, now);
     let changed_ms = ms(start);
+    // At a window edge nothing but the time changed: every pool's windows are read again.
+    let edge = resolver.next_edge().context("the pools have windows")?;
+    let start = Instant::now();
+    resolver.resolve(&pools, &renders, edge);
+    let edge_ms = ms(start);
     println!(
-        "{{\"first_ms\":{first_ms},\"flags_ms\":{flags_ms},\"changed_ms\":{changed_ms},\"members\":{members}}}"
+        "{{\"first_ms\":{first_ms},\"flags_ms\":{flags_ms},\"changed_ms\":{changed_ms},\"edge_ms\":{edge_ms},\"members\":{members}}}"
     );
     Ok(())
 }

@@ -434,6 +434,7 @@ figure job_mask_bytes "$(get inventory mask_bytes)" bytes "pool0's hosts_mask_ex
 figure select_first "$(get select first_ms)" ms "resolving $POOLS selector pools (CEL rules) over $RENDERS renders, every rule over every render ($(get select members) members)" -
 figure select_refresh "$(get select flags_ms)" ms "the same after a refresh where only busy/online flags changed (most refreshes)" -
 figure select_changed "$(get select changed_ms)" ms "the same after $((RENDERS / 10)) renders changed hardware at once" -
+figure select_edge "$(get select edge_ms)" ms "the same at a window edge (only the time changed; every pool has 11 windowed members)" -
 
 # --- 5a'. what one check of a pool's exclude mask costs afserver's scheduler -----------------
 mask_costs

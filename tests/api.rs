@@ -371,8 +371,8 @@ async fn a_selection_is_set_with_the_api_and_members_say_why() {
     assert_eq!(
         body["members"],
         json!([
-            {"host": "ws-anna", "why": "static", "listed": false},
-            {"host": "gpu.node3", "why": "name=\"gpu.node3\"", "listed": true},
+            {"host": "ws-anna", "why": "static", "listed": false, "member_now": true},
+            {"host": "gpu.node3", "why": "name=\"gpu.node3\"", "listed": true, "member_now": true},
         ])
     );
 }

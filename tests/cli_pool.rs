@@ -315,3 +315,75 @@ fn spill_over_is_set_shown_refused_and_cleared() {
     let lines = text(&audit.stdout);
     assert_eq!(lines.matches("\"spill_changed\"").count(), 3, "{lines}");
 }
+
+#[test]
+fn scheduled_members_are_set_shown_and_audited() {
+    let cli = Cli::new();
+    // A bad window creates nothing, and says what was wrong.
+    let why = cli.fails(
+        1,
+        &[
+            "create",
+            "night",
+            "ws-01",
+            "--during",
+            "ws-01=Mon-Fri 19:00-7:00",
+        ],
+    );
+    assert!(why.contains("'7:00' is not a time"), "{why}");
+    assert!(cli.ok(&["list"]).starts_with("no pools yet"));
+    let why = cli.fails(2, &["create", "night", "--during", "Mon-Fri 19:00-07:00"]);
+    assert!(why.contains("expected HOST=WINDOWS"), "{why}");
+    let created = cli.ok(&[
+        "create",
+        "night",
+        "ws-01",
+        "--during",
+        "ws-01=mon-fri 19:00-07:00",
+        "--time-zone",
+        "Europe/Berlin",
+    ]);
+    assert!(created.contains("created pool 'night'"), "{created}");
+    assert!(created.contains("during: ws-01 Mon-Fri 19:00-07:00; time zone: Europe/Berlin"));
+    cli.ok(&[
+        "set",
+        "night",
+        "--during",
+        "*=Sat,Sun",
+        "--select",
+        "cpu_num >= 16",
+    ]);
+    let shown = cli.json(&["show", "night", "--json"]);
+    let want = json!({"*": ["Sat,Sun"], "ws-01": ["Mon-Fri 19:00-07:00"]});
+    assert_eq!(
+        (&shown["during"], &shown["time_zone"]),
+        (&want, &json!("Europe/Berlin"))
+    );
+    assert!(shown["members_error"].is_string(), "no afserver: {shown}");
+    let why = cli.fails(1, &["set", "night", "--time-zone", "Europe/Berln"]);
+    assert!(why.contains("Europe/Berln"), "{why}");
+    cli.ok(&["set", "night", "--always", "WS-01", "--no-time-zone"]);
+    let shown = cli.json(&["show", "night", "--json"]);
+    assert_eq!(shown["during"], json!({"*": ["Sat,Sun"]}));
+    assert!(shown.get("time_zone").is_none());
+    let audit = std::fs::read_to_string(cli.dir.path().join("audit.jsonl")).unwrap();
+    let kinds: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "pool_created",
+            "selection_changed",
+            "selection_changed",
+            "selection_changed"
+        ]
+    );
+    let last: Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        last["before"]["during"]["ws-01"],
+        json!(["Mon-Fri 19:00-07:00"])
+    );
+    assert_eq!(last["after"]["during"], json!({"*": ["Sat,Sun"]}));
+}

@@ -268,3 +268,43 @@ async fn old_clients_read_pools_the_old_tool_wrote_to_mongodb() {
     shutdown.cancel();
     backend.cleanup().await;
 }
+
+/// Old clients get the resolved members in `clients`: a member outside its window is left out
+/// until the window opens (time from a manual clock).
+#[tokio::test]
+async fn old_clients_get_the_members_of_the_moment() {
+    use afpool::routing::{PoolFeed, RendersCache};
+    use afpool::select::{clock::Clock, feed::ResolvedPools, resolve::Resolver};
+    let mut night = Pool::new("night", ["ws-1", "ws-2"]);
+    let windows = vec!["Mon 19:00-20:00".to_string()];
+    night.selection.during.insert("ws-1".into(), windows);
+    night.selection.time_zone = Some("Europe/Berlin".into());
+    // Monday 2026-12-07, 18:00 in Berlin.
+    let clock = Clock::manual("2026-12-07T17:00:00Z".parse().unwrap());
+    let shutdown = CancellationToken::new();
+    let stored = Arc::new(LivePools::new(vec![night]));
+    let renders = RendersCache::fixed(Vec::new());
+    let resolved = ResolvedPools::start_with(
+        stored,
+        renders,
+        clock.clone(),
+        Resolver::new(),
+        shutdown.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let feed: Arc<dyn PoolFeed> = resolved.clone();
+    tokio::spawn(server::run(
+        listener,
+        feed,
+        Settings::default(),
+        shutdown.clone(),
+    ));
+    let clients = || async move { blocking(move || old_client(addr)).await[0]["clients"].clone() };
+    assert_eq!(clients().await, json!([client("ws-2")]));
+    let mut changes = resolved.changes().unwrap();
+    clock.set("2026-12-07T18:00:00Z".parse().unwrap());
+    changes.changed().await.unwrap();
+    assert_eq!(clients().await, json!([client("ws-1"), client("ws-2")]));
+    shutdown.cancel();
+}

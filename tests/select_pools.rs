@@ -60,6 +60,7 @@ async fn start() -> Farm {
     let rule = Selection {
         select: Some(BIG_GPU.into()),
         except: vec![],
+        ..Selection::default()
     };
     store.set_selection("big", &rule).await.unwrap();
     store.create("cpu", &["r1".into()]).await.unwrap();
@@ -230,6 +231,7 @@ async fn a_selector_pool_routes_to_exactly_what_its_rule_selects_and_follows_the
     let edited = Selection {
         select: Some(BIG_GPU.into()),
         except: vec!["GPU9".into()],
+        ..Selection::default()
     };
     f.store.set_selection("big", &edited).await.unwrap();
     f.store.add_hosts("big", &["newbox".into()]).await.unwrap();
@@ -245,7 +247,7 @@ async fn a_job_held_for_an_empty_selector_pool_comes_back_when_a_matching_render
     let farm = start().await;
     let rule = Selection {
         select: Some("gpu_mem_total_mb >= 40000".into()),
-        except: vec![],
+        ..Selection::default()
     };
     farm.store.create("huge", &[]).await.unwrap();
     farm.store.set_selection("huge", &rule).await.unwrap();

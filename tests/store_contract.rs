@@ -33,6 +33,7 @@ fn selection(select: Option<&str>, except: &[&str]) -> Selection {
     Selection {
         select: select.map(str::to_string),
         except: hosts(except),
+        ..Selection::default()
     }
 }
 

@@ -1,5 +1,7 @@
-//! `afpool hosts`: every render afserver knows, with the afpool pools it belongs to, plus pool
-//! members afserver does not know (flagged: a typo there silently shrinks a pool).
+//! `afpool hosts`: every render afserver knows, with the afpool pools it belongs to and why
+//! (`static`, the values a pool's rule read, a member window and when it next joins or leaves),
+//! plus pool members afserver does not know (flagged: a typo there silently shrinks a pool).
+//! Pools are resolved as the proxy resolves them, at the time of asking.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,6 +12,7 @@ use crate::cli::HostsArgs;
 use crate::config::Config;
 use crate::natural;
 use crate::renders::{self, RenderInfo};
+use crate::select::resolve::members;
 use crate::store::Pool;
 
 /// One render with its pools.
@@ -27,8 +30,23 @@ pub struct HostRow {
     pub state: &'static str,
     /// Afanasy's native pool path.
     pub af_pool: Option<String>,
-    /// afpool pools the host is a member of.
+    /// afpool pools the host is a member of now.
     pub pools: Vec<String>,
+    /// Each pool naming or selecting it, with why; outside its windows it is listed here but
+    /// not in `pools`.
+    pub why: Vec<PoolWhy>,
+}
+
+/// Why a render is (or, outside its windows, is not now) in one pool.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct PoolWhy {
+    /// The pool.
+    pub pool: String,
+    /// Whether it is a member now.
+    pub member_now: bool,
+    /// `static`, the rule's values, plus its windows and next change
+    /// ([`crate::select::resolve::Member::describe`]).
+    pub why: String,
 }
 
 /// A pool member afserver does not know.
@@ -55,11 +73,13 @@ pub async fn run(mut config: Config, args: HostsArgs) -> anyhow::Result<()> {
         config.upstream = Some(up);
     }
     let upstream = config.upstream()?;
-    let list = renders::fetch(&upstream)
-        .await
-        .context("cannot list afserver's renders")?;
     let pools = super::open_store(&config).await?.list().await?;
-    let report = report(&list, &pools);
+    let list = match pools.iter().any(|p| p.selection.select.is_some()) {
+        true => renders::fetch_with_resources(&upstream).await,
+        false => renders::fetch(&upstream).await,
+    };
+    let list = list.context("cannot list afserver's renders")?;
+    let report = report(&list, &pools, jiff::Timestamp::now());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -68,33 +88,55 @@ pub async fn run(mut config: Config, args: HostsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Join renders and pools (host names compared case-insensitively).
-pub fn report(renders: &[RenderInfo], pools: &[Pool]) -> HostsReport {
-    let mut pools_by_host: HashMap<String, Vec<String>> = HashMap::new();
+/// Join renders and pools resolved at `now` (host names compared case-insensitively).
+pub fn report(renders: &[RenderInfo], pools: &[Pool], now: jiff::Timestamp) -> HostsReport {
+    let mut why_by_host: HashMap<String, Vec<PoolWhy>> = HashMap::new();
+    for pool in pools {
+        for m in members(pool, renders, now) {
+            let rows = why_by_host.entry(m.host.to_ascii_lowercase()).or_default();
+            if rows.last().is_none_or(|w| w.pool != pool.name) {
+                rows.push(PoolWhy {
+                    pool: pool.name.clone(),
+                    member_now: m.member_now,
+                    why: m.describe(),
+                });
+            }
+        }
+    }
+    let mut why_of = |host: &str| {
+        why_by_host
+            .remove(&host.to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let mut rows: Vec<HostRow> = renders
+        .iter()
+        .map(|r| {
+            let why = why_of(&r.name);
+            HostRow {
+                name: r.name.clone(),
+                online: r.online,
+                busy: r.busy,
+                nimby: r.nimby,
+                state: state_word(r),
+                af_pool: r.af_pool.clone(),
+                pools: now_in(&why),
+                why,
+            }
+        })
+        .collect();
+    let mut stored_by_host: HashMap<String, Vec<String>> = HashMap::new();
     for pool in pools {
         for host in &pool.hosts {
-            let names = pools_by_host.entry(host.to_ascii_lowercase()).or_default();
+            let names = stored_by_host.entry(host.to_ascii_lowercase()).or_default();
             if names.last() != Some(&pool.name) {
                 names.push(pool.name.clone());
             }
         }
     }
     let pools_of = |host: &str| {
-        let found = pools_by_host.get(&host.to_ascii_lowercase());
+        let found = stored_by_host.get(&host.to_ascii_lowercase());
         found.cloned().unwrap_or_default()
     };
-    let mut rows: Vec<HostRow> = renders
-        .iter()
-        .map(|r| HostRow {
-            name: r.name.clone(),
-            online: r.online,
-            busy: r.busy,
-            nimby: r.nimby,
-            state: state_word(r),
-            af_pool: r.af_pool.clone(),
-            pools: pools_of(&r.name),
-        })
-        .collect();
     natural::sort_by_name(&mut rows, |r| &r.name);
     let mut seen: HashSet<String> = renders
         .iter()
@@ -114,6 +156,14 @@ pub fn report(renders: &[RenderInfo], pools: &[Pool]) -> HostsReport {
         renders: rows,
         unknown_members: unknown,
     }
+}
+
+/// The pools of `why` it is a member of now.
+fn now_in(why: &[PoolWhy]) -> Vec<String> {
+    why.iter()
+        .filter(|w| w.member_now)
+        .map(|w| w.pool.clone())
+        .collect()
 }
 
 /// `offline`, `busy`, `nimby` or `online`: the first that applies.
@@ -137,7 +187,11 @@ fn human(report: &HostsReport) -> String {
                 yes_no(r.online, "online", "offline"),
                 yes_no(r.busy, "busy", "idle"),
                 r.af_pool.clone().unwrap_or_default(),
-                r.pools.join(","),
+                r.why
+                    .iter()
+                    .map(|w| format!("{} ({})", w.pool, w.why))
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ]
         })
         .collect();
@@ -178,7 +232,7 @@ mod tests {
             Pool::new("gpu", ["GPU.node3", "gpu.nod3"]),
             Pool::new("all", ["render01", "gpu.node3"]),
         ];
-        let r = report(&renders, &pools);
+        let r = report(&renders, &pools, jiff::Timestamp::now());
         assert_eq!(r.renders[0].name, "gpu.node3");
         assert_eq!(r.renders[0].pools, ["gpu", "all"]);
         assert_eq!(r.renders[1].pools, ["all"]);
@@ -190,5 +244,41 @@ mod tests {
             }]
         );
         assert!(human(&r).contains("UNKNOWN to afserver"));
+        assert!(
+            human(&r).contains("gpu (static); all (static)"),
+            "{}",
+            human(&r)
+        );
+    }
+
+    #[test]
+    fn says_why_by_rule_and_window() {
+        let renders = vec![RenderInfo::named("ws-1"), RenderInfo::named("gpu01")];
+        let mut night = Pool::new("night", ["ws-1"]);
+        let during = &mut night.selection.during;
+        during.insert("ws-1".into(), vec!["Mon-Fri 19:00-07:00".into()]);
+        night.selection.time_zone = Some("Europe/Berlin".into());
+        night.selection.select = Some("name.startsWith(\"gpu\")".into());
+        // Monday 2026-12-07, 12:00 in Berlin.
+        let noon: jiff::Timestamp = "2026-12-07T11:00:00Z".parse().unwrap();
+        let r = report(&renders, &[night], noon);
+        let gpu = &r.renders[0];
+        assert_eq!(
+            (gpu.name.as_str(), gpu.pools.as_slice()),
+            ("gpu01", &["night".to_string()][..])
+        );
+        assert_eq!(gpu.why[0].why, "name=\"gpu01\"");
+        let ws = &r.renders[1];
+        assert!(ws.pools.is_empty(), "outside its window");
+        assert_eq!(
+            ws.why,
+            [PoolWhy {
+                pool: "night".into(),
+                member_now: false,
+                why: "static, window Mon-Fri 19:00-07:00 (not a member now; joins Mon 19:00 CET)"
+                    .into(),
+            }]
+        );
+        assert!(human(&r).contains("night (static, window Mon-Fri"));
     }
 }

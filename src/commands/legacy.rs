@@ -1,5 +1,7 @@
 //! `afpool legacy-pool-server` and `afpool serve --legacy-pool-server`: the older pools tool's
-//! Pool Server (see [`crate::legacy`]), answering from the live pool view.
+//! Pool Server (see [`crate::legacy`]), answering from the live pool view resolved as the proxy
+//! resolves it (rules over afserver's render list, member windows), so old clients get the
+//! members of the moment in `clients`.
 //!
 //! Where it listens: the address given, else the old `poolserver/config.json` found from
 //! `--legacy-config` (`ip` `""` = all interfaces), else `0.0.0.0:9999`; `max_clients` from that
@@ -17,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::legacy::config::{self as legacy_config, ServerConfig};
 use crate::legacy::server::{self, Settings};
-use crate::routing::PoolFeed;
+use crate::routing::{PoolFeed, RendersCache};
+use crate::select::feed::ResolvedPools;
 use crate::store::live::LivePools;
 
 /// `afpool legacy-pool-server` flags.
@@ -78,7 +81,9 @@ pub async fn spawn(
     )))
 }
 
-/// `afpool legacy-pool-server`: open the store, keep its pools current, serve until `shutdown`.
+/// `afpool legacy-pool-server`: open the store, keep its pools current and resolved over
+/// afserver's render list (read from `upstream` in the background; until it answers, selector
+/// pools have their typed hosts only), serve until `shutdown`.
 pub async fn run(
     config: Config,
     args: LegacyPoolServerArgs,
@@ -86,7 +91,13 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let store = super::open_store(&config).await?;
     tracing::info!(store = %store.describe(), "pool store");
-    let pools = LivePools::start(store, shutdown.clone()).await;
+    let stored = LivePools::start(store, shutdown.clone()).await;
+    let renders = RendersCache::spawn(
+        config.upstream()?,
+        config.renders_refresh()?,
+        shutdown.clone(),
+    );
+    let pools = ResolvedPools::start(stored, renders, shutdown.clone());
     let listen = args.listen.unwrap_or_default();
     let timeout = Duration::from_secs(args.read_timeout.max(1));
     let task = spawn(&config, &listen, args.max_clients, timeout, pools, shutdown).await?;

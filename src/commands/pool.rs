@@ -20,6 +20,8 @@ use crate::store::registry::PoolJob;
 use crate::store::{Pool, SharedStore, StoreError};
 use crate::upstream::Upstream;
 
+#[path = "pool_schedule.rs"]
+pub mod schedule;
 #[path = "pool_show.rs"]
 mod show;
 
@@ -52,6 +54,9 @@ pub enum PoolCommand {
         name: String,
         /// Hosts to put in the pool right away.
         hosts: Vec<String>,
+        /// Windows and time zone of scheduled members (see `afpool pool set --help`).
+        #[command(flatten)]
+        schedule: schedule::ScheduleArgs,
     },
     /// Rename a pool; fails if the new name is taken.
     ///
@@ -102,8 +107,15 @@ pub enum PoolCommand {
     /// members. A rule that does not compile or names an unknown field is refused with its
     /// column. Settings not given stay as they are.
     ///
+    /// Scheduled members: `--during HOST=WINDOWS` makes a host (or `*`, the renders the rule
+    /// selects) a member only during its windows, read in the pool's `--time-zone`; outside
+    /// them it is not a member, and live jobs re-target at every window edge (running tasks
+    /// finish). `afpool pool show` says when each member next joins or leaves.
+    ///
     /// Examples: `afpool pool set gpu --select 'gpu_mem_total_mb >= 20000 && os.contains("linux")'`,
-    /// `afpool pool set gpu --except old-gpu01 --except old-gpu02`, `afpool pool set gpu --no-select`
+    /// `afpool pool set gpu --except old-gpu01 --except old-gpu02`, `afpool pool set gpu --no-select`,
+    /// `afpool pool set night --during ws-01='Mon-Fri 19:00-07:00' --during '*=Sat,Sun'
+    /// --time-zone Europe/Berlin`, `afpool pool set night --always ws-01`
     Set {
         /// The pool to change.
         name: String,
@@ -122,6 +134,9 @@ pub enum PoolCommand {
         /// Spill-over: `--fallback cpu,cloud --spill-below 2 --spill-after 30m`, `--no-spill`.
         #[command(flatten)]
         spill: super::pool_spill::SpillArgs,
+        /// Windows and time zone of scheduled members.
+        #[command(flatten)]
+        schedule: schedule::ScheduleArgs,
     },
 }
 
@@ -137,16 +152,28 @@ pub async fn run(
     cmd: PoolCommand,
     upstream: Option<Upstream>,
 ) -> anyhow::Result<()> {
+    for cmd in schedule::split_create(cmd)? {
+        run_one(&store, &recorder, cmd, upstream.as_ref()).await?;
+    }
+    Ok(())
+}
+
+async fn run_one(
+    store: &SharedStore,
+    recorder: &Recorder,
+    cmd: PoolCommand,
+    upstream: Option<&Upstream>,
+) -> anyhow::Result<()> {
     if let PoolCommand::Delete { name, force: false } = &cmd {
-        refuse_live_jobs(&recorder, name).await?;
+        refuse_live_jobs(recorder, name).await?;
     }
     let renamed = match &cmd {
         PoolCommand::Rename { old, new } => Some((old.clone(), new.clone())),
         _ => None,
     };
-    let (text, applied) = execute(&store, cmd, &os_user(), upstream.as_ref()).await?;
+    let (text, applied) = execute(store, cmd, &os_user(), upstream).await?;
     if let Some((old, new)) = renamed {
-        follow_rename(&recorder, &old, &new).await;
+        follow_rename(recorder, &old, &new).await;
     }
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
@@ -217,9 +244,10 @@ async fn execute(
             except,
             no_except,
             spill,
+            schedule,
         } => {
             let pool = store.get(&name).await?;
-            let mut selection = pool.selection.clone();
+            let mut selection = schedule.apply(pool.selection.clone());
             if no_select || select.is_some() {
                 selection.select = select;
             }
@@ -247,7 +275,7 @@ async fn execute(
                 None => PoolChange::Select { name, selection },
             }
         }
-        PoolCommand::Create { name, hosts } => PoolChange::Create { name, hosts },
+        PoolCommand::Create { name, hosts, .. } => PoolChange::Create { name, hosts },
         PoolCommand::Rename { old, new } => PoolChange::Rename { old, new },
         PoolCommand::Delete { name, .. } => PoolChange::Delete { name },
         PoolCommand::Add { name, hosts } => PoolChange::Add { name, hosts },
@@ -292,7 +320,11 @@ async fn members_of(pool: &Pool, upstream: Option<&Upstream>) -> Option<show::Me
     };
     let renders = crate::renders::fetch_with_resources(upstream).await;
     Some(match renders {
-        Ok(list) => Ok(crate::select::resolve::members(pool, &list)),
+        Ok(list) => Ok(crate::select::resolve::members(
+            pool,
+            &list,
+            jiff::Timestamp::now(),
+        )),
         Err(e) => Err(format!("afserver at {}: {e}", upstream.addr)),
     })
 }

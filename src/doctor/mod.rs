@@ -178,7 +178,8 @@ pub async fn run(inputs: &Inputs) -> Report {
         let renders = facts.renders.as_ref().ok().map(Vec::as_slice);
         // Selector pools are checked with their members as the proxy resolves them.
         let list = renders.unwrap_or_default();
-        let resolved = crate::select::resolve::Resolver::new().resolve(pools, list);
+        let resolved =
+            crate::select::resolve::Resolver::new().resolve(pools, list, jiff::Timestamp::now());
         checks.extend(pools::checks(&resolved, renders, &inputs.settings));
     }
     checks.push(afserver::users_check(

@@ -85,6 +85,9 @@ impl ApiError {
             ApiError::Store(StoreError::InvalidSpill(_)) => {
                 (StatusCode::BAD_REQUEST, "invalid_spill")
             }
+            ApiError::Store(StoreError::InvalidSchedule(_)) => {
+                (StatusCode::BAD_REQUEST, "invalid_schedule")
+            }
             ApiError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
@@ -162,6 +165,7 @@ mod tests {
     #[case(ApiError::Store(StoreError::InvalidHost("a b".into(), "e".into())), 400, "invalid_host")]
     #[case(ApiError::Store(StoreError::InvalidRule("e".into())), 400, "invalid_rule")]
     #[case(ApiError::Store(StoreError::InvalidSpill("e".into())), 400, "invalid_spill")]
+    #[case(ApiError::Store(StoreError::InvalidSchedule("e".into())), 400, "invalid_schedule")]
     #[case(ApiError::Store(StoreError::Unavailable("down".into())), 503, "unavailable")]
     #[case(ApiError::TooLarge(1), 413, "too_large")]
     #[case(ApiError::Unauthorized("who".into()), 401, "unauthorized")]

@@ -1,7 +1,9 @@
-//! `/api/v1/pools/{name}/selection` (PUT: set the `select` rule and `except` list, audited like
-//! `afpool pool set`; a bad rule is a 400 `invalid_rule` that says where) and
+//! `/api/v1/pools/{name}/selection` (PUT: set the `select` rule, `except` list, member windows
+//! `during` and `time_zone`, replacing them all, audited like `afpool pool set`; a bad rule is a
+//! 400 `invalid_rule` that says where, a bad window or zone a 400 `invalid_schedule`) and
 //! `/api/v1/pools/{name}/members` (GET: the pool's members over the proxy's render list, each
-//! with why: `static`, or the values its rule read).
+//! with why: `static`, or the values its rule read; with `member_now`, and for scheduled
+//! members their windows `during` and `next_change`).
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -14,7 +16,8 @@ use crate::select::resolve::members;
 use crate::store::changes::{self, PoolChange};
 use crate::store::Selection;
 
-/// `PUT /api/v1/pools/{name}/selection` with `{"select": RULE|null, "except": [HOST...]}`.
+/// `PUT /api/v1/pools/{name}/selection` with `{"select": RULE|null, "except": [HOST...],
+/// "during": {HOST|"*": [WINDOW...]}, "time_zone": ZONE|null}` (keys left out are cleared).
 pub async fn set(
     Writer(who): Writer,
     State(state): State<AppState>,
@@ -33,7 +36,8 @@ pub async fn set(
     ))
 }
 
-/// `GET /api/v1/pools/{name}/members`: `{"pool", "members": [{host, why, listed}]}`.
+/// `GET /api/v1/pools/{name}/members`: `{"pool", "members": [{host, why, listed, member_now,
+/// during?, next_change?}]}`.
 pub async fn list(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -41,6 +45,6 @@ pub async fn list(
     let pool = state.store.get(&name).await?;
     let renders = state.renders.current();
     Ok(Json(
-        json!({ "pool": pool.name, "members": members(&pool, &renders) }),
+        json!({ "pool": pool.name, "members": members(&pool, &renders, jiff::Timestamp::now()) }),
     ))
 }

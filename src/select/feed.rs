@@ -4,6 +4,10 @@
 //! matching a rule moves live jobs exactly like a pool edit, and a refresh that changes nothing
 //! a rule reads moves nothing. While some pool has a rule, the render list is refreshed with the
 //! renders' resources (hardware); otherwise afserver is not asked for them.
+//!
+//! Scheduled members: each resolution is made at the [`Clock`]'s now, and the follower also
+//! wakes at the next window edge the resolver reports, resolves again and publishes, so live
+//! jobs re-target at every edge.
 
 use std::sync::Arc;
 
@@ -11,6 +15,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::clock::Clock;
 use super::resolve::Resolver;
 use crate::routing::{PoolFeed, RendersCache};
 use crate::store::live::LivePools;
@@ -23,17 +28,28 @@ pub struct ResolvedPools {
 }
 
 impl ResolvedPools {
-    /// Resolves the stored pools over the render list now, then again whenever either changes,
-    /// until `shutdown`.
+    /// Resolves the stored pools over the render list now, then again whenever either changes
+    /// or a member window opens or shuts, until `shutdown`; on the system clock, windows in the
+    /// server's local zone unless a pool names one.
     pub fn start(
         stored: Arc<LivePools>,
         renders: Arc<RendersCache>,
         shutdown: CancellationToken,
     ) -> Arc<ResolvedPools> {
-        let mut resolver = Resolver::new();
+        Self::start_with(stored, renders, Clock::system(), Resolver::new(), shutdown)
+    }
+
+    /// [`ResolvedPools::start`] on `clock`, with `resolver` (its default zone).
+    pub fn start_with(
+        stored: Arc<LivePools>,
+        renders: Arc<RendersCache>,
+        clock: Clock,
+        mut resolver: Resolver,
+        shutdown: CancellationToken,
+    ) -> Arc<ResolvedPools> {
         let (pools, list) = (stored.current(), renders.current());
         renders.ask_resources(has_rules(&pools));
-        let first = resolver.resolve(&pools, &list);
+        let first = resolver.resolve(&pools, &list, clock.now());
         let feed = Arc::new(ResolvedPools {
             pools: ArcSwap::from_pointee(first),
             version: watch::Sender::new(0),
@@ -43,6 +59,8 @@ impl ResolvedPools {
             stored,
             renders,
             inputs: (pools, list),
+            clock,
+            zone: resolver.zone().clone(),
         };
         tokio::spawn(follower.run(resolver, shutdown));
         feed
@@ -81,6 +99,9 @@ struct Follower {
     renders: Arc<RendersCache>,
     /// The inputs of the last resolution.
     inputs: (Arc<Vec<Pool>>, Arc<Vec<crate::renders::RenderInfo>>),
+    clock: Clock,
+    /// The resolver's default zone, for a new one.
+    zone: jiff::tz::TimeZone,
 }
 
 impl Follower {
@@ -88,21 +109,32 @@ impl Follower {
         let mut pools_rx = self.stored.subscribe();
         let mut renders_rx = self.renders.subscribe();
         loop {
-            tokio::select! {
-                r = pools_rx.changed() => if r.is_err() { return },
-                r = renders_rx.changed() => if r.is_err() { return },
+            let edge = resolver.next_edge();
+            let clock = self.clock.clone();
+            let wake = async move {
+                match edge {
+                    Some(at) => clock.reach(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let timed = tokio::select! {
+                r = pools_rx.changed() => if r.is_err() { return } else { false },
+                r = renders_rx.changed() => if r.is_err() { return } else { false },
+                _ = wake => true,
                 _ = shutdown.cancelled() => return,
-            }
+            };
             let (pools, list) = (self.stored.current(), self.renders.current());
-            if Arc::ptr_eq(&pools, &self.inputs.0) && Arc::ptr_eq(&list, &self.inputs.1) {
+            let same = Arc::ptr_eq(&pools, &self.inputs.0) && Arc::ptr_eq(&list, &self.inputs.1);
+            if same && !timed {
                 continue;
             }
             self.renders.ask_resources(has_rules(&pools));
             self.inputs = (pools.clone(), list.clone());
+            let now = self.clock.now();
             // Off the proxy's workers: 200 rules over a 5,000-render farm is a million checks
             // when every render is new.
             let work = move || {
-                let resolved = resolver.resolve(&pools, &list);
+                let resolved = resolver.resolve(&pools, &list, now);
                 (resolver, resolved)
             };
             match tokio::task::spawn_blocking(work).await {
@@ -112,9 +144,57 @@ impl Follower {
                 }
                 Err(e) => {
                     tracing::error!("resolving the pools failed; keeping the last ones: {e}");
-                    resolver = Resolver::new();
+                    resolver = Resolver::with_zone(self.zone.clone());
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::Selection;
+
+    /// ws-1 renders Monday 19:00-20:00 in Berlin, ws-2 always.
+    fn pools() -> Vec<Pool> {
+        let during = [("ws-1".to_string(), vec!["Mon 19:00-20:00".to_string()])];
+        vec![
+            Pool::new("night", ["ws-1", "ws-2"]).with_selection(Selection {
+                during: during.into_iter().collect(),
+                time_zone: Some("Europe/Berlin".into()),
+                ..Selection::default()
+            }),
+        ]
+    }
+
+    fn hosts(feed: &ResolvedPools) -> Vec<String> {
+        feed.current()[0].hosts.clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn members_join_and_leave_at_window_edges() {
+        let shutdown = CancellationToken::new();
+        // Monday 2026-12-07, 18:59 in Berlin.
+        let clock = Clock::starting_at("2026-12-07T17:59:00Z".parse().unwrap());
+        let stored = Arc::new(LivePools::new(pools()));
+        let renders = RendersCache::fixed(Vec::new());
+        let feed =
+            ResolvedPools::start_with(stored, renders, clock, Resolver::new(), shutdown.clone());
+        let mut changes = feed.changes().unwrap();
+        assert_eq!(hosts(&feed), ["ws-2"]);
+        tokio::time::advance(Duration::from_secs(59)).await;
+        tokio::task::yield_now().await;
+        assert_eq!(feed.version(), 0, "nothing before the edge");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        changes.changed().await.unwrap();
+        assert_eq!(hosts(&feed), ["ws-1", "ws-2"], "joined at 19:00");
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        changes.changed().await.unwrap();
+        assert_eq!(hosts(&feed), ["ws-2"], "left at 20:00");
+        assert_eq!(feed.version(), 2);
+        shutdown.cancel();
     }
 }

@@ -5,7 +5,9 @@
 //! lists do ([`feed`]), so a render that starts to match, or stops, moves live jobs like a
 //! pool edit.
 
+pub mod clock;
 pub mod facts;
 pub mod feed;
 pub mod resolve;
 pub mod rule;
+pub mod window;

@@ -1,5 +1,6 @@
 //! Resolution (pure): a pool's members are its typed hosts, plus the renders its `select` rule
-//! selects, less its `except` hosts. [`Resolver`] turns stored pools into resolved ones (the
+//! selects, less its `except` hosts, less those outside their windows at `now` (scheduled
+//! members, [`super::window`], read in the pool's `time_zone` or the server's). [`Resolver`] turns stored pools into resolved ones (the
 //! members in `hosts`, everything else as stored), which routing and re-targeting use exactly
 //! like typed lists; [`members`] says why each member is one, for `pool show` and the API.
 //!
@@ -7,16 +8,24 @@
 //! no member; a rule that fails on a render (`int(properties)` of a text) does not select it; a
 //! stored rule that does not compile (a hand-edited document) selects nothing.
 //!
+//! Each resolution also reports the next window edge across all pools ([`Resolver::next_edge`]),
+//! at which the caller resolves again. A stored window or zone that cannot be read (a
+//! hand-edited document) keeps its member out.
+//!
 //! Resolving again after a refresh evaluates only the renders whose facts changed (or rules that
 //! are new): a farm's busy and online flags flip on every refresh, its hardware does not.
 
 use std::collections::{BTreeMap, HashMap};
 
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use serde::Serialize;
 
 use super::rule::Rule;
+use super::window::{self, Schedule};
 use crate::renders::RenderInfo;
 use crate::store::names::same_host;
+use crate::store::selection::ALL_SELECTED;
 use crate::store::Pool;
 
 /// One rule, compiled once, and the renders it selected at the last resolution.
@@ -31,21 +40,52 @@ struct Compiled {
 type Seen = (Option<String>, crate::select::facts::RenderFacts);
 
 /// Resolves pools over render lists, remembering each rule's verdicts between calls.
-#[derive(Default)]
 pub struct Resolver {
     rules: HashMap<String, Compiled>,
     seen: HashMap<String, Seen>,
+    /// The zone of pools without a `time_zone`.
+    zone: TimeZone,
+    /// The next window edge after the last resolution's `now`.
+    next_edge: Option<Timestamp>,
+}
+
+impl Default for Resolver {
+    fn default() -> Self {
+        Self::with_zone(TimeZone::system())
+    }
 }
 
 impl Resolver {
-    /// A resolver that has seen nothing yet.
+    /// A resolver that has seen nothing yet, reading windows in the server's local zone unless
+    /// a pool names its own.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The pools with their members in `hosts`; a typed list without `except` is returned as
-    /// stored.
-    pub fn resolve(&mut self, pools: &[Pool], renders: &[RenderInfo]) -> Vec<Pool> {
+    /// A resolver whose default zone is `zone`.
+    pub fn with_zone(zone: TimeZone) -> Self {
+        Resolver {
+            rules: HashMap::new(),
+            seen: HashMap::new(),
+            zone,
+            next_edge: None,
+        }
+    }
+
+    /// The zone of pools without a `time_zone`.
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
+    /// The first instant after the last resolution's `now` at which some scheduled member
+    /// joins or leaves (`None`: no pool has windows that change within a week).
+    pub fn next_edge(&self) -> Option<Timestamp> {
+        self.next_edge
+    }
+
+    /// The pools with their members at `now` in `hosts`; a typed list without `except` or
+    /// windows is returned as stored.
+    pub fn resolve(&mut self, pools: &[Pool], renders: &[RenderInfo], now: Timestamp) -> Vec<Pool> {
         let changed = self.changed(renders);
         self.rules.retain(|source, _| {
             pools
@@ -61,7 +101,13 @@ impl Resolver {
                 }
             }
         }
-        pools.iter().map(|p| self.resolve_one(p)).collect()
+        let mut next_edge = None;
+        let resolved = pools
+            .iter()
+            .map(|p| self.resolve_one(p, now, &mut next_edge))
+            .collect();
+        self.next_edge = next_edge;
+        resolved
     }
 
     /// The lower-case names of renders that are new, gone, or whose facts changed since the
@@ -84,26 +130,92 @@ impl Resolver {
         changed
     }
 
-    fn resolve_one(&self, pool: &Pool) -> Pool {
-        let selection = &pool.selection;
-        if selection.is_empty() {
+    fn resolve_one(&self, pool: &Pool, now: Timestamp, edge: &mut Option<Timestamp>) -> Pool {
+        if pool.selection.is_empty() {
             return pool.clone();
         }
-        let mut hosts: Vec<String> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut add = |host: &str| {
-            if !selection.excepts(host) && seen.insert(host.to_ascii_lowercase()) {
-                hosts.push(host.to_string());
-            }
-        };
-        pool.hosts.iter().for_each(|h| add(h));
-        if let Some(compiled) = selection.select.as_ref().and_then(|s| self.rules.get(s)) {
-            compiled.selected.values().for_each(|h| add(h));
+        let windows = Windows::at(pool, &self.zone, now);
+        if let Some(next) = windows.next {
+            *edge = Some(edge.map_or(next, |e: Timestamp| e.min(next)));
         }
+        let hosts = self
+            .candidates(pool)
+            .into_iter()
+            .filter(|(host, selected)| windows.open(host, *selected))
+            .map(|(host, _)| host)
+            .collect();
         Pool {
             hosts,
             ..pool.clone()
         }
+    }
+
+    /// The typed hosts, then the selected renders (`true`), less excepted hosts, each once.
+    fn candidates(&self, pool: &Pool) -> Vec<(String, bool)> {
+        let selection = &pool.selection;
+        let mut hosts = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut add = |host: &str, selected: bool| {
+            if !selection.excepts(host) && seen.insert(host.to_ascii_lowercase()) {
+                hosts.push((host.to_string(), selected));
+            }
+        };
+        pool.hosts.iter().for_each(|h| add(h, false));
+        if let Some(compiled) = selection.select.as_ref().and_then(|s| self.rules.get(s)) {
+            compiled.selected.values().for_each(|h| add(h, true));
+        }
+        hosts
+    }
+}
+
+/// One pool's windows at an instant: which `during` keys are open, and the next edge.
+struct Windows {
+    /// Lower-case key (a host or `*`) -> open now, and its next change.
+    keys: HashMap<String, (bool, Option<Timestamp>)>,
+    next: Option<Timestamp>,
+    zone: Option<TimeZone>,
+}
+
+impl Windows {
+    fn at(pool: &Pool, default: &TimeZone, now: Timestamp) -> Windows {
+        let selection = &pool.selection;
+        let zone = match selection.time_zone.as_deref() {
+            None => Some(default.clone()),
+            Some(name) => window::zone(name)
+                .inspect_err(|e| tracing::warn!(pool = %pool.name, "its windows stay shut: {e}"))
+                .ok(),
+        };
+        let mut keys = HashMap::new();
+        let mut next: Option<Timestamp> = None;
+        for (key, specs) in &selection.during {
+            let state = match (&zone, Schedule::parse(specs)) {
+                (Some(zone), Ok(schedule)) => {
+                    let change = schedule.next_change(now, zone);
+                    (schedule.contains(now, zone), change)
+                }
+                (_, Err(e)) => {
+                    tracing::warn!(pool = %pool.name, "a stored window keeps {key} out: {e}");
+                    (false, None)
+                }
+                (None, _) => (false, None),
+            };
+            if let Some(change) = state.1 {
+                next = Some(next.map_or(change, |n| n.min(change)));
+            }
+            keys.insert(key.to_ascii_lowercase(), state);
+        }
+        Windows { keys, next, zone }
+    }
+
+    /// The windows that apply to `host` (its own key, else `*` for a selected render).
+    fn state(&self, host: &str, selected: bool) -> Option<(bool, Option<Timestamp>)> {
+        let own = self.keys.get(&host.to_ascii_lowercase());
+        let all = || selected.then(|| self.keys.get(ALL_SELECTED)).flatten();
+        own.or_else(all).copied()
+    }
+
+    fn open(&self, host: &str, selected: bool) -> bool {
+        self.state(host, selected).is_none_or(|(open, _)| open)
     }
 }
 
@@ -154,7 +266,7 @@ fn selects(rule: &Rule, r: &RenderInfo) -> bool {
     rule.selects(&r.name, native, &r.facts).unwrap_or(false)
 }
 
-/// Why a host is a member of a pool.
+/// Why a host is a member of a pool, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Member {
     /// The host, as typed or as afserver spells it.
@@ -163,39 +275,100 @@ pub struct Member {
     pub why: String,
     /// Whether afserver lists it.
     pub listed: bool,
+    /// Its windows (empty: always a member, when listed or typed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub during: Vec<String>,
+    /// Whether it is a member now (false only outside its windows).
+    pub member_now: bool,
+    /// When it next joins or leaves, in the pool's zone
+    /// (`2026-12-08T07:00:00+01:00[Europe/Berlin]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_change: Option<String>,
+    /// The same, short, for people: `Tue 07:00 CET`.
+    #[serde(skip)]
+    pub next_change_short: Option<String>,
 }
 
-/// Each member of `pool` (as stored) over `renders`, with why; the typed hosts first, then the
-/// selected renders by name. Excepted hosts are left out.
-pub fn members(pool: &Pool, renders: &[RenderInfo]) -> Vec<Member> {
-    let resolved = Resolver::new().resolve(std::slice::from_ref(pool), renders);
+impl Member {
+    /// Why, and for a scheduled member its windows and when it next joins or leaves:
+    /// `static, window Mon-Fri 19:00-07:00 (member now; leaves Tue 07:00 CET)`.
+    pub fn describe(&self) -> String {
+        if self.during.is_empty() {
+            return self.why.clone();
+        }
+        let state = match (self.member_now, &self.next_change_short) {
+            (true, Some(at)) => format!("member now; leaves {at}"),
+            (false, Some(at)) => format!("not a member now; joins {at}"),
+            (true, None) => "member now".to_string(),
+            (false, None) => "not a member now".to_string(),
+        };
+        let plural = if self.during.len() > 1 {
+            "windows"
+        } else {
+            "window"
+        };
+        let windows = self.during.join(", ");
+        format!("{}, {plural} {windows} ({state})", self.why)
+    }
+}
+
+/// Each member of `pool` (as stored) over `renders` at `now`, with why and when; the typed
+/// hosts first, then the selected renders by name. Excepted hosts are left out; members
+/// outside their windows are listed with `member_now` false.
+pub fn members(pool: &Pool, renders: &[RenderInfo], now: Timestamp) -> Vec<Member> {
+    members_in(&Resolver::new(), pool, renders, now)
+}
+
+/// [`members`] with `resolver`'s default zone.
+pub fn members_in(
+    resolver: &Resolver,
+    pool: &Pool,
+    renders: &[RenderInfo],
+    now: Timestamp,
+) -> Vec<Member> {
+    let mut resolver = Resolver::with_zone(resolver.zone.clone());
+    resolver.resolve(std::slice::from_ref(pool), renders, now);
+    let windows = Windows::at(pool, &resolver.zone, now);
     let rule = pool
         .selection
         .select
         .as_deref()
         .and_then(|s| Rule::compile(s).ok());
     let listed = |host: &str| renders.iter().find(|r| same_host(&r.name, host));
-    let resolved_hosts = resolved.into_iter().next().map_or(Vec::new(), |p| p.hosts);
-    resolved_hosts
-        .into_iter()
-        .map(|host| {
-            let render = listed(&host);
-            let why = match (pool.contains(&host), &rule, render) {
-                (true, _, _) => "static".to_string(),
-                (false, Some(rule), Some(r)) => {
-                    rule.values(&r.name, r.af_pool.as_deref().unwrap_or(""), &r.facts)
-                }
-                _ => "selected".to_string(),
-            };
-            Member {
-                listed: render.is_some(),
-                host,
-                why,
+    let member = |(host, selected): (String, bool)| {
+        let render = listed(&host);
+        let why = match (selected, &rule, render) {
+            (false, _, _) => "static".to_string(),
+            (true, Some(rule), Some(r)) => {
+                rule.values(&r.name, r.af_pool.as_deref().unwrap_or(""), &r.facts)
             }
-        })
-        .collect()
+            _ => "selected".to_string(),
+        };
+        let (member_now, next) = windows.state(&host, selected).unwrap_or((true, None));
+        let during = pool
+            .selection
+            .windows_for(&host, selected)
+            .map_or(Vec::new(), <[String]>::to_vec);
+        let zoned = next
+            .zip(windows.zone.clone())
+            .map(|(t, z)| t.to_zoned_datetime(z));
+        Member {
+            listed: render.is_some(),
+            host,
+            why,
+            during,
+            member_now,
+            next_change: zoned.as_ref().map(|z| z.to_string()),
+            next_change_short: zoned.map(|z| z.strftime("%a %H:%M %Z").to_string()),
+        }
+    };
+    resolver.candidates(pool).into_iter().map(member).collect()
 }
 
 #[cfg(test)]
 #[path = "resolve_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "resolve_window_tests.rs"]
+mod window_tests;

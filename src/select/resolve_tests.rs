@@ -15,6 +15,11 @@ fn render(name: &str, gpu_mb: i64, os: &str) -> RenderInfo {
     }
 }
 
+/// Any instant: these pools have no windows.
+fn now() -> Timestamp {
+    "2026-12-07T12:00:00Z".parse().unwrap()
+}
+
 fn farm() -> Vec<RenderInfo> {
     vec![
         render("gpu01", 24576, "unix linux"),
@@ -28,6 +33,7 @@ fn pool(hosts: &[&str], select: Option<&str>, except: &[&str]) -> Pool {
     Pool::new("p", hosts).with_selection(Selection {
         select: select.map(str::to_string),
         except: except.iter().map(|h| h.to_string()).collect(),
+        ..Selection::default()
     })
 }
 
@@ -59,7 +65,7 @@ fn members_are_typed_plus_selected_less_excepted() {
         (pool(&["ws-1"], Some("ram > 1"), &[]), &["ws-1"]),
     ];
     for (p, want) in cases {
-        let got = Resolver::new().resolve(std::slice::from_ref(p), &farm());
+        let got = Resolver::new().resolve(std::slice::from_ref(p), &farm(), now());
         assert_eq!(got[0].hosts, *want, "{:?}", p.selection);
         assert_eq!(got[0].selection, p.selection, "the selection stays");
     }
@@ -68,16 +74,18 @@ fn members_are_typed_plus_selected_less_excepted() {
 #[test]
 fn a_typed_list_is_returned_as_stored() {
     let typed = Pool::new("p", ["B", "a"]);
-    let got = Resolver::new().resolve(std::slice::from_ref(&typed), &[]);
+    let got = Resolver::new().resolve(std::slice::from_ref(&typed), &[], now());
     assert_eq!(got, [typed]);
 }
 
 #[test]
 fn renders_not_listed_are_not_selected() {
     let p = pool(&[], Some("true"), &[]);
-    assert!(Resolver::new().resolve(std::slice::from_ref(&p), &[])[0]
-        .hosts
-        .is_empty());
+    assert!(
+        Resolver::new().resolve(std::slice::from_ref(&p), &[], now())[0]
+            .hosts
+            .is_empty()
+    );
 }
 
 #[test]
@@ -85,22 +93,31 @@ fn a_refresh_follows_changed_new_and_gone_renders() {
     let p = [pool(&[], Some("gpu_mem_total_mb >= 20000"), &[])];
     let mut resolver = Resolver::new();
     let mut renders = farm();
-    assert_eq!(resolver.resolve(&p, &renders)[0].hosts, ["gpu01", "gpu02"]);
+    assert_eq!(
+        resolver.resolve(&p, &renders, now())[0].hosts,
+        ["gpu01", "gpu02"]
+    );
     // Busy and online flags change nothing the rule reads.
     renders[0].busy = true;
     renders[1].online = false;
-    assert_eq!(resolver.resolve(&p, &renders)[0].hosts, ["gpu01", "gpu02"]);
+    assert_eq!(
+        resolver.resolve(&p, &renders, now())[0].hosts,
+        ["gpu01", "gpu02"]
+    );
     // A card upgraded, a render gone, one joining.
     renders[2].facts.gpu_mem_total_mb = 49152;
     renders.remove(0);
     renders.push(render("gpu00", 32768, "unix linux"));
     assert_eq!(
-        resolver.resolve(&p, &renders)[0].hosts,
+        resolver.resolve(&p, &renders, now())[0].hosts,
         ["gpu00", "gpu02", "gpu03"]
     );
     // An edited rule is evaluated over every render.
     let edited = [pool(&[], Some("gpu_mem_total_mb >= 40000"), &[])];
-    assert_eq!(resolver.resolve(&edited, &renders)[0].hosts, ["gpu03"]);
+    assert_eq!(
+        resolver.resolve(&edited, &renders, now())[0].hosts,
+        ["gpu03"]
+    );
     assert_eq!(resolver.rules.len(), 1, "the old rule is forgotten");
 }
 
@@ -111,13 +128,13 @@ fn members_say_why() {
         Some("gpu_mem_total_mb >= 20000"),
         &["gpu02"],
     );
-    let got = members(&p, &farm());
+    let got = members(&p, &farm(), now());
     let whys: Vec<_> = got
         .iter()
         .map(|m| (m.host.as_str(), m.why.as_str(), m.listed))
         .collect();
     assert_eq!(whys, [("ws-1", "static", false), ("gpu01", "static", true)]);
     let p = pool(&[], Some("gpu_mem_total_mb >= 20000"), &[]);
-    let got = members(&p, &farm());
+    let got = members(&p, &farm(), now());
     assert_eq!(got[0].why, "gpu_mem_total_mb=24576");
 }

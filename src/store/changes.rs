@@ -159,7 +159,22 @@ async fn select(
         true => "none".to_string(),
         false => after.selection.except.join(" "),
     };
-    let summary = format!("pool '{name}' selects: {rule}; except: {except}\n");
+    let mut summary = format!("pool '{name}' selects: {rule}; except: {except}");
+    let during = &after.selection.during;
+    if !during.is_empty() || after.selection.time_zone.is_some() {
+        let windows: Vec<String> = during
+            .iter()
+            .map(|(host, w)| format!("{host} {}", w.join(", ")))
+            .collect();
+        let windows = if windows.is_empty() {
+            "none".to_string()
+        } else {
+            windows.join("; ")
+        };
+        let zone = after.selection.time_zone.as_deref().unwrap_or("server's");
+        summary += &format!("; during: {windows}; time zone: {zone}");
+    }
+    summary.push('\n');
     let entry = AuditEntry::now(AuditKind::SelectionChanged, who, name, summary.trim_end())
         .change(Some(json!(before.selection)), Some(json!(after.selection)));
     Ok(Applied::whole(Some(after), summary, entry))

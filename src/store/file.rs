@@ -3,8 +3,9 @@
 //!
 //! Format (written pretty-printed, unknown fields at every level are kept):
 //! `{"pools": [{"name": "lighting", "clients": [{"hostname": "pc-1", "engine": "", "ip": "",
-//! "port": ""}]}]}`, plus a selector pool's `select` and `except` and a spilling pool's `fallback`,
-//! `spill_below` and `spill_after` beside `name` (only when set). A top-level array of pool documents (e.g. the body of a legacy Pool Server
+//! "port": ""}]}]}`, plus a selector pool's `select` and `except`, scheduled members' `during`
+//! and `time_zone`, and a spilling pool's `fallback`, `spill_below` and `spill_after` beside
+//! `name` (only when set). A top-level array of pool documents (e.g. the body of a legacy Pool Server
 //! reply, `_id` included) is accepted on read; the next write turns it into the object form.
 //! A missing or empty file means "no pools" (the live view tells it apart, see
 //! [`super::fault`]); the file and its parent folders are created on the first write, like any
@@ -26,6 +27,7 @@ use serde_json::{Map, Value};
 
 use super::atomic;
 use super::names::{self, same_host};
+use super::selection::{self, StoredWindows};
 use super::{ChangeFeed, Pool, PoolStore, Selection, Snapshot, Spill, StoreError};
 
 /// How often [`super::live::LivePools`] checks the file's metadata.
@@ -62,6 +64,10 @@ struct PoolDoc {
     spill_below: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     spill_after: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    during: Vec<StoredWindows>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time_zone: Option<String>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -105,6 +111,8 @@ impl PoolDoc {
             selection: Selection {
                 select: self.select.clone(),
                 except: self.except.clone(),
+                during: selection::during_from_stored(&self.during),
+                time_zone: self.time_zone.clone(),
             },
             spill: Spill {
                 fallback: self.fallback.clone(),
@@ -240,6 +248,8 @@ impl PoolStore for FileStore {
                     fallback: Vec::new(),
                     spill_below: None,
                     spill_after: None,
+                    during: Vec::new(),
+                    time_zone: None,
                     extra: Map::new(),
                 };
                 let created = pool.to_pool();
@@ -321,9 +331,11 @@ impl PoolStore for FileStore {
             s.modify(|doc| {
                 let at = doc.find(&name)?;
                 let pool = &mut doc.pools[at];
-                let changed = pool.select != selection.select || pool.except != selection.except;
+                let changed = pool.to_pool().selection != selection;
                 pool.select = selection.select;
                 pool.except = selection.except;
+                pool.during = selection::during_to_stored(&selection.during);
+                pool.time_zone = selection.time_zone;
                 Ok((pool.to_pool(), changed))
             })
         })

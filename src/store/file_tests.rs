@@ -112,6 +112,7 @@ async fn selection_keys_sit_beside_name_only_when_set() {
     let selection = Selection {
         select: Some("cpu_num >= 16".into()),
         except: vec!["old-1".into()],
+        ..Selection::default()
     };
     store.set_selection("gpu", &selection).await.unwrap();
     let selected = read();

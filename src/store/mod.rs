@@ -120,6 +120,9 @@ pub enum StoreError {
     /// Spill-over settings are not acceptable.
     #[error("invalid spill-over: {0}")]
     InvalidSpill(String),
+    /// A member window or the pool's time zone is not acceptable (the reason says which).
+    #[error("invalid schedule: {0}")]
+    InvalidSchedule(String),
     /// The backend cannot be reached or failed.
     #[error("pool store unavailable: {0}")]
     Unavailable(String),

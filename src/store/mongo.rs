@@ -298,9 +298,13 @@ impl PoolStore for MongoStore {
     async fn set_selection(&self, name: &str, selection: &Selection) -> Result<Pool, StoreError> {
         let selection = selection.validated()?;
         let except = (!selection.except.is_empty()).then(|| Bson::from(selection.except.clone()));
+        let during =
+            (!selection.during.is_empty()).then(|| keys::during_to_bson(&selection.during));
         let update = keys::set_or_unset([
             ("select", selection.select.as_deref().map(Bson::from)),
             ("except", except),
+            ("during", during),
+            ("time_zone", selection.time_zone.as_deref().map(Bson::from)),
         ]);
         let after = self.update_pool(doc! { "name": name }, update).await?;
         after.ok_or_else(|| StoreError::NotFound(name.to_string()))

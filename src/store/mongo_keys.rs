@@ -1,11 +1,11 @@
 //! The keys a MongoDB pool document holds beside `name` and `clients` (a selector pool's
-//! `select` and `except`, a spilling pool's `fallback`, `spill_below` and `spill_after`): read
+//! `select` and `except`, scheduled members' `during` and `time_zone`, a spilling pool's `fallback`, `spill_below` and `spill_after`): read
 //! tolerantly (a value of the wrong type reads as unset), written only when set (`$set`), removed
 //! when cleared (`$unset`), so the older tool keeps reading the document.
 
-use bson::{Bson, Document};
+use bson::{doc, Bson, Document};
 
-use super::{names, Selection, Spill};
+use super::{names, selection, Selection, Spill};
 
 /// The `fallback` pools (strings), `spill_below` (a number) and `spill_after` (a string) beside
 /// `name`, tolerantly.
@@ -39,7 +39,27 @@ pub(super) fn selection_from_doc(doc: &Document) -> Selection {
     Selection {
         select: doc.get_str("select").ok().map(str::to_string),
         except,
+        during: during_from_doc(doc),
+        time_zone: doc.get_str("time_zone").ok().map(str::to_string),
     }
+}
+
+/// `during` (a list of `{hostname, windows}`), tolerantly: entries of another shape are skipped.
+pub(super) fn during_from_doc(doc: &Document) -> std::collections::BTreeMap<String, Vec<String>> {
+    let Ok(entries) = doc.get_array("during") else {
+        return Default::default();
+    };
+    let read = |b: &Bson| bson::from_bson::<selection::StoredWindows>(b.clone()).ok();
+    let stored: Vec<_> = entries.iter().filter_map(read).collect();
+    selection::during_from_stored(&stored)
+}
+
+/// `during` as stored: a list of `{hostname, windows}` (host names hold dots, which older MongoDB
+/// servers refuse in field names).
+pub(super) fn during_to_bson(during: &std::collections::BTreeMap<String, Vec<String>>) -> Bson {
+    let entry = |s: selection::StoredWindows| doc! { "hostname": s.hostname, "windows": s.windows };
+    let entries = selection::during_to_stored(during).into_iter().map(entry);
+    Bson::Array(entries.map(Bson::Document).collect())
 }
 
 /// An update that sets the fields with a value and removes the others (`$set`, `$unset`).
