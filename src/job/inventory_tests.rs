@@ -107,5 +107,8 @@ fn expressions_seen_are_planned_again_with_their_masks_carried() {
     pools[1].hosts.push("new9".into()); // gpu gains a member: cpu|gpu is written again
     let third = Inventory::after(&second, pools, first.renders().to_vec());
     let plan = third.plan_expr("cpu|gpu").unwrap();
-    assert!(plan.exclude.get().is_some_and(|m| m.contains("new9")), "{plan:?}");
+    assert!(
+        plan.exclude.get().is_some_and(|m| m.contains("new9")),
+        "{plan:?}"
+    );
 }

@@ -6,7 +6,7 @@
 //! Files: `settings` (policies and modes), `envelope` (raw-JSON job, [`is_job_submission`]),
 //! `poolref` (pool reference), `poolexpr` (pool expressions: `gpu|cpu`, `gpu&!old`), `shield` (rules every job must pass), `mask` (find/regex masks and
 //! escaping), `inventory` (per-snapshot pool plans), `hosts` (host lists for explanations),
-//! `rewrite` (mask rewrite, hold/pass edits), `route` ([`route`]), `explain` ([`Outcome`],
+//! `policy` (a pool's ACL, defaults and clamps), `rewrite` (mask rewrite, hold/pass edits), `route` ([`route`]), `explain` ([`Outcome`],
 //! [`Explanation`]), `rejection` ([`Rejection`]).
 
 mod compact;
@@ -16,6 +16,7 @@ mod explain;
 mod hosts;
 mod inventory;
 mod mask;
+pub mod policy;
 pub mod poolexpr;
 mod poolref;
 mod rejection;
