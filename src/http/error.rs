@@ -82,6 +82,9 @@ impl ApiError {
             ApiError::Store(StoreError::InvalidRule(_)) => {
                 (StatusCode::BAD_REQUEST, "invalid_rule")
             }
+            ApiError::Store(StoreError::InvalidPolicy(_)) => {
+                (StatusCode::BAD_REQUEST, "invalid_policy")
+            }
             ApiError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
@@ -158,6 +161,7 @@ mod tests {
     #[case(ApiError::Store(StoreError::InvalidName("".into(), "e".into())), 400, "invalid_name")]
     #[case(ApiError::Store(StoreError::InvalidHost("a b".into(), "e".into())), 400, "invalid_host")]
     #[case(ApiError::Store(StoreError::InvalidRule("e".into())), 400, "invalid_rule")]
+    #[case(ApiError::Store(StoreError::InvalidPolicy("e".into())), 400, "invalid_policy")]
     #[case(ApiError::Store(StoreError::Unavailable("down".into())), 503, "unavailable")]
     #[case(ApiError::TooLarge(1), 413, "too_large")]
     #[case(ApiError::Unauthorized("who".into()), 401, "unauthorized")]

@@ -9,6 +9,7 @@
 //! `policy` (a pool's ACL, defaults and clamps), `rewrite` (mask rewrite, hold/pass edits), `route` ([`route`]), `explain` ([`Outcome`],
 //! [`Explanation`]), `rejection` ([`Rejection`]).
 
+mod admit;
 mod compact;
 mod ecma;
 mod envelope;
@@ -31,5 +32,5 @@ pub use inventory::{HostList, HostState, Inventory};
 pub(crate) use poolref::strip_tokens;
 pub use poolref::{PoolChoice, PoolSource, NO_POOL_SENTINEL, ROUTED_KEY};
 pub use rejection::{error_reply_body, Rejection, ShieldRule};
-pub use route::{route, route_submission, Routed};
+pub use route::{route, route_as, route_submission, route_submission_from, Admission, Routed};
 pub use settings::{MaskMode, MaskType, Policy, RouteSettings};

@@ -1,16 +1,20 @@
 //! [`route`]: one job submission in, an [`Outcome`] or a [`Rejection`] out. Order: parse, shield,
-//! find and strip the pool reference, apply the pool (or a policy), write the body back.
+//! find and strip the pool reference, resolve it (a pool or an expression), the pools' policy
+//! (ACL, then defaults and clamps: [`super::policy`]), the masks (or the unusable-pool policy),
+//! write the body back.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::envelope::{checked, utf8_text, Envelope, Fields, Job, Parts};
 use super::explain::{Explanation, Masks, Outcome, SnapshotRef, Verdict};
 use super::inventory::{Inventory, PoolPlan};
+use super::policy::{self, OnRefused};
 use super::poolref::{self, PoolChoice, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
-use super::{ecma, poolexpr, shield};
+use super::{admit, ecma, poolexpr, shield};
 
 /// What routing settled on, before the explanation is written.
 struct Decision {
@@ -19,13 +23,36 @@ struct Decision {
     changed: bool,
     plan: Option<Arc<PoolPlan>>,
     routed: Option<rewrite::MaskPlan>,
+    /// What the pools' policies decided (ACL, defaults, clamps).
+    policy: Vec<policy::Decision>,
+}
+
+/// Whether a pool's policy applies to what is routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// A submission from this client address (`None`: not known, as for a job file explained
+    /// or sent by afsubmit): ACL, defaults and clamps apply.
+    Submitted(Option<IpAddr>),
+    /// A live job's masks computed again (re-target, guarded edit): it was admitted when
+    /// submitted, so no policy applies.
+    Live,
 }
 
 /// Route one job submission body (the whole `{"job":{...}}` envelope bytes). A body afpool cannot
 /// read strictly (not UTF-8, duplicate keys, not a JSON object) is rejected as malformed.
 pub fn route(body: &[u8], settings: &RouteSettings, inv: &Inventory) -> Result<Outcome, Rejection> {
+    route_as(body, settings, inv, Admission::Submitted(None))
+}
+
+/// [`route`], with the pools' policy applied as `admission` says.
+pub fn route_as(
+    body: &[u8],
+    settings: &RouteSettings,
+    inv: &Inventory,
+    admission: Admission,
+) -> Result<Outcome, Rejection> {
     let mut env = Envelope::parse(body).map_err(|e| malformed(e.to_string()))?;
-    let (mut outcome, changed) = route_envelope(&mut env, settings, inv)?;
+    let (mut outcome, changed) = route_envelope(&mut env, settings, inv, admission)?;
     outcome.body = changed.then(|| env.to_vec());
     Ok(outcome)
 }
@@ -51,14 +78,26 @@ pub fn route_submission<'a>(
     settings: &RouteSettings,
     inv: &Inventory,
 ) -> Option<Result<Routed<'a>, Rejection>> {
+    route_submission_from(body, settings, inv, None)
+}
+
+/// [`route_submission`] of a body sent from `peer` (the client's address, which pool ACLs check).
+pub fn route_submission_from<'a>(
+    body: &'a [u8],
+    settings: &RouteSettings,
+    inv: &Inventory,
+    peer: Option<IpAddr>,
+) -> Option<Result<Routed<'a>, Rejection>> {
+    let admission = Admission::Submitted(peer);
     let route = |mut env: Envelope<'a>| {
         if !env.is_submission() {
             return None;
         }
-        let routed = route_envelope(&mut env, settings, inv).map(|(outcome, _)| Routed {
-            outcome,
-            body: env.to_parts(),
-        });
+        let routed =
+            route_envelope(&mut env, settings, inv, admission).map(|(outcome, _)| Routed {
+                outcome,
+                body: env.to_parts(),
+            });
         Some(routed)
     };
     let read = utf8_text(body).and_then(|text| {
@@ -75,6 +114,7 @@ fn route_envelope(
     env: &mut Envelope<'_>,
     settings: &RouteSettings,
     inv: &Inventory,
+    admission: Admission,
 ) -> Result<(Outcome, bool), Rejection> {
     let job = env
         .job_mut()
@@ -86,7 +126,7 @@ fn route_envelope(
     let masks_before = Masks::of(job);
     let found = poolref::take(job, settings)?;
     let serial_dropped = drop_serial(job);
-    let decision = decide(job, found.choice.as_ref(), settings, inv)?;
+    let decision = decide(job, found.choice.as_ref(), settings, inv, admission)?;
     if let (Some(choice), true) = (&found.choice, decision.verdict != Verdict::NoPool) {
         job.set_str(ROUTED_KEY, &choice.name);
     }
@@ -121,6 +161,7 @@ fn decide(
     choice: Option<&PoolChoice>,
     settings: &RouteSettings,
     inv: &Inventory,
+    admission: Admission,
 ) -> Result<Decision, Rejection> {
     let choice = match choice {
         None => return Ok(no_pool("no pool reference and no default pool")),
@@ -145,6 +186,52 @@ fn decide(
         }
     };
     let plan = &plan;
+    let mut decided = Vec::new();
+    if let Admission::Submitted(peer) = admission {
+        if let Some(refused) = admit::admit(job, name, inv, peer, &mut decided) {
+            let mut d = refused_by_policy(job, settings, name, refused)?;
+            d.policy = decided;
+            return Ok(d);
+        }
+    }
+    let mut d = masks(job, name, plan, settings, inv)?;
+    let clamps = policy::Evaluation {
+        decisions: decided,
+        refused: None,
+    };
+    if let Some(text) = clamps.clamps_text() {
+        d.reason = format!("{}; clamped: {text}", d.reason);
+        if d.verdict == Verdict::Routed && settings.annotate {
+            admit::annotate_clamps(job, name, &text);
+        }
+    }
+    d.policy = clamps.decisions;
+    Ok(d)
+}
+
+/// A job a pool's policy refused: an error naming the rule (`reject`), or held and fenced off
+/// every host (`hold`).
+fn refused_by_policy(
+    job: &mut Job<'_>,
+    settings: &RouteSettings,
+    name: &str,
+    (refusal, on): (policy::Decision, OnRefused),
+) -> Result<Decision, Rejection> {
+    let verdict = match on {
+        OnRefused::Reject => Policy::Reject,
+        OnRefused::Hold => Policy::Hold,
+    };
+    policy(job, settings, verdict, name, refusal.to_string(), FENCE_ALL)
+}
+
+/// The masks for pool `name` (or the unusable-pool policy).
+fn masks(
+    job: &mut Job<'_>,
+    name: &str,
+    plan: &Arc<PoolPlan>,
+    settings: &RouteSettings,
+    inv: &Inventory,
+) -> Result<Decision, Rejection> {
     if let Err(e) = &plan.valid {
         let msg = format!("pool '{name}' has a host name afpool cannot write as a mask ({e})");
         return Err(Rejection::shield(ShieldRule::InvalidRegex, msg));
@@ -169,6 +256,7 @@ fn decide(
                 changed: true,
                 plan: Some(plan.clone()),
                 routed: Some(masks),
+                policy: Vec::new(),
             })
         }
         Err(PlanError::Rejected(r)) => Err(r),
@@ -216,6 +304,7 @@ fn no_pool(reason: &str) -> Decision {
         changed: false,
         plan: None,
         routed: None,
+        policy: Vec::new(),
     }
 }
 
@@ -268,6 +357,7 @@ fn policy(
         changed: true,
         plan: None,
         routed: None,
+        policy: Vec::new(),
     })
 }
 
@@ -297,6 +387,7 @@ fn explanation(
         verdict: d.verdict,
         reason: d.reason.clone(),
         hosts_excluded: d.routed.as_ref().map_or(0, |m| m.hosts_excluded),
+        policy: d.policy.clone(),
     }
 }
 

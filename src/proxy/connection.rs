@@ -6,6 +6,8 @@
 //! the first message's time, the in-flight byte budget, afserver's timeouts, the time the client
 //! takes to read the reply, and the connection deadline over all.
 
+use std::net::IpAddr;
+
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -19,15 +21,18 @@ use crate::protocol::frame::{self, Frame, Framing, TYPE_JSONBIN};
 use crate::upstream::UpstreamError;
 
 /// Serve one client connection to the end, within the connection deadline; errors are logged,
-/// never returned.
-pub async fn handle(mut client: TcpStream, shared: &Shared) {
+/// never returned. `peer` is the client's address, which pool ACLs check.
+pub async fn handle(mut client: TcpStream, peer: IpAddr, shared: &Shared) {
     let deadline = shared.limits.connection_deadline;
-    if timeout(deadline, serve(&mut client, shared)).await.is_err() {
+    if timeout(deadline, serve(&mut client, peer, shared))
+        .await
+        .is_err()
+    {
         tracing::warn!("connection deadline of {deadline:?} passed; closing");
     }
 }
 
-async fn serve(client: &mut TcpStream, shared: &Shared) {
+async fn serve(client: &mut TcpStream, peer: IpAddr, shared: &Shared) {
     client.set_nodelay(true).ok();
     let mut buf = Vec::new();
     let mut lease = shared.budget.lease();
@@ -42,7 +47,9 @@ async fn serve(client: &mut TcpStream, shared: &Shared) {
         Ok(Ok(outcome)) => outcome,
     };
     match outcome {
-        ReadOutcome::Message(frame) => relay_message(client, &buf, frame, shared, lease).await,
+        ReadOutcome::Message(frame) => {
+            relay_message(client, &buf, frame, peer, shared, lease).await
+        }
         ReadOutcome::TooLarge(n) => {
             let text = format!(
                 "afpool: message of {n} bytes is over afserver's 64 MiB limit; not forwarded"
@@ -85,11 +92,12 @@ async fn relay_message(
     client: &mut TcpStream,
     buf: &[u8],
     frame: Frame,
+    peer: IpAddr,
     shared: &Shared,
     mut lease: Lease,
 ) {
     let request = &buf[..frame.len];
-    let forward = match check_and_route(request, &frame, shared) {
+    let forward = match check_and_route(request, &frame, peer, shared) {
         Ok(forward) => forward,
         Err(reply) => {
             write_client(client, shared, &reply).await;
@@ -160,6 +168,7 @@ enum Forward<'a> {
 fn check_and_route<'a>(
     request: &'a [u8],
     frame: &Frame,
+    peer: IpAddr,
     shared: &Shared,
 ) -> Result<Forward<'a>, Vec<u8>> {
     if !frame.framing.carries_json() {
@@ -167,7 +176,7 @@ fn check_and_route<'a>(
     }
     let body = &request[frame.body.clone()];
     let live = shared.live.as_ref();
-    let routed = shared.router.route_submission(body);
+    let routed = shared.router.route_submission(body, Some(peer));
     if let (None, Some(guarded)) = (&routed, live.and_then(|l| l.guard(body))) {
         return match guarded {
             Ok(body) => Ok(Forward::Rewritten {

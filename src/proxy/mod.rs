@@ -128,7 +128,7 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: Cancellat
             async move {
                 let _timer = shared.metrics.proxy_timer();
                 tokio::select! {
-                    _ = connection::handle(socket, &shared) => {}
+                    _ = connection::handle(socket, peer.ip(), &shared) => {}
                     _ = cut.cancelled() => tracing::debug!("cut by the drain deadline"),
                 }
                 drop(permit);

@@ -3,7 +3,8 @@
 //!
 //! Format (written pretty-printed, unknown fields at every level are kept):
 //! `{"pools": [{"name": "lighting", "clients": [{"hostname": "pc-1", "engine": "", "ip": "",
-//! "port": ""}]}]}`, plus a selector pool's `select` and `except` beside `name` (only when set). A top-level array of pool documents (e.g. the body of a legacy Pool Server
+//! "port": ""}]}]}`, plus a selector pool's `select` and `except` and a pool's `policy`
+//! beside `name` (only when set). A top-level array of pool documents (e.g. the body of a legacy Pool Server
 //! reply, `_id` included) is accepted on read; the next write turns it into the object form.
 //! A missing or empty file means "no pools" (the live view tells it apart, see
 //! [`super::fault`]); the file and its parent folders are created on the first write, like any
@@ -25,7 +26,7 @@ use serde_json::{Map, Value};
 
 use super::atomic;
 use super::names::{self, same_host};
-use super::{ChangeFeed, Pool, PoolStore, Selection, Snapshot, StoreError};
+use super::{ChangeFeed, Pool, PoolPolicy, PoolStore, Selection, Snapshot, StoreError};
 
 /// How often [`super::live::LivePools`] checks the file's metadata.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -55,6 +56,9 @@ struct PoolDoc {
     select: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     except: Vec<String>,
+    /// The pool's policy (kept as JSON so that a document that does not read stays as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy: Option<Value>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -98,6 +102,10 @@ impl PoolDoc {
             selection: Selection {
                 select: self.select.clone(),
                 except: self.except.clone(),
+            },
+            policy: match &self.policy {
+                None => PoolPolicy::default(),
+                Some(v) => super::stored_policy(&self.name, PoolPolicy::deserialize(v)),
             },
         }
     }
@@ -225,6 +233,7 @@ impl PoolStore for FileStore {
                     clients,
                     select: None,
                     except: Vec::new(),
+                    policy: None,
                     extra: Map::new(),
                 };
                 let created = pool.to_pool();
@@ -309,6 +318,23 @@ impl PoolStore for FileStore {
                 let changed = pool.select != selection.select || pool.except != selection.except;
                 pool.select = selection.select;
                 pool.except = selection.except;
+                Ok((pool.to_pool(), changed))
+            })
+        })
+        .await
+    }
+
+    async fn set_policy(&self, name: &str, policy: &PoolPolicy) -> Result<Pool, StoreError> {
+        let policy = super::checked_policy(policy)?;
+        let value = (!policy.is_empty())
+            .then(|| serde_json::to_value(&policy).expect("a policy always serializes"));
+        let name = name.to_string();
+        self.blocking(move |s| {
+            s.modify(|doc| {
+                let at = doc.find(&name)?;
+                let pool = &mut doc.pools[at];
+                let changed = pool.policy != value;
+                pool.policy = value;
                 Ok((pool.to_pool(), changed))
             })
         })

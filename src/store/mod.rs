@@ -37,12 +37,13 @@ use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
+pub use crate::job::policy::PoolPolicy;
 pub use selection::Selection;
 
 /// One pool: a name, the render host names typed into it, spelled as stored, and how it selects
 /// more ([`Selection`]; empty for a typed list).
 ///
-/// Equality compares the name, the hosts and the selection, not [`Pool::legacy_id`].
+/// Equality compares the name, the hosts, the selection and the policy, not [`Pool::legacy_id`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pool {
     /// Pool name: non-empty, no `|`, never the legacy sentinel `Don't use pool.`.
@@ -57,11 +58,17 @@ pub struct Pool {
     /// The `select` rule and `except` list.
     #[serde(flatten)]
     pub selection: Selection,
+    /// Who may submit into the pool, and the defaults and maxima of its jobs (empty: none).
+    #[serde(default, skip_serializing_if = "PoolPolicy::is_empty")]
+    pub policy: PoolPolicy,
 }
 
 impl PartialEq for Pool {
     fn eq(&self, other: &Pool) -> bool {
-        self.name == other.name && self.hosts == other.hosts && self.selection == other.selection
+        self.name == other.name
+            && self.hosts == other.hosts
+            && self.selection == other.selection
+            && self.policy == other.policy
     }
 }
 
@@ -75,6 +82,7 @@ impl Pool {
             hosts: hosts.into_iter().map(|h| h.as_ref().to_string()).collect(),
             legacy_id: None,
             selection: Selection::default(),
+            policy: PoolPolicy::default(),
         }
     }
 
@@ -87,6 +95,34 @@ impl Pool {
     pub fn contains(&self, host: &str) -> bool {
         self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
     }
+}
+
+/// `policy` as it will be stored ([`PoolPolicy::validated`]).
+pub(crate) fn checked_policy(policy: &PoolPolicy) -> Result<PoolPolicy, StoreError> {
+    policy
+        .validated()
+        .map_err(|e| StoreError::InvalidPolicy(e.to_string()))
+}
+
+/// A stored `policy` value read back; one that no longer reads as a policy (a hand-edited
+/// document) refuses every job rather than letting them all in.
+pub(crate) fn stored_policy<E: std::fmt::Display>(
+    pool: &str,
+    read: Result<PoolPolicy, E>,
+) -> PoolPolicy {
+    read.unwrap_or_else(|e| {
+        tracing::warn!(
+            pool,
+            "the stored policy does not read ({e}); the pool refuses every job"
+        );
+        PoolPolicy {
+            deny: crate::job::policy::Acl {
+                when: Some("true".into()),
+                ..Default::default()
+            },
+            ..PoolPolicy::default()
+        }
+    })
 }
 
 /// Errors a caller can branch on.
@@ -107,6 +143,9 @@ pub enum StoreError {
     /// A `select` rule is not acceptable (the reason says where).
     #[error("invalid select rule: {0}")]
     InvalidRule(String),
+    /// A pool policy is not acceptable (the reason says what and where).
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(String),
     /// The backend cannot be reached or failed.
     #[error("pool store unavailable: {0}")]
     Unavailable(String),
@@ -132,6 +171,9 @@ pub trait PoolStore: Send + Sync {
     /// Replace the pool's selection settings (validated: see [`Selection::validated`]); returns
     /// the pool after the change.
     async fn set_selection(&self, name: &str, selection: &Selection) -> Result<Pool, StoreError>;
+    /// Replace the pool's policy (validated: see [`PoolPolicy::validated`]); returns the pool
+    /// after the change.
+    async fn set_policy(&self, name: &str, policy: &PoolPolicy) -> Result<Pool, StoreError>;
     /// A short human description (`file:/path`, `mongodb://host/afpools.pools`), no secrets.
     fn describe(&self) -> String;
 

@@ -66,6 +66,7 @@ impl Compiled {
         seen: &mut Vec<Decision>,
     ) -> Result<(), Decision> {
         let p = &self.policy;
+        let peer = peer.map(super::cidr::canonical);
         let user = job.str_of("user_name").unwrap_or_default();
         let host = job.str_of("host_name").unwrap_or_default();
         let refuse = |rule: String, reason: String| Decision::Refused {
