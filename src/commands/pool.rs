@@ -104,6 +104,15 @@ pub enum PoolCommand {
     ///
     /// Examples: `afpool pool set gpu --select 'gpu_mem_total_mb >= 20000 && os.contains("linux")'`,
     /// `afpool pool set gpu --except old-gpu01 --except old-gpu02`, `afpool pool set gpu --no-select`
+    ///
+    /// The Policy flags set who may submit into the pool and what its jobs may ask for: deny
+    /// lists refuse, every allow list given must match; a refused job is rejected with the rule
+    /// in the reply (or held, `--on-refused hold`); values over a maximum are lowered, not
+    /// refused, and the annotation says so (`[pool: lighting] priority 250→150`). E.g.
+    /// `afpool pool set lighting --allow-networks 10.1.0.0/16 --allow-users anna,ben
+    /// --max-priority 150 --default-priority 50 --max capacity=2000`,
+    /// `afpool pool set lighting --clear allow-users`, `afpool pool set lighting --no-policy`.
+    /// Selection and policy flags go in separate commands.
     Set {
         /// The pool to change.
         name: String,
@@ -119,6 +128,9 @@ pub enum PoolCommand {
         /// Empty the except list.
         #[arg(long)]
         no_except: bool,
+        /// The pool's policy.
+        #[command(flatten)]
+        policy: super::pool_policy::PolicyArgs,
     },
 }
 
@@ -213,6 +225,23 @@ async fn execute(
             no_select,
             except,
             no_except,
+            policy,
+        } if policy.given() => {
+            if no_select || select.is_some() || no_except || !except.is_empty() {
+                let why = "give selection flags and policy flags in separate commands";
+                return Err(StoreError::InvalidPolicy(why.into()));
+            }
+            let current = store.get(&name).await?.policy;
+            let policy = policy.applied_to(current);
+            PoolChange::Policy { name, policy }
+        }
+        PoolCommand::Set {
+            name,
+            select,
+            no_select,
+            except,
+            no_except,
+            ..
         } => {
             let mut selection = store.get(&name).await?.selection;
             if no_select || select.is_some() {

@@ -17,6 +17,9 @@ pub fn human(pool: &Pool, members: Option<&Members>) -> String {
     if !selection.except.is_empty() {
         text += &format!("except   {}\n", selection.except.join(" "));
     }
+    for line in pool.policy.summary() {
+        text += &format!("policy   {line}\n");
+    }
     text += &format!("hosts    {}\n", pool.hosts.len());
     for host in crate::natural::sorted(&pool.hosts) {
         text += &format!("  {host}\n");

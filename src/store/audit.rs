@@ -46,6 +46,8 @@ pub enum AuditKind {
     GuardedEdit,
     /// A pool's select rule or except list was set.
     SelectionChanged,
+    /// A pool's policy (ACL, defaults, maxima) was set.
+    PolicyChanged,
 }
 
 impl AuditKind {
@@ -64,6 +66,7 @@ impl AuditKind {
             AuditKind::Retarget => "retarget",
             AuditKind::GuardedEdit => "guarded_edit",
             AuditKind::SelectionChanged => "selection_changed",
+            AuditKind::PolicyChanged => "policy_changed",
         }
     }
 }

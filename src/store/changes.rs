@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::audit::{AuditEntry, AuditKind, AuditLog};
-use super::{Pool, Selection, SharedStore, StoreError};
+use super::{Pool, PoolPolicy, Selection, SharedStore, StoreError};
 
 /// One change to the pools.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,13 @@ pub enum PoolChange {
         /// The new settings.
         selection: Selection,
     },
+    /// Set the policy of `name` (the whole policy: what is not in it is cleared).
+    Policy {
+        /// The pool.
+        name: String,
+        /// The new policy.
+        policy: PoolPolicy,
+    },
 }
 
 /// What a change did.
@@ -85,6 +92,7 @@ pub async fn apply(
             host_change(store, AuditKind::HostsRemoved, &name, &hosts, who).await
         }
         PoolChange::Select { name, selection } => select(store, &name, &selection, who).await,
+        PoolChange::Policy { name, policy } => set_policy(store, &name, &policy, who).await,
     }
 }
 
@@ -154,6 +162,26 @@ async fn select(
     let summary = format!("pool '{name}' selects: {rule}; except: {except}\n");
     let entry = AuditEntry::now(AuditKind::SelectionChanged, who, name, summary.trim_end())
         .change(Some(json!(before.selection)), Some(json!(after.selection)));
+    Ok(Applied::whole(Some(after), summary, entry))
+}
+
+async fn set_policy(
+    store: &SharedStore,
+    name: &str,
+    policy: &PoolPolicy,
+    who: &str,
+) -> Result<Applied, StoreError> {
+    let before = store.get(name).await?;
+    let after = store.set_policy(name, policy).await?;
+    let summary = match after.policy.is_empty() {
+        true => format!("pool '{name}' has no policy\n"),
+        false => format!(
+            "pool '{name}' policy: {}\n",
+            after.policy.summary().join("; ")
+        ),
+    };
+    let entry = AuditEntry::now(AuditKind::PolicyChanged, who, name, summary.trim_end())
+        .change(Some(json!(before.policy)), Some(json!(after.policy)));
     Ok(Applied::whole(Some(after), summary, entry))
 }
 

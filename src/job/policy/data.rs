@@ -186,6 +186,47 @@ impl PoolPolicy {
         *self == PoolPolicy::default()
     }
 
+    /// One line per setting, for `afpool pool show` and the audit log: `allow users: anna, ben`,
+    /// `priority: default 50, max 150`, ...
+    pub fn summary(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (side, acl) in [("allow", &self.allow), ("deny", &self.deny)] {
+            for (what, list) in [
+                ("users", &acl.users),
+                ("hosts", &acl.hosts),
+                ("networks", &acl.networks),
+            ] {
+                if !list.is_empty() {
+                    out.push(format!("{side} {what}: {}", list.join(", ")));
+                }
+            }
+            if let Some(c) = &acl.when {
+                out.push(format!("{side} if: {c}"));
+            }
+        }
+        if !self.services.is_empty() {
+            out.push(format!("services: {}", self.services.join(", ")));
+        }
+        if let Some(on) = self.on_refused {
+            let word = match on {
+                OnRefused::Reject => "reject",
+                OnRefused::Hold => "hold",
+            };
+            out.push(format!("refused jobs: {word}"));
+        }
+        for (key, limit) in &self.limits {
+            let parts: Vec<String> = [("default", limit.default), ("max", limit.max)]
+                .into_iter()
+                .filter_map(|(w, v)| v.map(|v| format!("{w} {v}")))
+                .collect();
+            out.push(format!("{}: {}", key.name(), parts.join(", ")));
+        }
+        if let Some(m) = &self.depend_mask_global {
+            out.push(format!("depend_mask_global: {m}"));
+        }
+        out
+    }
+
     /// The verdict for refused jobs.
     pub fn on_refused(&self) -> OnRefused {
         self.on_refused.unwrap_or_default()
