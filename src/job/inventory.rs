@@ -170,6 +170,11 @@ impl Inventory {
         }
     }
 
+    /// True when some pool has a policy.
+    pub(crate) fn has_policies(&self) -> bool {
+        !self.policies.is_empty()
+    }
+
     /// The compiled policy of pool `name`, when it has one.
     pub(crate) fn policy(&self, name: &str) -> Option<&Arc<Compiled>> {
         self.policies.get(name)

@@ -15,6 +15,7 @@
 
 pub mod action;
 pub mod guard;
+mod guard_clamp;
 pub mod jobs;
 pub mod listed;
 pub mod reconcile;
