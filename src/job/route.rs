@@ -33,6 +33,9 @@ pub enum Admission {
     /// A submission from this client address (`None`: not known, as for a job file explained
     /// or sent by afsubmit): ACL, defaults and clamps apply.
     Submitted(Option<IpAddr>),
+    /// As `Submitted`, for an explanation of a job a pool refuses: held instead of rejected, so
+    /// that every decision can be shown.
+    Explained(Option<IpAddr>),
     /// A live job's masks computed again (re-target, guarded edit): it was admitted when
     /// submitted, so no policy applies.
     Live,
@@ -187,9 +190,17 @@ fn decide(
     };
     let plan = &plan;
     let mut decided = Vec::new();
-    if let Admission::Submitted(peer) = admission {
-        if let Some(refused) = admit::admit(job, name, inv, peer, &mut decided) {
-            let mut d = refused_by_policy(job, settings, name, refused)?;
+    let peer = match admission {
+        Admission::Submitted(peer) | Admission::Explained(peer) => Some(peer),
+        Admission::Live => None,
+    };
+    if let Some(peer) = peer {
+        if let Some((refusal, on)) = admit::admit(job, name, inv, peer, &mut decided) {
+            let on = match admission {
+                Admission::Explained(_) => OnRefused::Hold,
+                _ => on,
+            };
+            let mut d = refused_by_policy(job, settings, name, (refusal, on))?;
             d.policy = decided;
             return Ok(d);
         }
