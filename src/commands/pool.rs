@@ -130,7 +130,7 @@ pub enum PoolCommand {
         no_except: bool,
         /// The pool's policy.
         #[command(flatten)]
-        policy: super::pool_policy::PolicyArgs,
+        policy: Box<super::pool_policy::PolicyArgs>,
     },
 }
 
@@ -232,7 +232,7 @@ async fn execute(
                 return Err(StoreError::InvalidPolicy(why.into()));
             }
             let current = store.get(&name).await?.policy;
-            let policy = policy.applied_to(current);
+            let policy = Box::new(policy.applied_to(current));
             PoolChange::Policy { name, policy }
         }
         PoolCommand::Set {

@@ -33,7 +33,7 @@ pub async fn set(
     Path(name): Path<String>,
     body: Result<Json<PoolPolicy>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let policy = body?.0;
+    let policy = Box::new(body?.0);
     let change = PoolChange::Policy { name, policy };
     let applied = changes::apply(&state.store, change, &who).await?;
     tracing::info!(who, "API: {}", applied.summary.trim_end());

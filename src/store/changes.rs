@@ -56,7 +56,7 @@ pub enum PoolChange {
         /// The pool.
         name: String,
         /// The new policy.
-        policy: PoolPolicy,
+        policy: Box<PoolPolicy>,
     },
 }
 

@@ -83,7 +83,7 @@ impl Compiled {
         let facts = || cell.get_or_init(|| JobFacts::of(job, peer));
 
         // Deny lists: any match refuses.
-        if p.deny.users.iter().any(|u| *u == user) {
+        if p.deny.users.contains(&user) {
             let rule = format!("deny users ({})", p.deny.users.join(", "));
             return Err(refuse(rule, format!("user_name '{user}'")));
         }
@@ -118,7 +118,7 @@ impl Compiled {
         // Allow lists: each one set must match.
         if !p.allow.users.is_empty() {
             let rule = format!("allow users ({})", p.allow.users.join(", "));
-            match p.allow.users.iter().any(|u| *u == user) {
+            match p.allow.users.contains(&user) {
                 true => seen.push(allowed(format!("{rule}: user_name '{user}'"))),
                 false => return Err(refuse(rule, format!("user_name '{user}' is not listed"))),
             }
