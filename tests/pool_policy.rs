@@ -5,6 +5,7 @@
 //! tests' only client address is 127.0.0.1, so networks are 127.0.0.0/8 against 10.0.0.0/8.
 
 mod common;
+mod common_store;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use afpool::protocol::encode;
 use afpool::proxy::{self, Limits, Shared};
 use afpool::routing::{RendersCache, Router};
 use afpool::store::live::LivePools;
-use afpool::store::{self, Pool};
+use afpool::store::{self, Pool, StoreOptions};
 use common::{capture, farm, reply_json, send, spawn_proxy, upstream, FakeAfserver};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -189,44 +190,82 @@ async fn defaults_and_clamps_land_in_job_and_blocks_as_afserver_reads_them() {
     }
 }
 
-#[tokio::test]
-async fn a_policy_edit_is_followed_by_a_running_proxy() {
+/// A proxy in front of `fake` on the store `spec`, following it live; its router and address.
+async fn live_proxy(
+    spec: &str,
+    options: &StoreOptions,
+    fake: &FakeAfserver,
+    shutdown: &CancellationToken,
+) -> (Arc<Router>, std::net::SocketAddr) {
+    let store = store::open_with(spec, options).await.unwrap();
+    let pools = LivePools::start(store, shutdown.clone()).await;
+    let router = Arc::new(Router::new(
+        RouteSettings::default(),
+        pools,
+        RendersCache::fixed(Vec::new()),
+    ));
+    router.spawn_rebuilds(shutdown.clone());
+    let up = upstream(fake.addr);
+    let shared = Arc::new(Shared::new(up, router.clone(), Limits::default()));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(proxy::run(listener, shared, shutdown.clone()));
+    (router, addr)
+}
+
+/// Every proxy on the store takes the job first; after a policy edit each refuses it, within 2 s.
+async fn followed_by_every_proxy(spec: &str, options: &StoreOptions, proxies: usize) {
     let fake = FakeAfserver::start(farm()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let spec = format!("file:{}", dir.path().join("pools.json").display());
-    let store = store::open(&spec).await.unwrap();
+    let store = store::open_with(spec, options).await.unwrap();
     store
         .create("lighting", &["render01".into()])
         .await
         .unwrap();
     let shutdown = CancellationToken::new();
-    let pools = LivePools::start(store.clone(), shutdown.clone()).await;
-    let router = Arc::new(Router::new(
-        RouteSettings::default(),
-        pools.clone(),
-        RendersCache::fixed(Vec::new()),
-    ));
-    router.spawn_rebuilds(shutdown.clone());
-    let shared = Arc::new(Shared::new(
-        upstream(fake.addr),
-        router.clone(),
-        Limits::default(),
-    ));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(proxy::run(listener, shared, shutdown.clone()));
-
-    assert!(refusal(&send(addr, &job("lighting", "artist", "ws01")).await).is_none());
-    let policy: PoolPolicy =
-        serde_json::from_value(json!({"deny": {"networks": ["127.0.0.0/8"]}})).unwrap();
+    let mut running = Vec::new();
+    for _ in 0..proxies {
+        running.push(live_proxy(spec, options, &fake, &shutdown).await);
+    }
+    let request = job("lighting", "artist", "ws01");
+    for (_, addr) in &running {
+        assert!(refusal(&send(*addr, &request).await).is_none());
+    }
+    let policy = json!({"deny": {"networks": ["127.0.0.0/8"]}});
+    let policy: PoolPolicy = serde_json::from_value(policy).unwrap();
     let edited = Instant::now();
     store.set_policy("lighting", &policy).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(2), router.wait_rebuilds(1))
-        .await
-        .expect("the proxy follows the edit within 2 s");
+    for (router, addr) in &running {
+        tokio::time::timeout(Duration::from_secs(2), router.wait_rebuilds(1))
+            .await
+            .expect("the proxy follows the edit within 2 s");
+        let text = refusal(&send(*addr, &request).await).expect("refused");
+        assert!(text.contains("deny networks (127.0.0.0/8)"), "{text}");
+    }
     let followed = edited.elapsed();
-    let text = refusal(&send(addr, &job("lighting", "artist", "ws01")).await).expect("refused");
-    assert!(text.contains("deny networks (127.0.0.0/8)"), "{text}");
     assert!(followed < Duration::from_secs(2), "{followed:?}");
     shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_policy_edit_is_followed_by_a_running_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("file:{}", dir.path().join("pools.json").display());
+    followed_by_every_proxy(&spec, &StoreOptions::default(), 1).await;
+}
+
+/// Two proxies on one MongoDB apply the same policy (skipped without `MONGODB_URI`: run with
+/// `scripts/dev-mongo.sh run cargo test --test pool_policy`).
+#[tokio::test]
+async fn two_proxies_on_one_mongodb_apply_the_same_policy() {
+    let test = "two_proxies_on_one_mongodb_apply_the_same_policy";
+    let Some(uri) = common_store::mongo_uri(test) else {
+        return;
+    };
+    let options = StoreOptions {
+        database: common_store::unique_db(test),
+        ..StoreOptions::default()
+    };
+    followed_by_every_proxy(&uri, &options, 2).await;
+    let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
+    let _ = client.database(&options.database).drop().await;
 }
