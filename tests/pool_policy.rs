@@ -6,6 +6,8 @@
 
 mod common;
 mod common_store;
+#[path = "live_common/mod.rs"]
+mod live_common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -268,4 +270,46 @@ async fn two_proxies_on_one_mongodb_apply_the_same_policy() {
     followed_by_every_proxy(&uri, &options, 2).await;
     let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
     let _ = client.database(&options.database).drop().await;
+}
+
+/// A routed job whose values were lowered is audited (`job_clamped`, with what changed), beside
+/// its `job_routed` entry.
+#[tokio::test]
+async fn clamps_are_audited() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, store) = live_common::file_store().await;
+    let policy = json!({"limits": {"priority": {"max": 50}}});
+    let policy: PoolPolicy = serde_json::from_value(policy).unwrap();
+    store.set_policy("gpu", &policy).await.unwrap();
+    let proxy = live_common::start_proxy(&spec, fake.addr).await;
+    let id = live_common::submit(proxy.addr, "gpu", "shot").await;
+    live_common::registered(&proxy, &spec, 1).await;
+    let recorder = live_common::registry_of(&spec).await;
+    let filter = afpool::store::audit::AuditFilter {
+        job_id: Some(id),
+        ..Default::default()
+    };
+    // The clamp entry is appended after the registry write `registered` waited for.
+    let audit = &recorder.audit;
+    let has_clamp = || async {
+        let entries = audit.read(&filter).await.unwrap();
+        entries.iter().any(|e| e.kind.as_str() == "job_clamped")
+    };
+    live_common::eventually("a job_clamped entry", has_clamp).await;
+    let entries = recorder.audit.read(&filter).await.unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"job_routed"), "{kinds:?}");
+    let clamped = entries.iter().find(|e| e.kind.as_str() == "job_clamped");
+    let clamped = clamped.unwrap_or_else(|| panic!("no job_clamped entry: {kinds:?}"));
+    assert_eq!(clamped.pool, "gpu");
+    assert!(
+        clamped
+            .detail
+            .ends_with("clamped by pool 'gpu': priority unset→50"),
+        "{clamped:?}"
+    );
+    assert_eq!(
+        fake.kept_job(id).unwrap().annotation,
+        "[pool: gpu] priority unset→50"
+    );
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::record::{Accepted, Submitted};
 use super::LiveJobs;
 use crate::job::Verdict;
-use crate::store::audit::AuditEntry;
+use crate::store::audit::{AuditEntry, AuditKind};
 use crate::store::registry::PoolJob;
 
 /// Records waiting to be written, at most.
@@ -72,6 +72,7 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
     let (routed, other): (Vec<Record>, Vec<Record>) = batch
         .into_iter()
         .partition(|(s, _)| s.verdict == Verdict::Routed);
+    let clamped: Vec<AuditEntry> = routed.iter().filter_map(clamp_entry).collect();
     let jobs: Vec<_> = routed
         .into_iter()
         .map(|(s, accepted)| (Arc::new(s.pool_job(accepted)), s.user))
@@ -111,6 +112,7 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
             entry.job_id = Some(accepted.id);
             entry
         })
+        .chain(clamped)
         .collect();
     if let Err(e) = live.recorder.audit.append_many(&decisions).await {
         let n = decisions.len();
@@ -119,4 +121,15 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
             "held or passed jobs not recorded in the audit log: {e}"
         );
     }
+}
+
+/// The `job_clamped` entry of a routed job whose pool lowered some of its values (routing ends
+/// its reason with `; clamped: priority 250→150, ...`).
+fn clamp_entry((submitted, accepted): &Record) -> Option<AuditEntry> {
+    let (_, clamps) = submitted.reason.rsplit_once("; clamped: ")?;
+    let (job, pool) = (&submitted.job_name, &submitted.pool);
+    let detail = format!("job '{job}' clamped by pool '{pool}': {clamps}");
+    let mut entry = AuditEntry::now(AuditKind::JobClamped, &submitted.user, pool, detail);
+    entry.job_id = Some(accepted.id);
+    Some(entry)
 }

@@ -48,6 +48,8 @@ pub enum AuditKind {
     SelectionChanged,
     /// A pool's policy (ACL, defaults, maxima) was set.
     PolicyChanged,
+    /// A routed job's values were lowered to its pool's maxima.
+    JobClamped,
 }
 
 impl AuditKind {
@@ -67,6 +69,7 @@ impl AuditKind {
             AuditKind::GuardedEdit => "guarded_edit",
             AuditKind::SelectionChanged => "selection_changed",
             AuditKind::PolicyChanged => "policy_changed",
+            AuditKind::JobClamped => "job_clamped",
         }
     }
 }
