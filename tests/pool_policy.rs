@@ -313,3 +313,25 @@ async fn clamps_are_audited() {
         "[pool: gpu] priority unset→50"
     );
 }
+
+/// An afwatch / web GUI edit raising a pool job's priority past the pool's maximum reaches
+/// afserver lowered to it; one under the maximum goes through as sent.
+#[tokio::test]
+async fn an_edit_raising_a_clamped_value_is_clamped_through_the_proxy() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, store) = live_common::file_store().await;
+    let policy = json!({"limits": {"priority": {"max": 100}}});
+    let policy: PoolPolicy = serde_json::from_value(policy).unwrap();
+    store.set_policy("gpu", &policy).await.unwrap();
+    let proxy = live_common::start_proxy(&spec, fake.addr).await;
+    let id = live_common::submit(proxy.addr, "gpu", "shot").await;
+    live_common::registered(&proxy, &spec, 1).await;
+    live_common::edit(proxy.addr, &[id], json!({"priority": 250})).await;
+    live_common::edit(proxy.addr, &[id], json!({"priority": 80})).await;
+    let priorities: Vec<Value> = fake
+        .actions()
+        .iter()
+        .map(|a| a.get("action").unwrap_or(a)["params"]["priority"].clone())
+        .collect();
+    assert_eq!(priorities, [json!(100), json!(80)]);
+}
