@@ -72,7 +72,9 @@ async fn main() -> anyhow::Result<()> {
             "pool": "gpu", "blocks": [{"name": "b", "flags": 1, "frame_first": 1,
             "frame_last": 10, "command": "x"}]}});
         let body = serde_json::to_vec(&job)?;
-        let routed = router.route_submission(&body).context("a submission")??;
+        let routed = router
+            .route_submission(&body, None)
+            .context("a submission")??;
         let submitted = live.submitted(&routed.outcome);
         let routed = routed.body.to_vec();
         let reply = upstream.exchange(&encode::text_request(&routed)).await?;

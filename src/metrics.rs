@@ -33,6 +33,15 @@ pub struct JobLabels {
     pub reason: String,
 }
 
+/// Labels of `afpool_clamped_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClampLabels {
+    /// The pool whose maximum lowered the value.
+    pub pool: String,
+    /// The key (`priority`, `capacity`, ...).
+    pub key: String,
+}
+
 /// Labels of the HTTP latency histogram.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
@@ -67,6 +76,7 @@ pub struct StateView<'a> {
 pub struct Metrics {
     registry: Registry,
     jobs: Family<JobLabels, Counter>,
+    clamped: Family<ClampLabels, Counter>,
     upstream_errors: Counter,
     proxy_latency: Histogram,
     http_latency: Family<RouteLabels, Histogram>,
@@ -94,6 +104,7 @@ impl Metrics {
         let mut m = Metrics {
             registry: Registry::with_prefix("afpool"),
             jobs: Family::default(),
+            clamped: Family::default(),
             upstream_errors: Counter::default(),
             proxy_latency: latency_histogram(),
             http_latency: Family::new_with_constructor(latency_histogram),
@@ -114,6 +125,11 @@ impl Metrics {
             "jobs",
             "Job submissions by pool, verdict and reason",
             self.jobs.clone(),
+        );
+        r.register(
+            "clamped",
+            "Job values a pool's maximum lowered, by pool and key",
+            self.clamped.clone(),
         );
         r.register(
             "upstream_errors",
@@ -158,6 +174,18 @@ impl Metrics {
         };
         let pool = outcome.pool.as_ref().map_or("", |p| p.name.as_str());
         self.count_job(pool, verdict_word(outcome.verdict), reason);
+        let clamps = outcome
+            .explain
+            .policy
+            .iter()
+            .filter_map(|d| d.clamped_key());
+        for (pool, key) in clamps {
+            let labels = ClampLabels {
+                pool: pool.to_string(),
+                key: key.to_string(),
+            };
+            self.clamped.get_or_create(&labels).inc();
+        }
     }
 
     /// Counts a job afpool refused (a shield rule or the `reject` policy).
@@ -276,9 +304,11 @@ pub fn verdict_word(verdict: Verdict) -> &'static str {
 }
 
 /// A bounded reason label for a routing policy's reason text: `unknown_pool`, `empty_pool`,
-/// `no_host_left`, `mask_too_large`, or `other`.
+/// `no_host_left`, `mask_too_large`, `acl` (a pool's policy refused the job), or `other`.
 pub fn reason_of(text: &str) -> &'static str {
-    if text.contains("unknown pool '") {
+    if text.contains("' policy refuses it: ") {
+        "acl"
+    } else if text.contains("unknown pool '") {
         "unknown_pool"
     } else if text.contains("' has no hosts") {
         "empty_pool"
@@ -298,6 +328,14 @@ mod tests {
 
     #[rstest]
     #[case("held (paused): unknown pool 'gpu'", "unknown_pool")]
+    #[case(
+        "held (paused): pool 'gpu' policy refuses it: allow users (a): user_name 'b'",
+        "acl"
+    )]
+    #[case(
+        "job 'x' not accepted: pool 'unknown pool 'a'' policy refuses it: deny if",
+        "acl"
+    )]
     #[case("job 'j' of u not accepted: pool 'gpu' has no hosts", "empty_pool")]
     #[case(
         "held (paused): the hosts masks of block 'comp' leave no host of pool 'gpu'",

@@ -103,8 +103,13 @@ impl Router {
     }
 
     /// Route `body` if it is a job submission (`None`: relay it as it is); parses it once.
-    pub fn route_submission<'a>(&self, body: &'a [u8]) -> Option<Result<Routed<'a>, Rejection>> {
-        job::route_submission(body, &self.settings, &self.inventory())
+    /// `peer` is the client's address, which pool ACLs check.
+    pub fn route_submission<'a>(
+        &self,
+        body: &'a [u8],
+        peer: Option<std::net::IpAddr>,
+    ) -> Option<Result<Routed<'a>, Rejection>> {
+        job::route_submission_from(body, &self.settings, &self.inventory(), peer)
     }
 
     /// Wait until the inventory has been rebuilt at least `n` times since start.

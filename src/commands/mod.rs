@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod keeper;
 pub mod legacy;
 pub mod pool;
+pub mod pool_policy;
 pub mod pool_spill;
 pub mod scan;
 pub mod serve;

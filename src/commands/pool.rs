@@ -116,6 +116,15 @@ pub enum PoolCommand {
     /// `afpool pool set gpu --except old-gpu01 --except old-gpu02`, `afpool pool set gpu --no-select`,
     /// `afpool pool set night --during ws-01='Mon-Fri 19:00-07:00' --during '*=Sat,Sun'
     /// --time-zone Europe/Berlin`, `afpool pool set night --always ws-01`
+    ///
+    /// The Policy flags set who may submit into the pool and what its jobs may ask for: deny
+    /// lists refuse, every allow list given must match; a refused job is rejected with the rule
+    /// in the reply (or held, `--on-refused hold`); values over a maximum are lowered, not
+    /// refused, and the annotation says so (`[pool: lighting] priority 250→150`). E.g.
+    /// `afpool pool set lighting --allow-networks 10.1.0.0/16 --allow-users anna,ben
+    /// --max-priority 150 --default-priority 50 --max capacity=2000`,
+    /// `afpool pool set lighting --clear allow-users`, `afpool pool set lighting --no-policy`.
+    /// Policy flags go in a command of their own.
     Set {
         /// The pool to change.
         name: String,
@@ -137,6 +146,9 @@ pub enum PoolCommand {
         /// Windows and time zone of scheduled members.
         #[command(flatten)]
         schedule: schedule::ScheduleArgs,
+        /// The pool's policy.
+        #[command(flatten)]
+        policy: Box<super::pool_policy::PolicyArgs>,
     },
 }
 
@@ -245,6 +257,27 @@ async fn execute(
             no_except,
             spill,
             schedule,
+            policy,
+        } if policy.given() => {
+            let others = no_select || select.is_some() || no_except || !except.is_empty();
+            if others || spill != Default::default() || !schedule.is_empty() {
+                let why = "give policy flags in a command of their own (not with selection, \
+                           schedule or spill-over flags)";
+                return Err(StoreError::InvalidPolicy(why.into()));
+            }
+            let current = store.get(&name).await?.policy;
+            let policy = Box::new(policy.applied_to(current));
+            PoolChange::Policy { name, policy }
+        }
+        PoolCommand::Set {
+            name,
+            select,
+            no_select,
+            except,
+            no_except,
+            spill,
+            schedule,
+            ..
         } => {
             let pool = store.get(&name).await?;
             let mut selection = schedule.apply(pool.selection.clone());

@@ -108,6 +108,7 @@ pub fn split_create(cmd: PoolCommand) -> Result<Vec<PoolCommand>, StoreError> {
         no_except: false,
         spill: Default::default(),
         schedule,
+        policy: Default::default(),
     };
     let schedule = ScheduleArgs::default();
     Ok(vec![

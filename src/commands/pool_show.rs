@@ -32,6 +32,9 @@ pub fn human(pool: &Pool, members: Option<&Members>) -> String {
     if let Some(spill) = pool.spill.describe() {
         text += &format!("spill    {spill}\n");
     }
+    for line in pool.policy.summary() {
+        text += &format!("policy   {line}\n");
+    }
     text += &format!("hosts    {}\n", pool.hosts.len());
     for host in crate::natural::sorted(&pool.hosts) {
         text += &format!("  {host}\n");

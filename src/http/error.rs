@@ -88,6 +88,9 @@ impl ApiError {
             ApiError::Store(StoreError::InvalidSchedule(_)) => {
                 (StatusCode::BAD_REQUEST, "invalid_schedule")
             }
+            ApiError::Store(StoreError::InvalidPolicy(_)) => {
+                (StatusCode::BAD_REQUEST, "invalid_policy")
+            }
             ApiError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
@@ -166,6 +169,7 @@ mod tests {
     #[case(ApiError::Store(StoreError::InvalidRule("e".into())), 400, "invalid_rule")]
     #[case(ApiError::Store(StoreError::InvalidSpill("e".into())), 400, "invalid_spill")]
     #[case(ApiError::Store(StoreError::InvalidSchedule("e".into())), 400, "invalid_schedule")]
+    #[case(ApiError::Store(StoreError::InvalidPolicy("e".into())), 400, "invalid_policy")]
     #[case(ApiError::Store(StoreError::Unavailable("down".into())), 503, "unavailable")]
     #[case(ApiError::TooLarge(1), 413, "too_large")]
     #[case(ApiError::Unauthorized("who".into()), 401, "unauthorized")]

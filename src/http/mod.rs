@@ -16,6 +16,7 @@ pub mod hosts;
 pub mod jobs;
 pub mod metrics;
 pub mod page;
+pub mod policy;
 pub mod pools;
 pub mod router;
 pub mod selection;

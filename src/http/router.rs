@@ -12,7 +12,8 @@ use axum::Router;
 
 use super::error::ApiError;
 use super::{
-    audit, events, explain, health, hosts, jobs, metrics, page, pools, selection, spill, AppState,
+    audit, events, explain, health, hosts, jobs, metrics, page, policy, pools, selection, spill,
+    AppState,
 };
 use super::{BODY_LIMIT, EXPLAIN_BODY_LIMIT};
 
@@ -30,6 +31,10 @@ pub fn app(state: AppState) -> Router {
             post(pools::add_hosts).delete(pools::remove_hosts),
         )
         .route("/api/v1/pools/{name}/selection", put(selection::set))
+        .route(
+            "/api/v1/pools/{name}/policy",
+            get(policy::show).put(policy::set),
+        )
         .route("/api/v1/pools/{name}/members", get(selection::list))
         .route("/api/v1/pools/{name}/spill", put(spill::set))
         .route("/api/v1/hosts", get(hosts::list))

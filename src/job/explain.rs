@@ -107,6 +107,10 @@ pub struct Explanation {
     pub reason: String,
     /// Known hosts the rewrite keeps the job off.
     pub hosts_excluded: usize,
+    /// What the pools' policies decided: each rule that allowed or refused, each default and
+    /// clamp (empty when no policy applied).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policy: Vec<super::policy::Decision>,
 }
 
 /// The result of routing one job.
@@ -193,6 +197,7 @@ mod tests {
             verdict: Verdict::Routed,
             reason: "why".into(),
             hosts_excluded: 3,
+            policy: Vec::new(),
         };
         let pool = Some(PoolChoice {
             name: "gpu".into(),

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::ecma::{self, Refusal};
 pub use super::hosts::{HostList, HostState};
+use super::policy::Compiled;
 use super::poolexpr::{EvalError, PoolExpr};
 use super::{compact, mask, MaskMode};
 use crate::renders::RenderInfo;
@@ -91,6 +92,8 @@ pub struct Inventory {
     plans: HashMap<String, Arc<PoolPlan>>,
     known: Arc<Vec<String>>,
     exprs: Box<Expressions>,
+    /// The policies of pools that have one, compiled.
+    policies: HashMap<String, Arc<Compiled>>,
 }
 
 /// What planning a pool expression needs of the snapshot, and the plans made.
@@ -142,6 +145,11 @@ impl Inventory {
             valid: validate(&spellings),
         };
         let mut plans = HashMap::new();
+        let mut policies = HashMap::new();
+        for pool in pools.iter().filter(|p| !p.policy.is_empty()) {
+            let compiled = Arc::new(Compiled::new(&pool.policy));
+            policies.entry(pool.name.clone()).or_insert(compiled);
+        }
         for pool in &pools {
             if !plans.contains_key(&pool.name) {
                 let plan = plan_pool(pool, &spellings, &shared);
@@ -158,6 +166,32 @@ impl Inventory {
                 shared,
                 plans: Mutex::default(),
             }),
+            policies,
+        }
+    }
+
+    /// True when some pool has a policy.
+    pub(crate) fn has_policies(&self) -> bool {
+        !self.policies.is_empty()
+    }
+
+    /// The compiled policy of pool `name`, when it has one.
+    pub(crate) fn policy(&self, name: &str) -> Option<&Arc<Compiled>> {
+        self.policies.get(name)
+    }
+
+    /// The pools whose policies a job routed to `reference` must pass: the pool of that exact
+    /// name, else each pool the expression takes hosts from (none outside a `!`).
+    pub(crate) fn policy_pools(&self, reference: &str) -> Vec<String> {
+        if self.policies.is_empty() {
+            return Vec::new();
+        }
+        if self.plans.contains_key(reference) {
+            return vec![reference.to_string()];
+        }
+        match PoolExpr::parse(reference) {
+            Ok(e) => e.positive_names().into_iter().map(str::to_string).collect(),
+            Err(_) => Vec::new(),
         }
     }
 

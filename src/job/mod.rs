@@ -6,9 +6,10 @@
 //! Files: `settings` (policies and modes), `envelope` (raw-JSON job, [`is_job_submission`]),
 //! `poolref` (pool reference), `poolexpr` (pool expressions: `gpu|cpu`, `gpu&!old`), `shield` (rules every job must pass), `mask` (find/regex masks and
 //! escaping), `inventory` (per-snapshot pool plans), `hosts` (host lists for explanations),
-//! `rewrite` (mask rewrite, hold/pass edits), `route` ([`route`]), `explain` ([`Outcome`],
+//! `policy` (a pool's ACL, defaults and clamps), `rewrite` (mask rewrite, hold/pass edits), `route` ([`route`]), `explain` ([`Outcome`],
 //! [`Explanation`]), `rejection` ([`Rejection`]).
 
+mod admit;
 mod compact;
 mod ecma;
 mod envelope;
@@ -16,6 +17,7 @@ mod explain;
 mod hosts;
 mod inventory;
 mod mask;
+pub mod policy;
 pub mod poolexpr;
 mod poolref;
 mod rejection;
@@ -31,5 +33,5 @@ pub use inventory::{HostList, HostState, Inventory};
 pub(crate) use poolref::strip_tokens;
 pub use poolref::{PoolChoice, PoolSource, NO_POOL_SENTINEL, ROUTED_KEY};
 pub use rejection::{error_reply_body, Rejection, ShieldRule};
-pub use route::{route, route_submission, Routed};
+pub use route::{route, route_as, route_submission, route_submission_from, Admission, Routed};
 pub use settings::{MaskMode, MaskType, Policy, RouteSettings};

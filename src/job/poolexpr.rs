@@ -87,6 +87,25 @@ impl PoolExpr {
         }
     }
 
+    /// The pools whose hosts the expression can take, in order (every name outside a `!`):
+    /// the pools whose policy a job routed into it must pass.
+    pub fn positive_names(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect_positive(&mut out);
+        out
+    }
+
+    fn collect_positive<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            PoolExpr::Name(n) if !out.contains(&n.as_str()) => out.push(n),
+            PoolExpr::Name(_) | PoolExpr::Not(_) => {}
+            PoolExpr::Union(a, b) | PoolExpr::Both(a, b) => {
+                a.collect_positive(out);
+                b.collect_positive(out);
+            }
+        }
+    }
+
     /// The expression's hosts, from each pool's member set (as `members` gives them).
     pub fn eval<'a>(
         &self,

@@ -1,16 +1,20 @@
 //! [`route`]: one job submission in, an [`Outcome`] or a [`Rejection`] out. Order: parse, shield,
-//! find and strip the pool reference, apply the pool (or a policy), write the body back.
+//! find and strip the pool reference, resolve it (a pool or an expression), the pools' policy
+//! (ACL, then defaults and clamps: [`super::policy`]), the masks (or the unusable-pool policy),
+//! write the body back.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::envelope::{checked, utf8_text, Envelope, Fields, Job, Parts};
 use super::explain::{Explanation, Masks, Outcome, SnapshotRef, Verdict};
 use super::inventory::{Inventory, PoolPlan};
+use super::policy::{self, OnRefused};
 use super::poolref::{self, PoolChoice, PoolSource, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
-use super::{ecma, poolexpr, shield, spill};
+use super::{admit, ecma, poolexpr, shield, spill};
 
 /// What routing settled on, before the explanation is written.
 struct Decision {
@@ -20,13 +24,39 @@ struct Decision {
     plan: Option<Arc<PoolPlan>>,
     routed: Option<rewrite::MaskPlan>,
     spilled: Option<spill::Spilled>,
+    /// What the pools' policies decided (ACL, defaults, clamps).
+    policy: Vec<policy::Decision>,
+}
+
+/// Whether a pool's policy applies to what is routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// A submission from this client address (`None`: not known, as for a job file explained
+    /// or sent by afsubmit): ACL, defaults and clamps apply.
+    Submitted(Option<IpAddr>),
+    /// As `Submitted`, for an explanation of a job a pool refuses: held instead of rejected, so
+    /// that every decision can be shown.
+    Explained(Option<IpAddr>),
+    /// A live job's masks computed again (re-target, guarded edit): it was admitted when
+    /// submitted, so no policy applies.
+    Live,
 }
 
 /// Route one job submission body (the whole `{"job":{...}}` envelope bytes). A body afpool cannot
 /// read strictly (not UTF-8, duplicate keys, not a JSON object) is rejected as malformed.
 pub fn route(body: &[u8], settings: &RouteSettings, inv: &Inventory) -> Result<Outcome, Rejection> {
+    route_as(body, settings, inv, Admission::Submitted(None))
+}
+
+/// [`route`], with the pools' policy applied as `admission` says.
+pub fn route_as(
+    body: &[u8],
+    settings: &RouteSettings,
+    inv: &Inventory,
+    admission: Admission,
+) -> Result<Outcome, Rejection> {
     let mut env = Envelope::parse(body).map_err(|e| malformed(e.to_string()))?;
-    let (mut outcome, changed) = route_envelope(&mut env, settings, inv)?;
+    let (mut outcome, changed) = route_envelope(&mut env, settings, inv, admission)?;
     outcome.body = changed.then(|| env.to_vec());
     Ok(outcome)
 }
@@ -52,14 +82,26 @@ pub fn route_submission<'a>(
     settings: &RouteSettings,
     inv: &Inventory,
 ) -> Option<Result<Routed<'a>, Rejection>> {
+    route_submission_from(body, settings, inv, None)
+}
+
+/// [`route_submission`] of a body sent from `peer` (the client's address, which pool ACLs check).
+pub fn route_submission_from<'a>(
+    body: &'a [u8],
+    settings: &RouteSettings,
+    inv: &Inventory,
+    peer: Option<IpAddr>,
+) -> Option<Result<Routed<'a>, Rejection>> {
+    let admission = Admission::Submitted(peer);
     let route = |mut env: Envelope<'a>| {
         if !env.is_submission() {
             return None;
         }
-        let routed = route_envelope(&mut env, settings, inv).map(|(outcome, _)| Routed {
-            outcome,
-            body: env.to_parts(),
-        });
+        let routed =
+            route_envelope(&mut env, settings, inv, admission).map(|(outcome, _)| Routed {
+                outcome,
+                body: env.to_parts(),
+            });
         Some(routed)
     };
     let read = utf8_text(body).and_then(|text| {
@@ -76,6 +118,7 @@ fn route_envelope(
     env: &mut Envelope<'_>,
     settings: &RouteSettings,
     inv: &Inventory,
+    admission: Admission,
 ) -> Result<(Outcome, bool), Rejection> {
     let job = env
         .job_mut()
@@ -88,7 +131,7 @@ fn route_envelope(
     let found = poolref::take(job, settings)?;
     let serial_dropped = drop_serial(job);
     let submitted_paused = submitted_paused(job);
-    let decision = decide(job, found.choice.as_ref(), settings, inv)?;
+    let decision = decide(job, found.choice.as_ref(), settings, inv, admission)?;
     if let (Some(choice), true) = (&found.choice, decision.verdict != Verdict::NoPool) {
         let spilled = decision.spilled.as_ref().map(|s| s.to.as_str());
         job.set_str(ROUTED_KEY, spilled.unwrap_or(&choice.name));
@@ -134,6 +177,7 @@ fn decide(
     choice: Option<&PoolChoice>,
     settings: &RouteSettings,
     inv: &Inventory,
+    admission: Admission,
 ) -> Result<Decision, Rejection> {
     let choice = match choice {
         None => return Ok(no_pool("no pool reference and no default pool")),
@@ -164,6 +208,65 @@ fn decide(
         _ => spill::plan(inv, name, plan),
     };
     let plan = &plan;
+    let mut decided = Vec::new();
+    let peer = match admission {
+        Admission::Submitted(peer) | Admission::Explained(peer) => Some(peer),
+        Admission::Live => None,
+    };
+    // A spilled job takes hosts from its fallbacks too: their policies apply as well.
+    let into = spilled.as_ref().map_or(name.as_str(), |s| s.to.as_str());
+    let tag = spilled.as_ref().map(|s| format!("{name} → {}", s.to));
+    let tag = tag.as_deref().unwrap_or(name);
+    if let Some(peer) = peer {
+        if let Some((refusal, on)) = admit::admit(job, into, inv, peer, &mut decided) {
+            let on = match admission {
+                Admission::Explained(_) => OnRefused::Hold,
+                _ => on,
+            };
+            let mut d = refused_by_policy(job, settings, name, (refusal, on))?;
+            d.policy = decided;
+            return Ok(d);
+        }
+    }
+    let mut d = masks(job, (name, tag), plan, settings, inv)?;
+    d.spilled = spilled;
+    let clamps = policy::Evaluation {
+        decisions: decided,
+        refused: None,
+    };
+    if let Some(text) = clamps.clamps_text() {
+        d.reason = format!("{}; clamped: {text}", d.reason);
+        if d.verdict == Verdict::Routed && settings.annotate {
+            admit::annotate_clamps(job, tag, &text);
+        }
+    }
+    d.policy = clamps.decisions;
+    Ok(d)
+}
+
+/// A job a pool's policy refused: an error naming the rule (`reject`), or held and fenced off
+/// every host (`hold`).
+fn refused_by_policy(
+    job: &mut Job<'_>,
+    settings: &RouteSettings,
+    name: &str,
+    (refusal, on): (policy::Decision, OnRefused),
+) -> Result<Decision, Rejection> {
+    let verdict = match on {
+        OnRefused::Reject => Policy::Reject,
+        OnRefused::Hold => Policy::Hold,
+    };
+    policy(job, settings, verdict, name, refusal.to_string(), FENCE_ALL)
+}
+
+/// The masks for pool `name`, annotated `[pool: TAG]` (or the unusable-pool policy).
+fn masks(
+    job: &mut Job<'_>,
+    (name, tag): (&str, &str),
+    plan: &Arc<PoolPlan>,
+    settings: &RouteSettings,
+    inv: &Inventory,
+) -> Result<Decision, Rejection> {
     if let Err(e) = &plan.valid {
         let msg = format!("pool '{name}' has a host name afpool cannot write as a mask ({e})");
         return Err(Rejection::shield(ShieldRule::InvalidRegex, msg));
@@ -181,8 +284,7 @@ fn decide(
     }
     match rewrite::plan(job, plan, settings, inv) {
         Ok(masks) => {
-            let tag = spilled.as_ref().map(|s| format!("{name} → {}", s.to));
-            rewrite::apply(job, &masks, tag.as_deref().unwrap_or(name), settings)?;
+            rewrite::apply(job, &masks, tag, settings)?;
             let mut reason = routed_reason(name, plan, &masks);
             let pools = inv.pools();
             let trigger = inv.pools().iter().find(|p| &p.name == name);
@@ -195,7 +297,8 @@ fn decide(
                 changed: true,
                 plan: Some(plan.clone()),
                 routed: Some(masks),
-                spilled,
+                spilled: None,
+                policy: Vec::new(),
             })
         }
         Err(PlanError::Rejected(r)) => Err(r),
@@ -244,6 +347,7 @@ fn no_pool(reason: &str) -> Decision {
         plan: None,
         routed: None,
         spilled: None,
+        policy: Vec::new(),
     }
 }
 
@@ -297,6 +401,7 @@ fn policy(
         plan: None,
         routed: None,
         spilled: None,
+        policy: Vec::new(),
     })
 }
 
@@ -326,6 +431,7 @@ fn explanation(
         verdict: d.verdict,
         reason: d.reason.clone(),
         hosts_excluded: d.routed.as_ref().map_or(0, |m| m.hosts_excluded),
+        policy: d.policy.clone(),
     }
 }
 

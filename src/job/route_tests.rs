@@ -18,6 +18,9 @@ mod mark;
 #[path = "route_expr_tests.rs"]
 mod expr;
 
+#[path = "route_acl_tests.rs"]
+mod acl;
+
 const BLOCK: &str = r#"{"name":"b","tasks":[{"name":"t","command":"c"}]}"#;
 
 fn inv() -> Inventory {

@@ -5,13 +5,17 @@
 //! Jobs of one edit that end with different masks are split into one action each (the first is
 //! forwarded in the client's place, the others sent by afpool). Block-level edits (`block_ids`,
 //! `block_mask`) cannot widen a job past its job-level pool masks and are relayed, unless they
-//! carry a pool token, which only the job's own mask may. Anything else → [`Guarded::Relay`].
+//! carry a pool token, which only the job's own mask may. A value a pool job's pool limits
+//! (`priority`, `max_running_tasks`, ...; a block's `capacity`...) set past the pool's maximum is
+//! lowered to it ([`super::guard_clamp`]), in mask edits and on its own. Anything else →
+//! [`Guarded::Relay`].
 
 use serde_json::{Map, Value};
 
 use crate::job::{Inventory, RouteSettings};
 use crate::store::registry::{JobMasks, PoolJob};
 
+use super::guard_clamp;
 use super::target::{compute, without_tokens, Computed};
 
 const MASK_KEYS: [&str; 3] = ["hosts_mask", "hosts_mask_exclude", "hosts_mask_type"];
@@ -52,7 +56,8 @@ pub fn guard(
     settings: &RouteSettings,
     inv: &Inventory,
 ) -> Guarded {
-    if !mentions_masks(body) {
+    let limits = inv.has_policies() && guard_clamp::might_set_limits(body);
+    if !limits && !mentions_masks(body) {
         return Guarded::Relay;
     }
     let Ok(Value::Object(mut top)) = serde_json::from_slice::<Value>(body) else {
@@ -64,9 +69,10 @@ pub fn guard(
     let Some(Value::Object(edit)) = action.get("params").cloned() else {
         return Guarded::Relay;
     };
-    if action.get("type").and_then(Value::as_str) != Some("jobs")
-        || !MASK_KEYS.iter().any(|k| edit.contains_key(*k))
-    {
+    let block = action.contains_key("block_ids") || action.contains_key("block_mask");
+    let masks = MASK_KEYS.iter().any(|k| edit.contains_key(*k));
+    let limits = guard_clamp::mentions_limits(&edit, block);
+    if action.get("type").and_then(Value::as_str) != Some("jobs") || !(masks || limits) {
         return Guarded::Relay;
     }
     let ids: Vec<i64> = action["ids"]
@@ -77,10 +83,47 @@ pub fn guard(
     if registered.is_empty() {
         return Guarded::Relay;
     }
-    if action.contains_key("block_ids") || action.contains_key("block_mask") {
-        return block_edit(&edit);
+    if block && masks {
+        if let refused @ Guarded::Refuse(_) = block_edit(&edit) {
+            return refused;
+        }
+    }
+    if block || !masks {
+        return clamp_edit(&action, &edit, &ids, &registered, inv, block);
     }
     job_edit(&action, &edit, &ids, registered, settings, inv)
+}
+
+/// An edit that sets no job mask: only values over a pool's maximum change (relayed as it is
+/// when none does).
+fn clamp_edit(
+    action: &Map<String, Value>,
+    edit: &Map<String, Value>,
+    ids: &[i64],
+    registered: &[PoolJob],
+    inv: &Inventory,
+    block: bool,
+) -> Guarded {
+    let mut groups: Vec<(Map<String, Value>, Vec<i64>)> = Vec::new();
+    let mut clamped = false;
+    for id in ids {
+        let mut params = edit.clone();
+        if let Some(job) = registered.iter().find(|j| j.job_id == *id) {
+            clamped |= !guard_clamp::clamp(&mut params, &job.pool, inv, block).is_empty();
+        }
+        group(&mut groups, params, *id);
+    }
+    match clamped {
+        true => split(action, groups, Vec::new()),
+        false => Guarded::Relay,
+    }
+}
+
+fn group(groups: &mut Vec<(Map<String, Value>, Vec<i64>)>, params: Map<String, Value>, id: i64) {
+    match groups.iter_mut().find(|(p, _)| *p == params) {
+        Some((_, members)) => members.push(id),
+        None => groups.push((params, vec![id])),
+    }
 }
 
 /// Cheap pre-check so that most requests are never parsed twice.
@@ -138,11 +181,17 @@ fn job_edit(
                 Err(why) => return Guarded::Refuse(why),
             },
         };
-        match groups.iter_mut().find(|(p, _)| *p == params) {
-            Some((_, members)) => members.push(*id),
-            None => groups.push((params, vec![*id])),
-        }
+        group(&mut groups, params, *id);
     }
+    split(action, groups, changes)
+}
+
+/// One action per group of jobs with the same params (the first answers the client).
+fn split(
+    action: &Map<String, Value>,
+    groups: Vec<(Map<String, Value>, Vec<i64>)>,
+    changes: Vec<Change>,
+) -> Guarded {
     let mut bodies = groups.into_iter().map(|(params, members)| {
         let mut action = action.clone();
         action.insert("ids".into(), Value::from(members));
@@ -197,6 +246,9 @@ fn merge(
         params.remove(key);
     }
     params.extend(super::action::params(&masks));
+    if let Change::Keep(kept) = &change {
+        guard_clamp::clamp(&mut params, &kept.pool, inv, false);
+    }
     Ok((params, change))
 }
 

@@ -123,3 +123,53 @@ fn unregistered_jobs_of_an_edit_keep_it_in_a_second_action() {
 fn impossible_edits_are_refused(#[case] body: Vec<u8>) {
     assert!(matches!(run(&body), Guarded::Refuse(_)));
 }
+
+/// The web GUI's priority edit (capture 29: job 7 to priority 120) of a job of pool gpu, whose
+/// maximum is 100: lowered to 100; mask edits are clamped too; a block's capacity as well.
+#[test]
+fn an_edit_raising_a_clamped_value_is_clamped() {
+    let policy = serde_json::from_value(json!({"limits": {
+        "priority": {"max": 100}, "capacity": {"max": 2000}}}))
+    .unwrap();
+    let pools = vec![Pool {
+        policy,
+        ..Pool::new("gpu", ["gpu.node3", "render01"])
+    }];
+    let inv = Inventory::new(pools, Vec::new());
+    let run = |body: &[u8]| guard(body, registered, &RouteSettings::default(), &inv);
+    let capture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/captures/29-text-action-jobs-priority.request.bin"
+    ))
+    .unwrap();
+    let body = &capture[capture.iter().position(|b| *b == b'{').unwrap()..];
+    let (sent, extra, changes) = rewritten(run(body));
+    assert_eq!(sent["action"]["params"], json!({"priority": 100}));
+    assert_eq!(sent["action"]["ids"], json!([7]));
+    assert!(extra.is_empty() && changes.is_empty());
+    // Jobs outside any registered pool keep the edit in their own action.
+    let (sent, extra, _) = rewritten(run(&edit(&[1, 11], json!({"priority": 250}))));
+    assert_eq!(sent["action"]["params"]["priority"], 100);
+    let other: Value = serde_json::from_slice(&extra[0]).unwrap();
+    assert_eq!(
+        (
+            &other["action"]["ids"],
+            &other["action"]["params"]["priority"]
+        ),
+        (&json!([11]), &json!(250))
+    );
+    // Under the maximum: relayed byte for byte.
+    assert_eq!(run(&edit(&[1], json!({"priority": 90}))), Guarded::Relay);
+    // With a mask edit.
+    let (sent, _, _) = rewritten(run(&edit(
+        &[1],
+        json!({"hosts_mask_exclude": "", "hosts_mask_type": "regex", "priority": 200}),
+    )));
+    assert_eq!(sent["action"]["params"]["priority"], 100);
+    // A block's capacity.
+    let block =
+        br#"{"action":{"type":"jobs","ids":[1],"block_ids":[0],"params":{"capacity":5000}}}"#;
+    let (sent, _, _) = rewritten(run(block));
+    assert_eq!(sent["action"]["params"]["capacity"], 2000);
+    assert_eq!(sent["action"]["block_ids"], json!([0]));
+}

@@ -19,6 +19,7 @@ pub mod action;
 pub mod clock;
 pub mod comeback;
 pub mod guard;
+mod guard_clamp;
 pub mod jobs;
 pub mod listed;
 pub mod reconcile;

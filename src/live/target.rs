@@ -101,7 +101,7 @@ pub fn compute(
     inv: &Inventory,
 ) -> Computed {
     let body = synthetic(user, name, owner, pool, None);
-    let outcome = match job::route(&body, settings, inv) {
+    let outcome = match job::route_as(&body, settings, inv, job::Admission::Live) {
         Ok(outcome) => outcome,
         Err(rejection) => return Computed::Refused(rejection.to_string()),
     };

@@ -80,6 +80,7 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
             Some(entry.job(accepted.id))
         })
         .collect();
+    let clamped: Vec<AuditEntry> = routed.iter().filter_map(clamp_entry).collect();
     let jobs: Vec<_> = routed
         .into_iter()
         .map(|(s, accepted)| (Arc::new(s.pool_job(accepted)), s.user))
@@ -132,7 +133,7 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
         entry.job_id = Some(accepted.id);
         entry
     });
-    let decisions: Vec<AuditEntry> = spills.into_iter().chain(decisions).collect();
+    let decisions: Vec<AuditEntry> = spills.into_iter().chain(decisions).chain(clamped).collect();
     if let Err(e) = live.recorder.audit.append_many(&decisions).await {
         let n = decisions.len();
         tracing::warn!(
@@ -140,4 +141,15 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
             "held, passed or spilled jobs not recorded in the audit log: {e}"
         );
     }
+}
+
+/// The `job_clamped` entry of a routed job whose pool lowered some of its values (routing ends
+/// its reason with `; clamped: priority 250→150, ...`).
+fn clamp_entry((submitted, accepted): &Record) -> Option<AuditEntry> {
+    let (_, clamps) = submitted.reason.rsplit_once("; clamped: ")?;
+    let (job, pool) = (&submitted.job_name, &submitted.pool);
+    let detail = format!("job '{job}' clamped by pool '{pool}': {clamps}");
+    let mut entry = AuditEntry::now(AuditKind::JobClamped, &submitted.user, pool, detail);
+    entry.job_id = Some(accepted.id);
+    Some(entry)
 }

@@ -7,7 +7,7 @@
 //! the first message's time, the in-flight byte budget, afserver's timeouts, the time the client
 //! takes to read the reply, and the connection deadline over all.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -23,7 +23,8 @@ use crate::protocol::frame::{self, Frame, Framing, TYPE_JSONBIN};
 use crate::upstream::UpstreamError;
 
 /// Serve one client connection to the end, within the connection deadline; errors are logged,
-/// never returned.
+/// never returned. `peer` is the connecting address; the client (which pool ACLs check) is the
+/// address a trusted relay's PROXY header names, else `peer`.
 pub async fn handle(mut client: TcpStream, peer: SocketAddr, shared: &Shared) {
     let deadline = shared.limits.connection_deadline;
     if timeout(deadline, serve(&mut client, peer, shared))
@@ -51,15 +52,17 @@ async fn serve(client: &mut TcpStream, peer: SocketAddr, shared: &Shared) {
         Ok(read.map(|outcome| (from, outcome)))
     })
     .await;
-    let outcome = match first {
+    let (client_addr, outcome) = match first {
         Err(_) => return tracing::debug!(bytes = buf.len(), "no whole message in time; closing"),
         Ok(Err(refused @ Refused::Closed(_))) => return tracing::debug!("{refused}"),
         Ok(Err(refused)) => return tracing::warn!("closing the connection: {refused}"),
         Ok(Ok(Err(e))) => return tracing::debug!("client read failed: {e}"),
-        Ok(Ok(Ok((_client, outcome)))) => outcome,
+        Ok(Ok(Ok(read))) => read,
     };
     match outcome {
-        ReadOutcome::Message(frame) => relay_message(client, &buf, frame, shared, lease).await,
+        ReadOutcome::Message(frame) => {
+            relay_message(client, &buf, frame, client_addr.ip(), shared, lease).await
+        }
         ReadOutcome::TooLarge(n) => {
             let text = format!(
                 "afpool: message of {n} bytes is over afserver's 64 MiB limit; not forwarded"
@@ -102,11 +105,12 @@ async fn relay_message(
     client: &mut TcpStream,
     buf: &[u8],
     frame: Frame,
+    peer: IpAddr,
     shared: &Shared,
     mut lease: Lease,
 ) {
     let request = &buf[..frame.len];
-    let forward = match check_and_route(request, &frame, shared) {
+    let forward = match check_and_route(request, &frame, peer, shared) {
         Ok(forward) => forward,
         Err(reply) => {
             write_client(client, shared, &reply).await;
@@ -177,6 +181,7 @@ enum Forward<'a> {
 fn check_and_route<'a>(
     request: &'a [u8],
     frame: &Frame,
+    peer: IpAddr,
     shared: &Shared,
 ) -> Result<Forward<'a>, Vec<u8>> {
     if !frame.framing.carries_json() {
@@ -184,7 +189,7 @@ fn check_and_route<'a>(
     }
     let body = &request[frame.body.clone()];
     let live = shared.live.as_ref();
-    let routed = shared.router.route_submission(body);
+    let routed = shared.router.route_submission(body, Some(peer));
     if let (None, Some(guarded)) = (&routed, live.and_then(|l| l.guard(body))) {
         return match guarded {
             Ok(body) => Ok(Forward::Rewritten {

@@ -46,7 +46,7 @@ impl PartialEq for Rule {
 }
 
 /// The standard library and the strings extension (`lowerAscii`, `split`, ...).
-static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
+pub(crate) static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
     let mut env = Env::stdlib();
     env.add_extension(cel::extensions::strings)
         .expect("the strings extension registers once");
@@ -151,9 +151,11 @@ impl Rule {
 
 /// Why a rule gave no bool; `typing`: it never could (wrong types, unknown functions), not a
 /// fault of one render's values.
-struct Fault {
-    typing: bool,
-    text: String,
+pub(crate) struct Fault {
+    /// It never could give a bool.
+    pub typing: bool,
+    /// What went wrong.
+    pub text: String,
 }
 
 impl From<cel::ExecutionError> for Fault {
@@ -178,7 +180,7 @@ impl From<cel::ExecutionError> for Fault {
 
 /// Calls `seen(id, name)` for every identifier `expr` reads that is not bound by a macro
 /// (`exists(x, ...)` binds `x`) within it.
-fn walk(expr: &IdedExpr, bound: &mut Vec<String>, seen: &mut impl FnMut(u64, &str)) {
+pub(crate) fn walk(expr: &IdedExpr, bound: &mut Vec<String>, seen: &mut impl FnMut(u64, &str)) {
     match &expr.expr {
         Expr::Ident(name) if !bound.iter().any(|b| b == name) => seen(expr.id, name),
         Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
@@ -223,7 +225,7 @@ fn walk_entry(
 }
 
 /// Line and column (from 1) of byte offset `start` in `source`.
-fn position(source: &str, offset: Option<(u32, u32)>) -> (u32, u32) {
+pub(crate) fn position(source: &str, offset: Option<(u32, u32)>) -> (u32, u32) {
     let start = offset
         .map_or(0, |(start, _)| start as usize)
         .min(source.len());

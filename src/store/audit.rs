@@ -53,6 +53,10 @@ pub enum AuditKind {
     SpillChanged,
     /// A job spilled over into its pool's fallback.
     JobSpilled,
+    /// A pool's policy (ACL, defaults, maxima) was set.
+    PolicyChanged,
+    /// A routed job's values were lowered to its pool's maxima.
+    JobClamped,
 }
 
 impl AuditKind {
@@ -74,6 +78,8 @@ impl AuditKind {
             AuditKind::JobResumed => "job_resumed",
             AuditKind::SpillChanged => "spill_changed",
             AuditKind::JobSpilled => "job_spilled",
+            AuditKind::PolicyChanged => "policy_changed",
+            AuditKind::JobClamped => "job_clamped",
         }
     }
 }

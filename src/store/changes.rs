@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::audit::{AuditEntry, AuditKind, AuditLog};
-use super::{Pool, Selection, SharedStore, Spill, StoreError};
+use super::{Pool, PoolPolicy, Selection, SharedStore, Spill, StoreError};
 
 /// One change to the pools.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,13 @@ pub enum PoolChange {
         /// The new settings.
         spill: Spill,
     },
+    /// Set the policy of `name` (the whole policy: what is not in it is cleared).
+    Policy {
+        /// The pool.
+        name: String,
+        /// The new policy.
+        policy: Box<PoolPolicy>,
+    },
 }
 
 /// What a change did.
@@ -93,6 +100,7 @@ pub async fn apply(
         }
         PoolChange::Select { name, selection } => select(store, &name, &selection, who).await,
         PoolChange::Spill { name, spill } => set_spill(store, &name, &spill, who).await,
+        PoolChange::Policy { name, policy } => set_policy(store, &name, &policy, who).await,
     }
 }
 
@@ -194,6 +202,26 @@ async fn set_spill(
     };
     let entry = AuditEntry::now(AuditKind::SpillChanged, who, name, summary.trim_end())
         .change(Some(json!(before.spill)), Some(json!(after.spill)));
+    Ok(Applied::whole(Some(after), summary, entry))
+}
+
+async fn set_policy(
+    store: &SharedStore,
+    name: &str,
+    policy: &PoolPolicy,
+    who: &str,
+) -> Result<Applied, StoreError> {
+    let before = store.get(name).await?;
+    let after = store.set_policy(name, policy).await?;
+    let summary = match after.policy.is_empty() {
+        true => format!("pool '{name}' has no policy\n"),
+        false => format!(
+            "pool '{name}' policy: {}\n",
+            after.policy.summary().join("; ")
+        ),
+    };
+    let entry = AuditEntry::now(AuditKind::PolicyChanged, who, name, summary.trim_end())
+        .change(Some(json!(before.policy)), Some(json!(after.policy)));
     Ok(Applied::whole(Some(after), summary, entry))
 }
 

@@ -4,8 +4,8 @@
 //! Format (written pretty-printed, unknown fields at every level are kept):
 //! `{"pools": [{"name": "lighting", "clients": [{"hostname": "pc-1", "engine": "", "ip": "",
 //! "port": ""}]}]}`, plus a selector pool's `select` and `except`, scheduled members' `during`
-//! and `time_zone`, and a spilling pool's `fallback`, `spill_below` and `spill_after` beside
-//! `name` (only when set). A top-level array of pool documents (e.g. the body of a legacy Pool Server
+//! and `time_zone`, a spilling pool's `fallback`, `spill_below` and `spill_after`, and a pool's
+//! `policy` beside `name` (only when set). A top-level array of pool documents (e.g. the body of a legacy Pool Server
 //! reply, `_id` included) is accepted on read; the next write turns it into the object form.
 //! A missing or empty file means "no pools" (the live view tells it apart, see
 //! [`super::fault`]); the file and its parent folders are created on the first write, like any
@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 use super::atomic;
 use super::names::{self, same_host};
 use super::selection::{self, StoredWindows};
-use super::{ChangeFeed, Pool, PoolStore, Selection, Snapshot, Spill, StoreError};
+use super::{ChangeFeed, Pool, PoolPolicy, PoolStore, Selection, Snapshot, Spill, StoreError};
 
 /// How often [`super::live::LivePools`] checks the file's metadata.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -68,6 +68,9 @@ struct PoolDoc {
     during: Vec<StoredWindows>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     time_zone: Option<String>,
+    /// The pool's policy (kept as JSON so that a document that does not read stays as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy: Option<Value>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -118,6 +121,10 @@ impl PoolDoc {
                 fallback: self.fallback.clone(),
                 spill_below: self.spill_below,
                 spill_after: self.spill_after.clone(),
+            },
+            policy: match &self.policy {
+                None => PoolPolicy::default(),
+                Some(v) => super::stored_policy(&self.name, PoolPolicy::deserialize(v)),
             },
         }
     }
@@ -250,6 +257,7 @@ impl PoolStore for FileStore {
                     spill_after: None,
                     during: Vec::new(),
                     time_zone: None,
+                    policy: None,
                     extra: Map::new(),
                 };
                 let created = pool.to_pool();
@@ -354,6 +362,23 @@ impl PoolStore for FileStore {
                 pool.fallback = spill.fallback;
                 pool.spill_below = spill.spill_below;
                 pool.spill_after = spill.spill_after;
+                Ok((pool.to_pool(), changed))
+            })
+        })
+        .await
+    }
+
+    async fn set_policy(&self, name: &str, policy: &PoolPolicy) -> Result<Pool, StoreError> {
+        let policy = super::checked_policy(policy)?;
+        let value = (!policy.is_empty())
+            .then(|| serde_json::to_value(&policy).expect("a policy always serializes"));
+        let name = name.to_string();
+        self.blocking(move |s| {
+            s.modify(|doc| {
+                let at = doc.find(&name)?;
+                let pool = &mut doc.pools[at];
+                let changed = pool.policy != value;
+                pool.policy = value;
                 Ok((pool.to_pool(), changed))
             })
         })

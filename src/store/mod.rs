@@ -39,13 +39,14 @@ use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
+pub use crate::job::policy::PoolPolicy;
 pub use selection::Selection;
 pub use spill::Spill;
 
 /// One pool: a name, the render host names typed into it, spelled as stored, and how it selects
 /// more ([`Selection`]; empty for a typed list).
 ///
-/// Equality compares the name, the hosts and the selection, not [`Pool::legacy_id`].
+/// Equality compares the name, the hosts, the selection and the policy, not [`Pool::legacy_id`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pool {
     /// Pool name: non-empty, no `|`, never the legacy sentinel `Don't use pool.`.
@@ -63,6 +64,9 @@ pub struct Pool {
     /// The `fallback` pools and spill triggers.
     #[serde(flatten)]
     pub spill: Spill,
+    /// Who may submit into the pool, and the defaults and maxima of its jobs (empty: none).
+    #[serde(default, skip_serializing_if = "PoolPolicy::is_empty")]
+    pub policy: PoolPolicy,
 }
 
 impl PartialEq for Pool {
@@ -71,6 +75,7 @@ impl PartialEq for Pool {
             && self.hosts == other.hosts
             && self.selection == other.selection
             && self.spill == other.spill
+            && self.policy == other.policy
     }
 }
 
@@ -85,6 +90,7 @@ impl Pool {
             legacy_id: None,
             selection: Selection::default(),
             spill: Spill::default(),
+            policy: PoolPolicy::default(),
         }
     }
 
@@ -97,6 +103,34 @@ impl Pool {
     pub fn contains(&self, host: &str) -> bool {
         self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
     }
+}
+
+/// `policy` as it will be stored ([`PoolPolicy::validated`]).
+pub(crate) fn checked_policy(policy: &PoolPolicy) -> Result<PoolPolicy, StoreError> {
+    policy
+        .validated()
+        .map_err(|e| StoreError::InvalidPolicy(e.to_string()))
+}
+
+/// A stored `policy` value read back; one that no longer reads as a policy (a hand-edited
+/// document) refuses every job rather than letting them all in.
+pub(crate) fn stored_policy<E: std::fmt::Display>(
+    pool: &str,
+    read: Result<PoolPolicy, E>,
+) -> PoolPolicy {
+    read.unwrap_or_else(|e| {
+        tracing::warn!(
+            pool,
+            "the stored policy does not read ({e}); the pool refuses every job"
+        );
+        PoolPolicy {
+            deny: crate::job::policy::Acl {
+                when: Some("true".into()),
+                ..Default::default()
+            },
+            ..PoolPolicy::default()
+        }
+    })
 }
 
 /// Errors a caller can branch on.
@@ -123,6 +157,9 @@ pub enum StoreError {
     /// A member window or the pool's time zone is not acceptable (the reason says which).
     #[error("invalid schedule: {0}")]
     InvalidSchedule(String),
+    /// A pool policy is not acceptable (the reason says what and where).
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(String),
     /// The backend cannot be reached or failed.
     #[error("pool store unavailable: {0}")]
     Unavailable(String),
@@ -151,6 +188,9 @@ pub trait PoolStore: Send + Sync {
     /// Replace the pool's spill-over settings (validated: see [`Spill::validated`]); returns the
     /// pool after the change.
     async fn set_spill(&self, name: &str, spill: &Spill) -> Result<Pool, StoreError>;
+    /// Replace the pool's policy (validated: see [`PoolPolicy::validated`]); returns the pool
+    /// after the change.
+    async fn set_policy(&self, name: &str, policy: &PoolPolicy) -> Result<Pool, StoreError>;
     /// A short human description (`file:/path`, `mongodb://host/afpools.pools`), no secrets.
     fn describe(&self) -> String;
 

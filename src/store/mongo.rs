@@ -4,7 +4,8 @@
 //! Documents are `{_id, name, clients: [{hostname, engine, ip, port}]}`. afpool always writes all
 //! four client keys (`""` for engine/ip/port) and `clients: []` on create, keeps the unique
 //! `name_1` index, and leaves `_id` and unknown fields alone. A selector pool also has `select`
-//! (a string) and `except` (host names) beside `name`, set with `$set`/`$unset`. Reading is tolerant: missing
+//! (a string) and `except` (host names) beside `name`, and a pool with a policy a `policy`
+//! document (`afpool::job::policy::PoolPolicy`), set with `$set`/`$unset`. Reading is tolerant: missing
 //! `clients`, clients without some keys, extra fields and duplicate hosts (de-duplicated
 //! case-insensitively, first spelling wins) are all accepted.
 //!
@@ -28,7 +29,7 @@ use tokio::sync::OnceCell;
 
 use super::mongo_keys as keys;
 use super::names;
-use super::{ChangeFeed, Pool, PoolStore, Selection, Spill, StoreError};
+use super::{ChangeFeed, Pool, PoolPolicy, PoolStore, Selection, Spill, StoreError};
 use crate::secret::{is_encoded_userinfo, redact_uri, uri_hosts, uri_userinfo};
 
 /// The legacy tool's database.
@@ -176,7 +177,18 @@ fn pool_from_doc(doc: &Document) -> Option<Pool> {
         legacy_id: doc.get_object_id("_id").ok().map(|id| id.to_hex()),
         selection: keys::selection_from_doc(doc),
         spill: keys::spill_from_doc(doc),
+        policy: policy_from_doc(doc),
     })
+}
+
+/// The `policy` beside `name`; absent is none, one that does not read refuses every job.
+fn policy_from_doc(doc: &Document) -> PoolPolicy {
+    let Some(policy) = doc.get("policy") else {
+        return PoolPolicy::default();
+    };
+    let name = doc.get_str("name").unwrap_or_default();
+    let json = policy.clone().into_relaxed_extjson();
+    super::stored_policy(name, serde_json::from_value::<PoolPolicy>(json))
 }
 
 /// True for MongoDB's duplicate key error (code 11000).
@@ -226,6 +238,7 @@ impl PoolStore for MongoStore {
                 legacy_id: inserted.inserted_id.as_object_id().map(|id| id.to_hex()),
                 selection: Selection::default(),
                 spill: Spill::default(),
+                policy: PoolPolicy::default(),
             }),
             Err(e) if is_duplicate_key(&e) => Err(StoreError::AlreadyExists(name.to_string())),
             Err(e) => Err(self.unavailable(e)),
@@ -321,6 +334,22 @@ impl PoolStore for MongoStore {
             ),
             ("spill_after", spill.spill_after.as_deref().map(Bson::from)),
         ]);
+        let after = self.update_pool(doc! { "name": name }, update).await?;
+        after.ok_or_else(|| StoreError::NotFound(name.to_string()))
+    }
+
+    async fn set_policy(&self, name: &str, policy: &PoolPolicy) -> Result<Pool, StoreError> {
+        let policy = super::checked_policy(policy)?;
+        // Through JSON, so that limits keep their names as keys and numbers stay numbers.
+        let json = serde_json::to_value(&policy).expect("a policy always serializes");
+        let update = match policy.is_empty() {
+            true => doc! { "$unset": { "policy": "" } },
+            false => {
+                let value =
+                    bson::to_bson(&json).map_err(|e| StoreError::InvalidPolicy(e.to_string()))?;
+                doc! { "$set": { "policy": value } }
+            }
+        };
         let after = self.update_pool(doc! { "name": name }, update).await?;
         after.ok_or_else(|| StoreError::NotFound(name.to_string()))
     }

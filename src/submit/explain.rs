@@ -60,7 +60,12 @@ pub fn explain(
     let (outcome, rejection) = match job::route(body, settings, inventory) {
         Ok(outcome) => (outcome, None),
         Err(rejection @ Rejection::Policy { .. }) => (
-            job::route(body, &as_hold(settings), inventory)?,
+            job::route_as(
+                body,
+                &as_hold(settings),
+                inventory,
+                job::Admission::Explained(None),
+            )?,
             Some(rejection),
         ),
         Err(shield) => return Err(shield),
@@ -116,6 +121,9 @@ pub fn human(file: &str, e: &Explained) -> String {
     row("masks before", masks_text(&x.masks_before));
     row("masks after", masks_text(&x.masks_after));
     row("hosts excluded", x.hosts_excluded.to_string());
+    for d in &x.policy {
+        row("policy", d.to_string());
+    }
     row("verdict", format!("{}: {}", e.verdict(), e.reason()));
     match &e.job {
         Some(job) => {

@@ -1,0 +1,42 @@
+//! The pools' policies on a job being routed ([`admit`]), between resolving its pool reference
+//! and writing its masks, and the clamps in its annotation ([`annotate_clamps`]).
+
+use std::net::IpAddr;
+
+use super::envelope::{Fields, Job};
+use super::inventory::Inventory;
+use super::policy::{self, OnRefused};
+
+/// Every policy of the pools `name` routes into (a pool, or each pool an expression names
+/// outside a `!`), in order: the first refusal, else `None` with each default and clamp
+/// written into the job. Every decision is pushed to `decided`.
+pub(crate) fn admit(
+    job: &mut Job<'_>,
+    name: &str,
+    inv: &Inventory,
+    peer: Option<IpAddr>,
+    decided: &mut Vec<policy::Decision>,
+) -> Option<(policy::Decision, OnRefused)> {
+    for pool in inv.policy_pools(name) {
+        let Some(compiled) = inv.policy(&pool) else {
+            continue;
+        };
+        let eval = policy::evaluate(job, &pool, compiled, peer);
+        decided.extend(eval.decisions);
+        if eval.refused.is_some() {
+            return eval.refused;
+        }
+    }
+    None
+}
+
+/// Puts the clamps after the `[pool: NAME]` tag: `[pool: lighting] priority 250→150`.
+pub(crate) fn annotate_clamps(job: &mut Job<'_>, name: &str, clamps: &str) {
+    let Some(old) = job.str_of("annotation") else {
+        return;
+    };
+    let tag = format!("[pool: {name}]");
+    if let Some(rest) = old.strip_prefix(&tag) {
+        job.set_str("annotation", &format!("{tag} {clamps}{rest}"));
+    }
+}
