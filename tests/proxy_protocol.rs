@@ -1,7 +1,8 @@
 //! The PROXY protocol behind HAProxy: with HAProxy's `send-proxy` (version 1) and `send-proxy-v2`
 //! in front of afpool, submissions are read and routed as if they came straight from the client;
 //! a PROXY header from an address afpool does not trust is refused and nothing reaches afserver;
-//! a trusted relay may still connect without a header.
+//! a trusted relay may still connect without a header; and a pool's network ACL sees the client
+//! HAProxy relayed, not HAProxy.
 //!
 //! The client connects from 127.0.0.2 (any 127/8 address is this machine's), HAProxy from
 //! 127.0.0.1, so the two addresses differ. HAProxy comes from Debian's `haproxy` package
@@ -15,6 +16,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use afpool::job::policy::PoolPolicy;
 use afpool::job::RouteSettings;
 use afpool::protocol::encode;
 use afpool::proxy::proxy_header::TrustedRelays;
@@ -28,13 +30,24 @@ use tokio_util::sync::CancellationToken;
 
 /// A proxy in front of `fake` with the pool `gpu` = render01, gpu.node3, trusting `relays`.
 async fn proxy_trusting(fake: SocketAddr, relays: &[&str]) -> (SocketAddr, CancellationToken) {
+    proxy_with_policy(fake, relays, serde_json::json!({})).await
+}
+
+/// [`proxy_trusting`] with `policy` on the pool `gpu`.
+async fn proxy_with_policy(
+    fake: SocketAddr,
+    relays: &[&str],
+    policy: serde_json::Value,
+) -> (SocketAddr, CancellationToken) {
     let shutdown = CancellationToken::new();
     let up = upstream(fake);
     let renders = RendersCache::spawn(up.clone(), Duration::from_secs(3600), shutdown.clone());
     tokio::time::timeout(Duration::from_secs(5), renders.wait_refreshes(1))
         .await
         .expect("a first render list");
-    let pools = vec![pool("gpu", &["render01", "gpu.node3"])];
+    let mut gpu = pool("gpu", &["render01", "gpu.node3"]);
+    gpu.policy = serde_json::from_value::<PoolPolicy>(policy).unwrap();
+    let pools = vec![gpu];
     let router = Router::new(
         RouteSettings::default(),
         Arc::new(FixedPools(Arc::new(pools))),
@@ -210,4 +223,37 @@ async fn jobs_through_haproxy_send_proxy_v1_and_v2_are_routed() {
         .requests()
         .iter()
         .all(|r| !r.starts_with(b"PROXY") && !r.starts_with(b"\r\n\r\n\0\r\nQUIT\n")));
+}
+
+#[tokio::test]
+async fn a_pool_acl_sees_the_client_haproxy_relays() {
+    if !haproxy_present() {
+        return;
+    }
+    let fake = FakeAfserver::start(farm()).await;
+    // The pool refuses 127.0.0.2, the client; HAProxy itself (127.0.0.1) would be allowed.
+    let policy = serde_json::json!({"deny": {"networks": ["127.0.0.2/32"]}});
+    let (addr, _stop) = proxy_with_policy(fake.addr, &["127.0.0.1"], policy).await;
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (v1, v2) = (bind(), bind());
+    let (at_v1, at_v2) = (v1.local_addr().unwrap(), v2.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let _haproxy = haproxy(dir.path(), addr, &v1, &v2);
+    drop((v1, v2));
+    for (front, name) in [(at_v1, "acl-v1"), (at_v2, "acl-v2")] {
+        let reply = submit_over(connect_from_2(front).await, &job_request(name)).await;
+        let text = String::from_utf8_lossy(&reply);
+        assert!(
+            text.contains("policy refuses it") && text.contains("127.0.0.2"),
+            "{name}: {text}"
+        );
+        assert!(forwarded(&fake, name).is_none(), "{name} was forwarded");
+    }
+    // Straight from 127.0.0.1 (a trusted relay address without a header) the pool takes the job.
+    let reply = submit_over(
+        TcpStream::connect(addr).await.unwrap(),
+        &job_request("local"),
+    )
+    .await;
+    assert!(reply_json(&reply)["id"].is_i64(), "{reply:?}");
 }
