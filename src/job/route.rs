@@ -287,7 +287,7 @@ fn masks(
             rewrite::apply(job, &masks, tag, settings)?;
             let mut reason = routed_reason(name, plan, &masks);
             let pools = inv.pools();
-            let trigger = inv.pools().iter().find(|p| &p.name == name);
+            let trigger = pools.iter().find(|p| p.name == name);
             if let Some(said) = trigger.and_then(|p| spill::would(p, pools, inv.renders())) {
                 reason = format!("{reason}; spill-over: {said}");
             }
