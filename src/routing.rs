@@ -238,11 +238,13 @@ impl RendersCache {
     }
 
     /// Whether each refresh also asks afserver for the renders' resources (hardware), which
-    /// selector pools need; turning it on refreshes now.
-    pub fn ask_resources(&self, on: bool) {
-        if !self.resources.swap(on, Ordering::Relaxed) && on {
+    /// selector pools need; turning it on refreshes now. Returns whether it was on.
+    pub fn ask_resources(&self, on: bool) -> bool {
+        let was = self.resources.swap(on, Ordering::Relaxed);
+        if !was && on {
             self.wake.notify_one();
         }
+        was
     }
 
     /// Refresh now instead of at the end of the interval.

@@ -284,3 +284,82 @@ async fn the_page_orders_names_naturally_as_the_cli_does() {
     }
     b.close().await;
 }
+
+/// The member rows of the rule editor's preview.
+const RESOLVED: &str =
+    "return [...document.querySelectorAll('#resolved-rows tr')].map(r => r.dataset.member).join('|')";
+
+/// Replaces the text of the rule editor's rule with `rule` (typed, so each key is an input event).
+async fn retype_rule(b: &Browser, rule: &str) {
+    b.type_into("#rule-input", rule).await;
+}
+
+#[tokio::test]
+async fn a_rule_is_previewed_live_and_saved_in_the_page() {
+    if !web_common::available("a_rule_is_previewed_live_and_saved_in_the_page") {
+        return;
+    }
+    let s = serve(&[], farm()).await;
+    let (ok, out) = s.pool_cli(&["create", "gpu", "ws-anna"]).await;
+    assert!(ok, "{out}");
+    let b = Browser::start(1400, 900).await;
+    b.client.goto(&s.url("/")).await.unwrap();
+    b.wait_for(
+        "return app.loaded && app.renders.length === 5",
+        "the page and its renders",
+    )
+    .await;
+    b.click("#pool-rows tr[data-pool='gpu'] button").await;
+    b.wait_for(&format!("{RESOLVED} === 'ws-anna'"), "the typed member")
+        .await;
+
+    // A rule that names no render field: the API's reason, with its column.
+    retype_rule(&b, "ram > 4").await;
+    b.wait_for(
+        "const s = document.getElementById('rule-status'); \
+         return s.className.includes('bad') && s.textContent.includes('column 1')",
+        "the rule refused with its column",
+    )
+    .await;
+
+    // A rule over the hardware afserver reports (asked for by the preview): r1 and r10 have two
+    // cores in the fake's farm; previewed, not stored.
+    retype_rule(&b, "cpu_num >= 2 && name.startsWith(\"r1\")").await;
+    b.wait_for(
+        &format!("{RESOLVED} === 'ws-anna|r1|r10'"),
+        "the previewed members",
+    )
+    .await;
+    let status = b
+        .js("return document.getElementById('rule-status').textContent")
+        .await;
+    assert!(
+        status.as_str().unwrap().contains("2 selected by the rule")
+            && status.as_str().unwrap().contains("not saved"),
+        "{status}"
+    );
+    let why = b
+        .js("return document.querySelector(\"#resolved-rows tr[data-member='r10']\").textContent")
+        .await;
+    assert!(why.as_str().unwrap().contains("cpu_num=2"), "{why}");
+    assert_eq!(
+        s.cli_pools().await,
+        json!([{"name": "gpu", "hosts": ["ws-anna"]}])
+    );
+
+    // Saved: the store holds the rule, and `afpool pool show` agrees.
+    b.type_into("#except-input", "r10").await;
+    b.wait_for(&format!("{RESOLVED} === 'ws-anna|r1'"), "r10 excepted")
+        .await;
+    b.click("#rule-save").await;
+    message(&b, "ok", "pool 'gpu' selects").await;
+    let rule = "cpu_num >= 2 && name.startsWith(\"r1\")";
+    let want = json!([{"name": "gpu", "hosts": ["ws-anna"], "select": rule, "except": ["r10"]}]);
+    assert_eq!(s.cli_pools().await, want);
+    b.wait_for(
+        "return !document.getElementById('rule-status').textContent.includes('not saved')",
+        "the saved rule shown as saved",
+    )
+    .await;
+    b.close().await;
+}

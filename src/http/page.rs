@@ -25,6 +25,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../web/pools.js"),
     ),
     (
+        "rule.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/rule.js"),
+    ),
+    (
         "views.js",
         "text/javascript; charset=utf-8",
         include_str!("../../web/views.js"),

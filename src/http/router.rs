@@ -36,6 +36,10 @@ pub fn app(state: AppState) -> Router {
             get(policy::show).put(policy::set),
         )
         .route("/api/v1/pools/{name}/members", get(selection::list))
+        .route(
+            "/api/v1/pools/{name}/members/preview",
+            post(selection::preview),
+        )
         .route("/api/v1/pools/{name}/spill", put(spill::set))
         .route("/api/v1/hosts", get(hosts::list))
         .route("/api/v1/explain", explain_route)
