@@ -363,3 +363,68 @@ async fn a_rule_is_previewed_live_and_saved_in_the_page() {
     .await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_policy_and_spill_over_are_set_in_the_page() {
+    if !web_common::available("a_policy_and_spill_over_are_set_in_the_page") {
+        return;
+    }
+    let s = serve(&[], farm()).await;
+    for pool in [["create", "lighting", "r1"], ["create", "cpu", "r10"]] {
+        let (ok, out) = s.pool_cli(&pool).await;
+        assert!(ok, "{out}");
+    }
+    let b = Browser::start(1400, 900).await;
+    b.client.goto(&s.url("/")).await.unwrap();
+    b.wait_for("return app.loaded", "the page loaded").await;
+    b.click("#pool-rows tr[data-pool='lighting'] button").await;
+    b.wait_for(
+        "return document.getElementById('policy-input').value === '{}'",
+        "no policy yet",
+    )
+    .await;
+
+    // Not JSON, then a network that is none: nothing written, the reason shown.
+    b.type_into("#policy-input", "{allow").await;
+    b.click("#policy-save").await;
+    message(&b, "error", "not JSON").await;
+    b.type_into(
+        "#policy-input",
+        r#"{"allow": {"networks": ["10.1.0.0/33"]}}"#,
+    )
+    .await;
+    b.click("#policy-save").await;
+    message(&b, "error", "10.1.0.0/33").await;
+    let stored = s.cli_pools().await;
+    assert!(stored[1].get("policy").is_none(), "{stored}");
+
+    // A policy the API takes: stored, and shown line by line as afpool reads it.
+    let policy = json!({"allow": {"users": ["anna", "ben"]},
+        "limits": {"priority": {"default": 50, "max": 150}}});
+    b.type_into("#policy-input", &policy.to_string()).await;
+    b.click("#policy-save").await;
+    message(&b, "ok", "pool 'lighting' policy").await;
+    let stored = s.cli_pools().await;
+    assert_eq!(stored[1]["policy"], policy, "{stored}");
+    let rows = b
+        .wait_for(
+            "const t = document.getElementById('policy-rows').textContent; \
+             return t.includes('anna') && t.includes('150') && t",
+            "the policy's lines",
+        )
+        .await;
+    assert!(rows.as_str().unwrap().contains("priority"), "{rows}");
+
+    // Spill-over into cpu below two members.
+    b.type_into("#spill-fallback", "cpu").await;
+    b.type_into("#spill-below", "2").await;
+    b.click("#spill-save").await;
+    message(&b, "ok", "spills into cpu").await;
+    let stored = s.cli_pools().await;
+    assert_eq!(
+        (&stored[1]["fallback"], &stored[1]["spill_below"]),
+        (&json!(["cpu"]), &json!(2)),
+        "{stored}"
+    );
+    b.close().await;
+}

@@ -1,5 +1,5 @@
 // afpool web page, the Pools tab: the pool list with member counts, one pool's members with
-// their live state, its rule (web/rule.js), adding hosts (from afserver's renders or typed), removing, renaming and
+// their live state, its rule (web/rule.js), policy and spill-over (web/policy.js), adding hosts (from afserver's renders or typed), removing, renaming and
 // deleting. Rows are drawn in one DOM update each and clicks are handled by their table.
 'use strict';
 
@@ -26,6 +26,7 @@ const pools = {
     $('new-pool-form').addEventListener('submit', (e) => { e.preventDefault(); pools.create(); });
     $('rename-form').addEventListener('submit', (e) => { e.preventDefault(); pools.rename(); });
     rule.setup();
+    policy.setup();
     $('add-typed-form').addEventListener('submit', (e) => { e.preventDefault(); pools.addTyped(); });
     $('delete-pool').addEventListener('click', () => pools.askDelete());
     $('confirm-delete').addEventListener('close', () => {
@@ -76,6 +77,7 @@ const pools = {
     if (!pool) return;
     $('pool-title').textContent = pool.name;
     rule.show(pool);
+    policy.show(pool);
     const shown = [...pool.hosts].sort(naturalCompare).slice(0, 1000);
     fillRows($('member-rows'), shown.map((h) => {
       const r = renderOf(h);

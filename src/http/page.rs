@@ -25,6 +25,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../web/pools.js"),
     ),
     (
+        "policy.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/policy.js"),
+    ),
+    (
         "rule.js",
         "text/javascript; charset=utf-8",
         include_str!("../../web/rule.js"),
