@@ -195,6 +195,31 @@ fn haproxy(
         .expect("haproxy starts")
 }
 
+/// HAProxy in front of afpool: `v1` relays with `send-proxy`, `v2` with `send-proxy-v2`.
+struct Relay {
+    v1: SocketAddr,
+    v2: SocketAddr,
+    _haproxy: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Relay {
+    fn start(afpool: SocketAddr) -> Relay {
+        let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (v1, v2) = (bind(), bind());
+        let dir = tempfile::tempdir().unwrap();
+        let haproxy = haproxy(dir.path(), afpool, &v1, &v2);
+        // HAProxy holds its own copies of the listeners: clients queue in their backlog until
+        // it accepts, so there is nothing to wait for.
+        Relay {
+            v1: v1.local_addr().unwrap(),
+            v2: v2.local_addr().unwrap(),
+            _haproxy: haproxy,
+            _dir: dir,
+        }
+    }
+}
+
 #[tokio::test]
 async fn jobs_through_haproxy_send_proxy_v1_and_v2_are_routed() {
     if !haproxy_present() {
@@ -202,14 +227,8 @@ async fn jobs_through_haproxy_send_proxy_v1_and_v2_are_routed() {
     }
     let fake = FakeAfserver::start(farm()).await;
     let (addr, _stop) = proxy_trusting(fake.addr, &["127.0.0.1"]).await;
-    let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let (v1, v2) = (bind(), bind());
-    let (at_v1, at_v2) = (v1.local_addr().unwrap(), v2.local_addr().unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let _haproxy = haproxy(dir.path(), addr, &v1, &v2);
-    // HAProxy holds its own copies of the listeners: clients queue in their backlog until it
-    // accepts, so there is nothing to wait for.
-    drop((v1, v2));
+    let relay = Relay::start(addr);
+    let (at_v1, at_v2) = (relay.v1, relay.v2);
     for (front, name) in [(at_v1, "via-v1"), (at_v2, "via-v2")] {
         let reply = submit_over(connect_from_2(front).await, &job_request(name)).await;
         assert!(reply_json(&reply)["id"].is_i64(), "{name}: {reply:?}");
@@ -234,12 +253,8 @@ async fn a_pool_acl_sees_the_client_haproxy_relays() {
     // The pool refuses 127.0.0.2, the client; HAProxy itself (127.0.0.1) would be allowed.
     let policy = serde_json::json!({"deny": {"networks": ["127.0.0.2/32"]}});
     let (addr, _stop) = proxy_with_policy(fake.addr, &["127.0.0.1"], policy).await;
-    let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let (v1, v2) = (bind(), bind());
-    let (at_v1, at_v2) = (v1.local_addr().unwrap(), v2.local_addr().unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let _haproxy = haproxy(dir.path(), addr, &v1, &v2);
-    drop((v1, v2));
+    let relay = Relay::start(addr);
+    let (at_v1, at_v2) = (relay.v1, relay.v2);
     for (front, name) in [(at_v1, "acl-v1"), (at_v2, "acl-v2")] {
         let reply = submit_over(connect_from_2(front).await, &job_request(name)).await;
         let text = String::from_utf8_lossy(&reply);

@@ -118,6 +118,10 @@ async fn spill_after_adds_the_fallback_to_a_queued_job_once_its_time_is_up() {
     tokio::time::timeout(Duration::from_secs(10), fake.wait_jobs(widened))
         .await
         .expect("the job may run on cpu too");
+    assert_eq!(
+        fake.kept_job(id).unwrap().annotation,
+        "[pool: gpu → gpu|cpu]"
+    );
     // Later reconciles take no second step: every fallback is taken.
     clock.advance(Duration::from_secs(120 * 60));
     assert!(proxy.live.reconcile(Scan::Registered).await);

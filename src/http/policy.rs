@@ -12,7 +12,7 @@ use super::auth::Writer;
 use super::error::ApiError;
 use super::AppState;
 use crate::job::policy::PoolPolicy;
-use crate::store::changes::{self, PoolChange};
+use crate::store::changes::PoolChange;
 
 /// `GET /api/v1/pools/{name}/policy`: `{"pool", "policy", "summary": [line...]}`.
 pub async fn show(
@@ -35,12 +35,5 @@ pub async fn set(
 ) -> Result<Json<Value>, ApiError> {
     let policy = Box::new(body?.0);
     let change = PoolChange::Policy { name, policy };
-    let applied = changes::apply(&state.store, change, &who).await?;
-    tracing::info!(who, "API: {}", applied.summary.trim_end());
-    if let Err(e) = changes::record(state.audit.as_ref(), &applied).await {
-        tracing::warn!("the change was made but not audited: {e}");
-    }
-    Ok(Json(
-        json!({ "pool": applied.pool, "summary": applied.summary.trim_end() }),
-    ))
+    super::pools::apply_summary(&state, change, &who).await
 }

@@ -185,13 +185,31 @@ fn check_hosts(hosts: &[String]) -> Result<(), ApiError> {
 }
 
 /// Makes the change in the store, then audits it; an audit failure is logged, the change stands.
-async fn apply(state: &AppState, change: PoolChange, who: &str) -> Result<Applied, ApiError> {
+/// Applies `change` as `who`, logs it and audits it (a change that could not be audited still
+/// stands, with a warning).
+pub(super) async fn apply(
+    state: &AppState,
+    change: PoolChange,
+    who: &str,
+) -> Result<Applied, ApiError> {
     let applied = changes::apply(&state.store, change, who).await?;
     tracing::info!(who, "API: {}", applied.summary.trim_end());
     if let Err(e) = changes::record(state.audit.as_ref(), &applied).await {
         tracing::warn!("the change was made but not audited: {e}");
     }
     Ok(applied)
+}
+
+/// [`apply`], answered `{"pool": POOL, "summary": "..."}` (the settings routes' reply).
+pub(super) async fn apply_summary(
+    state: &AppState,
+    change: PoolChange,
+    who: &str,
+) -> Result<Json<Value>, ApiError> {
+    let applied = apply(state, change, who).await?;
+    Ok(Json(
+        json!({ "pool": applied.pool, "summary": applied.summary.trim_end() }),
+    ))
 }
 
 #[cfg(test)]

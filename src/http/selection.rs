@@ -13,7 +13,7 @@ use super::auth::Writer;
 use super::error::ApiError;
 use super::AppState;
 use crate::select::resolve::members;
-use crate::store::changes::{self, PoolChange};
+use crate::store::changes::PoolChange;
 use crate::store::Selection;
 
 /// `PUT /api/v1/pools/{name}/selection` with `{"select": RULE|null, "except": [HOST...],
@@ -26,14 +26,7 @@ pub async fn set(
 ) -> Result<Json<Value>, ApiError> {
     let selection = body?.0;
     let change = PoolChange::Select { name, selection };
-    let applied = changes::apply(&state.store, change, &who).await?;
-    tracing::info!(who, "API: {}", applied.summary.trim_end());
-    if let Err(e) = changes::record(state.audit.as_ref(), &applied).await {
-        tracing::warn!("the change was made but not audited: {e}");
-    }
-    Ok(Json(
-        json!({ "pool": applied.pool, "summary": applied.summary.trim_end() }),
-    ))
+    super::pools::apply_summary(&state, change, &who).await
 }
 
 /// `GET /api/v1/pools/{name}/members`: `{"pool", "members": [{host, why, listed, member_now,

@@ -4,12 +4,12 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::auth::Writer;
 use super::error::ApiError;
 use super::AppState;
-use crate::store::changes::{self, PoolChange};
+use crate::store::changes::PoolChange;
 use crate::store::Spill;
 
 /// `PUT /api/v1/pools/{name}/spill` with `{"fallback": [POOL...], "spill_below": K,
@@ -22,12 +22,5 @@ pub async fn set(
 ) -> Result<Json<Value>, ApiError> {
     let spill = body?.0;
     let change = PoolChange::Spill { name, spill };
-    let applied = changes::apply(&state.store, change, &who).await?;
-    tracing::info!(who, "API: {}", applied.summary.trim_end());
-    if let Err(e) = changes::record(state.audit.as_ref(), &applied).await {
-        tracing::warn!("the change was made but not audited: {e}");
-    }
-    Ok(Json(
-        json!({ "pool": applied.pool, "summary": applied.summary.trim_end() }),
-    ))
+    super::pools::apply_summary(&state, change, &who).await
 }

@@ -3,7 +3,8 @@
 //! ([`crate::job::spill::after`], measured by the live clock from its submission) gets the next
 //! fallback added to its pool reference (`gpu` → `gpu|cpu`). The registry record is claimed
 //! with a compare-and-set, so with several proxies one takes each step; the re-target pass the
-//! reconcile wakes then sends the wider masks like any pool edit. Audited `job_spilled`.
+//! reconcile wakes then sends the wider masks like any pool edit, and the job's annotation tag
+//! says it (`[pool: gpu → gpu|cpu]`, one `action` for the job). Audited `job_spilled`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,6 +28,18 @@ pub struct Step {
     pub added: String,
     /// How long the job has been queued.
     pub queued: Duration,
+}
+
+/// `annotation` with afpool's `[pool: ...]` tag saying the job spilled into `to`: the pool it
+/// was sent to stays first (`[pool: gpu]` → `[pool: gpu → gpu|cpu]`, then `gpu → gpu|cpu|cloud`).
+pub fn spilled_annotation(annotation: &str, to: &str) -> Option<String> {
+    let start = annotation.find("[pool: ")?;
+    let inner = start + "[pool: ".len();
+    let end = inner + annotation[inner..].find(']')?;
+    let tag = &annotation[inner..end];
+    let sent_to = tag.split_once(" → ").map_or(tag, |(from, _)| from);
+    let (before, after) = (&annotation[..start], &annotation[end + 1..]);
+    Some(format!("{before}[pool: {sent_to} → {to}]{after}"))
 }
 
 /// The steps due now (`now_ms`, UTC milliseconds) for `registered` jobs as `afserver` lists them.
@@ -99,9 +112,31 @@ pub(super) async fn take(live: &LiveJobs, steps: Vec<Step>) -> Vec<PoolJob> {
             detail,
         );
         live.audit(entry.job(step.after.job_id)).await;
+        retag(live, &step.after).await;
         taken.push(step.after);
     }
     taken
+}
+
+/// Rewrites the annotation tag of `job` (read from afserver: the reconcile's list leaves a known
+/// job's text out) to name its widened reference; a failure is logged, the step stands.
+async fn retag(live: &LiveJobs, job: &PoolJob) {
+    let id = job.job_id;
+    let listed = match reconcile::fetch_ids(&live.upstream, &[id]).await {
+        Ok(listed) => listed,
+        Err(e) => return tracing::warn!(job = id, "annotation not updated: {e}"),
+    };
+    let Some(annotation) = (listed.iter().find(|j| j.id == id))
+        .and_then(|j| spilled_annotation(&j.annotation, &job.pool))
+    else {
+        return;
+    };
+    let params = serde_json::json!({ "annotation": annotation });
+    let params = params.as_object().expect("an object");
+    let body = super::action::set_params(&[id], params);
+    if let Err(e) = super::action::send(&live.upstream, &body).await {
+        tracing::warn!(job = id, "annotation not updated: {e}");
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +165,35 @@ mod tests {
             state: state.into(),
             time_started: started,
             ..AfJob::default()
+        }
+    }
+
+    #[test]
+    fn the_annotation_tag_names_each_step() {
+        let cases = [
+            (
+                "[pool: gpu] shot 12",
+                "gpu|cpu",
+                Some("[pool: gpu → gpu|cpu] shot 12"),
+            ),
+            (
+                "[pool: gpu → gpu|cpu]",
+                "gpu|cpu|cloud",
+                Some("[pool: gpu → gpu|cpu|cloud]"),
+            ),
+            (
+                "note [pool: gpu]",
+                "gpu|cpu",
+                Some("note [pool: gpu → gpu|cpu]"),
+            ),
+            ("no tag", "gpu|cpu", None),
+            ("[pool: gpu", "gpu|cpu", None),
+        ];
+        for (annotation, to, want) in cases {
+            let got = spilled_annotation(annotation, to);
+            assert_eq!(got.as_deref(), want, "{annotation}");
+            let read_back = got.as_deref().and_then(reconcile::annotated_pool);
+            assert_eq!(read_back, want.map(|_| to), "{annotation}");
         }
     }
 
