@@ -6,7 +6,7 @@
 //! Files: `settings` (policies and modes), `envelope` (raw-JSON job, [`is_job_submission`]),
 //! `poolref` (pool reference), `poolexpr` (pool expressions: `gpu|cpu`, `gpu&!old`), `shield` (rules every job must pass), `mask` (find/regex masks and
 //! escaping), `inventory` (per-snapshot pool plans), `hosts` (host lists for explanations),
-//! `policy` (a pool's ACL, defaults and clamps), `rewrite` (mask rewrite, hold/pass edits), `route` ([`route`]), `explain` ([`Outcome`],
+//! `policy` (a pool's ACL, defaults and clamps), `rules` (default pool rules for jobs naming no pool), `rewrite` (mask rewrite, hold/pass edits), `route` ([`route`]), `explain` ([`Outcome`],
 //! [`Explanation`]), `rejection` ([`Rejection`]).
 
 mod admit;
@@ -23,6 +23,7 @@ mod poolref;
 mod rejection;
 mod rewrite;
 mod route;
+pub mod rules;
 pub mod settings;
 mod shield;
 pub mod spill;

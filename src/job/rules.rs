@@ -1,0 +1,161 @@
+//! Default pool rules, pure: an ordered list of `when CEL -> pool` rules for jobs that name no
+//! pool, ending with what a job matching no rule gets ([`Otherwise`]: no pool, a pool, or held).
+//! Conditions are the pool ACL's CEL conditions ([`Condition`], same variables: `user_name`,
+//! `host_name`, `name`, `services`, `custom_data`, `project`, ...), compiled once and checked
+//! when written (errors give line and column). [`choose`] is a function of (job facts, rules):
+//! the first rule whose condition holds, or the otherwise. A condition that errors on a job (a
+//! missing `custom_data` key) does not match. Pool names are not checked here: a rule naming an
+//! unknown pool routes like a job naming an unknown pool (the routing settings decide).
+
+use serde::{Deserialize, Serialize};
+
+use crate::job::policy::cond::{Condition, ConditionError, JobFacts};
+
+/// One stored rule: `when` (CEL) -> `pool`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// The CEL condition over the job.
+    pub when: String,
+    /// The pool a matching job gets.
+    pub pool: String,
+}
+
+/// What a job that matches no rule gets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Otherwise {
+    /// No pool: forwarded untouched (today's behaviour).
+    #[default]
+    None,
+    /// This pool.
+    Pool(String),
+    /// Held (forwarded paused and fenced, as for an unknown pool).
+    Hold,
+}
+
+/// The stored rule list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultRules {
+    /// In order; the first that holds wins.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// For jobs matching no rule.
+    #[serde(default)]
+    pub otherwise: Otherwise,
+}
+
+/// Why a rule list was refused on write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RulesError {
+    /// A rule's condition does not compile (the text says line and column).
+    #[error("rule {index}: {source}")]
+    Condition {
+        /// Which rule, from 0.
+        index: usize,
+        /// Why.
+        source: ConditionError,
+    },
+    /// A rule or the otherwise names an empty pool.
+    #[error("rule {index}: the pool name is empty")]
+    EmptyPool {
+        /// Which rule, from 0 (the rule count for the otherwise).
+        index: usize,
+    },
+}
+
+/// What [`choose`] decided for one job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Choice {
+    /// Rule `index` (its text) matched.
+    Rule {
+        /// From 0.
+        index: usize,
+        /// The condition as written.
+        when: String,
+        /// Its pool.
+        pool: String,
+    },
+    /// No rule matched; the otherwise applies.
+    Otherwise(Otherwise),
+}
+
+impl Choice {
+    /// The pool the job gets, if any (`None` for no pool and for hold).
+    pub fn pool(&self) -> Option<&str> {
+        match self {
+            Choice::Rule { pool, .. } | Choice::Otherwise(Otherwise::Pool(pool)) => Some(pool),
+            Choice::Otherwise(_) => None,
+        }
+    }
+
+    /// Is the job to be held?
+    pub fn is_hold(&self) -> bool {
+        matches!(self, Choice::Otherwise(Otherwise::Hold))
+    }
+}
+
+/// A checked rule list, conditions compiled (built once per routing snapshot).
+#[derive(Debug, Clone, Default)]
+pub struct CompiledRules {
+    rules: Vec<(Condition, String)>,
+    otherwise: Otherwise,
+}
+
+impl DefaultRules {
+    /// The trivial list for a legacy `default_pool`: no rules, otherwise that pool (or none).
+    pub fn from_default_pool(default_pool: Option<&str>) -> DefaultRules {
+        DefaultRules {
+            rules: Vec::new(),
+            otherwise: default_pool.map_or(Otherwise::None, |p| Otherwise::Pool(p.to_string())),
+        }
+    }
+
+    /// Check and compile every rule (on write, and when a snapshot is built).
+    pub fn compile(&self) -> Result<CompiledRules, RulesError> {
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for (index, r) in self.rules.iter().enumerate() {
+            let cond = Condition::compile(&r.when)
+                .map_err(|source| RulesError::Condition { index, source })?;
+            if r.pool.trim().is_empty() {
+                return Err(RulesError::EmptyPool { index });
+            }
+            rules.push((cond, r.pool.clone()));
+        }
+        if matches!(&self.otherwise, Otherwise::Pool(p) if p.trim().is_empty()) {
+            return Err(RulesError::EmptyPool {
+                index: self.rules.len(),
+            });
+        }
+        Ok(CompiledRules {
+            rules,
+            otherwise: self.otherwise.clone(),
+        })
+    }
+}
+
+impl CompiledRules {
+    /// Are there rules to evaluate (facts need reading)?
+    pub fn has_rules(&self) -> bool {
+        !self.rules.is_empty()
+    }
+}
+
+/// The first rule whose condition holds for the job, or the otherwise.
+pub fn choose(facts: &JobFacts, rules: &CompiledRules) -> Choice {
+    for (index, (cond, pool)) in rules.rules.iter().enumerate() {
+        if cond.holds(facts) == Ok(true) {
+            return Choice::Rule {
+                index,
+                when: cond.source().to_string(),
+                pool: pool.clone(),
+            };
+        }
+    }
+    Choice::Otherwise(rules.otherwise.clone())
+}
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;
