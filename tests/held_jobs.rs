@@ -1,6 +1,7 @@
 //! Held jobs come back, end to end in process against the fake afserver: a job held because its
 //! pool is unknown is routed and resumed when the pool is created; one submitted paused, or
-//! started and paused again by its owner while held, gets its pool's masks but stays paused.
+//! started and paused again by its owner while held, gets its pool's masks but stays paused; one
+//! whose pool checks who submits (a policy ACL) stays held, never checked, until submitted again.
 //! Waits are bounded polls of the fake's jobs, never fixed sleeps.
 
 mod common;
@@ -193,4 +194,47 @@ async fn a_held_job_moved_to_a_pool_in_afwatch_is_routed_and_resumed() {
     .await;
     let record = proxy.live.index().get(id).unwrap();
     assert_eq!((record.pool.as_str(), record.held), ("cpu", None));
+}
+
+#[tokio::test]
+async fn a_held_job_does_not_come_back_around_a_pool_policy_that_checks_submitters() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let id = submit_job(proxy.addr, "late", "shot", false).await;
+    registered(&proxy, &spec, 1).await;
+    // The pool comes, empty, then only anna may submit into it, then it gets a host.
+    store.create("late", &[]).await.unwrap();
+    let policy = json!({"allow": {"users": ["anna"]}});
+    let policy = serde_json::from_value(policy).unwrap();
+    store.set_policy("late", &policy).await.unwrap();
+    store.add_hosts("late", &["r1".into()]).await.unwrap();
+    let settled = async {
+        let pools = proxy.pools.wait_for(|p| {
+            p.iter()
+                .any(|p| p.name == "late" && p.hosts.len() == 1 && !p.policy.is_empty())
+        });
+        drop(pools.await);
+        proxy.live.wait_retargeted(proxy.pools.version()).await;
+    };
+    tokio::time::timeout(Duration::from_secs(10), settled)
+        .await
+        .expect("the re-target pass after the edits");
+    // 'artist' was never checked against the policy: the job stays held and fenced.
+    let job = fake.kept_job(id).unwrap();
+    assert!(job.offline && !runs_on(&job, "r1"), "{job:?}");
+    let record = proxy.live.index().get(id).unwrap();
+    assert!(record.held.is_some(), "{record:?}");
+    assert_eq!(record.pool, "late");
+    // Submitted again by anna, the same job is routed: the policy, not the hold, decides.
+    let again = json!({"job": {"name": "shot", "user_name": "anna", "host_name": "ws01",
+        "pool": "late", "blocks": [{"name": "b", "flags": 1, "frame_first": 1,
+        "frame_last": 4, "command": "x"}]}});
+    let reply = send(
+        proxy.addr,
+        &encode::text_request(again.to_string().as_bytes()),
+    )
+    .await;
+    let anna = reply_json(&reply)["id"].as_i64().expect("a job id");
+    assert!(routed_to_r1(&fake.kept_job(anna).unwrap()));
 }

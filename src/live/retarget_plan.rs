@@ -94,9 +94,48 @@ pub(super) fn claims<J: Borrow<PoolJob>>(
     for job in jobs.iter().map(Borrow::borrow) {
         let followed = follow(&job.pool, pools, renames);
         let pool = followed.as_deref().unwrap_or(&job.pool);
-        claims.extend(next(job, pool, targets.get(job, pool, settings, &mut inv)));
+        let computed = targets.get(job, pool, settings, &mut inv);
+        let gate;
+        let computed = match (&job.held, computed, checks_submitters(pool, pools)) {
+            (Some(_), Computed::Routed { masks, .. }, Some(guarded)) => {
+                gate = Computed::Held {
+                    pool: pool.to_string(),
+                    masks: job.masks_written.clone(),
+                    reason: format!(
+                        "pool '{guarded}' checks who submits into it, which a job held before \
+                         that check cannot be brought back through; submit it again (masks \
+                         it would get: {})",
+                        masks.hosts_mask_exclude.as_deref().unwrap_or("none")
+                    ),
+                };
+                &gate
+            }
+            (_, computed, _) => computed,
+        };
+        claims.extend(next(job, pool, computed));
     }
     claims
+}
+
+/// The first pool `reference` takes hosts from (the pool, or a pool an expression names outside
+/// a `!`) whose policy checks who submits (an allow or deny list, allowed services). A job afpool
+/// held (an unknown or empty pool) was never checked against it and its client's address is
+/// gone, so it stays held rather than come back around the check (fail-closed).
+fn checks_submitters(reference: &str, pools: &[Pool]) -> Option<String> {
+    let guards = |name: &str| {
+        pools.iter().any(|p| {
+            p.name == name
+                && (!p.policy.allow.is_empty()
+                    || !p.policy.deny.is_empty()
+                    || !p.policy.services.is_empty())
+        })
+    };
+    if pools.iter().any(|p| p.name == reference) {
+        return guards(reference).then(|| reference.to_string());
+    }
+    let expr = PoolExpr::parse(reference).ok()?;
+    let found = expr.positive_names().into_iter().find(|n| guards(n));
+    found.map(str::to_string)
 }
 
 /// The name a job's pool reference takes after `renames`: the new name of a renamed pool, or a
