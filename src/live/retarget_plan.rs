@@ -121,7 +121,7 @@ pub(super) fn claims<J: Borrow<PoolJob>>(
 /// a `!`) whose policy checks who submits (an allow or deny list, allowed services). A job afpool
 /// held (an unknown or empty pool) was never checked against it and its client's address is
 /// gone, so it stays held rather than come back around the check (fail-closed).
-fn checks_submitters(reference: &str, pools: &[Pool]) -> Option<String> {
+pub(super) fn checks_submitters(reference: &str, pools: &[Pool]) -> Option<String> {
     let guards = |name: &str| {
         pools.iter().any(|p| {
             p.name == name

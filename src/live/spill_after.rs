@@ -4,7 +4,9 @@
 //! fallback added to its pool reference (`gpu` → `gpu|cpu`). The registry record is claimed
 //! with a compare-and-set, so with several proxies one takes each step; the re-target pass the
 //! reconcile wakes then sends the wider masks like any pool edit, and the job's annotation tag
-//! says it (`[pool: gpu → gpu|cpu]`, one `action` for the job). Audited `job_spilled`.
+//! says it (`[pool: gpu → gpu|cpu]`, one `action` for the job). Audited `job_spilled`. A
+//! fallback whose policy checks who submits is never added live: the job was not checked
+//! against it.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -65,6 +67,11 @@ pub fn due(
         let Some((reference, added)) = spill::after(&job.pool, pools, queued) else {
             continue;
         };
+        // The job was admitted into its pool, not into the fallback: a fallback that checks who
+        // submits is not added around that check (fail-closed; a submission spills into it).
+        if super::retarget_plan::checks_submitters(&added, pools).is_some() {
+            continue;
+        }
         let mut after = (*job).clone();
         after.pool = reference;
         steps.push(Step {
@@ -207,6 +214,9 @@ mod tests {
             spill_after: Some("30m".into()),
         };
         let pools = [gpu, Pool::new("cpu", ["c1"])];
+        let mut guarded = pools.clone();
+        guarded[1].policy =
+            serde_json::from_value(serde_json::json!({"deny": {"users": ["x"]}})).unwrap();
         let registered = [
             job(1, "gpu", 31, now), // queued 31 min: spills
             job(2, "gpu", 10, now), // too soon
@@ -229,5 +239,7 @@ mod tests {
             .map(|s| (s.after.job_id, s.after.pool.as_str(), s.added.as_str()))
             .collect();
         assert_eq!(got, [(1, "gpu|cpu", "cpu")]);
+        // A fallback that checks who submits is not added live.
+        assert!(due(&refs, &by_id, &guarded, now).is_empty());
     }
 }
