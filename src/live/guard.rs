@@ -220,6 +220,13 @@ fn merge(
     let user = edited(&job.user_masks, edit);
     let computed = compute(&user, &job.job_name, &job.user, &job.pool, settings, inv);
     let (masks, change) = match computed {
+        Computed::Routed { pool, .. } if pool != job.pool && guards(&pool, inv) => {
+            return Err(format!(
+                "afpool: job {} cannot be moved into pool '{pool}' by an edit: the pool checks \
+                 who submits into it; submit the job there instead; edit not applied",
+                job.job_id
+            ))
+        }
         Computed::Routed { pool, masks } => {
             let mut kept = job.clone();
             kept.pool = pool;
@@ -250,6 +257,12 @@ fn merge(
         guard_clamp::clamp(&mut params, &kept.pool, inv, false);
     }
     Ok((params, change))
+}
+
+/// Whether `reference` takes hosts from a pool whose policy checks who submits: an edit that
+/// moves a job there would go around the check (the edit is routed as a live job).
+fn guards(reference: &str, inv: &Inventory) -> bool {
+    super::retarget_plan::checks_submitters(reference, inv.pools()).is_some()
 }
 
 #[cfg(test)]

@@ -173,3 +173,31 @@ fn an_edit_raising_a_clamped_value_is_clamped() {
     assert_eq!(sent["action"]["params"]["capacity"], 2000);
     assert_eq!(sent["action"]["block_ids"], json!([0]));
 }
+
+/// A `pool:` token may not move a job into a pool that checks who submits: the edit is routed as
+/// a live job, around the check. Within its own pool the edit still goes through.
+#[test]
+fn an_edit_does_not_move_a_job_around_a_pool_acl() {
+    let policy = serde_json::from_value(json!({"allow": {"users": ["ann"]}})).unwrap();
+    let pools = vec![
+        Pool {
+            policy,
+            ..Pool::new("gpu", ["gpu.node3", "render01"])
+        },
+        Pool {
+            policy: serde_json::from_value(json!({"deny": {"hosts": ["kiosk"]}})).unwrap(),
+            ..Pool::new("cpu", ["r1", "r10"])
+        },
+    ];
+    let inv = Inventory::new(pools, Vec::new());
+    let run = |body: &[u8]| guard(body, registered, &RouteSettings::default(), &inv);
+    let Guarded::Refuse(why) = run(&edit(&[1], json!({"hosts_mask": "pool:cpu"}))) else {
+        panic!("moved around cpu's ACL");
+    };
+    assert!(why.contains("checks who submits"), "{why}");
+    let (sent, _, _) = rewritten(run(&edit(&[1], json!({"hosts_mask": "render"}))));
+    assert!(
+        sent["action"]["params"]["hosts_mask_exclude"].is_string(),
+        "{sent}"
+    );
+}
