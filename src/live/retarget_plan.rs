@@ -96,8 +96,12 @@ pub(super) fn claims<J: Borrow<PoolJob>>(
         let pool = followed.as_deref().unwrap_or(&job.pool);
         let computed = targets.get(job, pool, settings, &mut inv);
         let gate;
-        let computed = match (&job.held, computed, checks_submitters(pool, pools)) {
-            (Some(_), Computed::Routed { masks, .. }, Some(guarded)) => {
+        let guarded = match (&job.held, computed) {
+            (Some(_), Computed::Routed { .. }) => checks_submitters(pool, pools),
+            _ => None,
+        };
+        let computed = match (computed, guarded) {
+            (Computed::Routed { masks, .. }, Some(guarded)) => {
                 gate = Computed::Held {
                     pool: pool.to_string(),
                     masks: job.masks_written.clone(),
@@ -110,7 +114,7 @@ pub(super) fn claims<J: Borrow<PoolJob>>(
                 };
                 &gate
             }
-            (_, computed, _) => computed,
+            (computed, _) => computed,
         };
         claims.extend(next(job, pool, computed));
     }
