@@ -21,6 +21,9 @@ pub struct ExplainQuery {
     pub pool: Option<String>,
     /// The name shown as `file` in the reply (default `job`).
     pub file: Option<String>,
+    /// Explain as if the job came from this client address (a pool's network rules are then
+    /// checked; without it they are not).
+    pub from: Option<std::net::IpAddr>,
 }
 
 /// Explains the job in the body.
@@ -36,7 +39,8 @@ pub async fn explain(
     let router = state.router.clone();
     let file = query.file.unwrap_or_else(|| "job".to_string());
     let work = move || {
-        let result = explain_job(&envelope, router.settings(), &router.inventory());
+        let from = query.from.map(|a| a.to_canonical());
+        let result = explain_job(&envelope, router.settings(), &router.inventory(), from);
         result.map(|e| json_line(&file, &e))
     };
     let line = tokio::task::spawn_blocking(work)

@@ -51,20 +51,24 @@ pub fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
-/// Route `body` without sending it. A shield rejection is an error (there is nothing to explain).
+/// Route `body` without sending it, as if it came from `from` (`None`: no client address, so a
+/// pool's network rules are not checked). A shield rejection is an error (there is nothing to
+/// explain).
 pub fn explain(
     body: &[u8],
     settings: &RouteSettings,
     inventory: &Inventory,
+    from: Option<std::net::IpAddr>,
 ) -> Result<Explained, Rejection> {
-    let (outcome, rejection) = match job::route(body, settings, inventory) {
+    let submitted = job::Admission::Submitted(from);
+    let (outcome, rejection) = match job::route_as(body, settings, inventory, submitted) {
         Ok(outcome) => (outcome, None),
         Err(rejection @ Rejection::Policy { .. }) => (
             job::route_as(
                 body,
                 &as_hold(settings),
                 inventory,
-                job::Admission::Explained(None),
+                job::Admission::Explained(from),
             )?,
             Some(rejection),
         ),
@@ -225,6 +229,34 @@ mod tests {
     }
 
     #[test]
+    fn network_rules_are_checked_only_with_a_client_address() {
+        let mut lighting = crate::store::Pool::new("lighting", ["render01"]);
+        let policy = serde_json::json!({"allow": {"networks": ["10.1.0.0/16"]}});
+        lighting.policy = serde_json::from_value(policy).unwrap();
+        let renders = vec![crate::renders::RenderInfo::named("render01")];
+        let inv = Inventory::new(vec![lighting], renders);
+        let settings = RouteSettings::default();
+        let body = br#"{"job":{"pool":"lighting","name":"j","user_name":"u","blocks":[{"tasks":[{"name":"t","command":"c"}]}]}}"#;
+        let said = |from: Option<&str>| {
+            let from = from.map(|a| a.parse().unwrap());
+            let e = explain(body, &settings, &inv, from).expect("explained");
+            let lines: Vec<String> = e.explanation.policy.iter().map(|d| d.to_string()).collect();
+            (e.verdict(), lines.join("; "))
+        };
+        let (verdict, lines) = said(None);
+        assert_eq!(verdict, "routed");
+        assert!(lines.contains("not checked"), "{lines}");
+        let (verdict, lines) = said(Some("10.1.2.3"));
+        assert!(
+            verdict == "routed" && !lines.contains("not checked"),
+            "{lines}"
+        );
+        let (verdict, lines) = said(Some("10.2.0.7"));
+        assert_eq!(verdict, "rejected", "{lines}");
+        assert!(lines.contains("10.2.0.7"), "{lines}");
+    }
+
+    #[test]
     fn an_unknown_pool_under_reject_is_explained_not_sent() {
         let inv = Inventory::new(vec![], vec![crate::renders::RenderInfo::named("render01")]);
         let settings = RouteSettings {
@@ -232,7 +264,7 @@ mod tests {
             ..RouteSettings::default()
         };
         let body = br#"{"job":{"pool":"x","name":"j","user_name":"u","blocks":[{"tasks":[{"name":"t","command":"c"}]}]}}"#;
-        let e = explain(body, &settings, &inv).expect("explained");
+        let e = explain(body, &settings, &inv, None).expect("explained");
         assert_eq!(e.verdict(), "rejected");
         assert!(e.job.is_none());
         assert!(human("f.json", &e).contains("nothing would be sent"));

@@ -40,6 +40,9 @@ pub struct Options {
     pub via_proxy: bool,
     /// Explain instead of sending.
     pub dry_run: bool,
+    /// For an explanation: the client address a pool's network rules check (`afpool explain
+    /// --from`); none: they are not checked.
+    pub from: Option<std::net::IpAddr>,
     /// JSON lines instead of text.
     pub json: bool,
 }
@@ -58,6 +61,7 @@ impl Options {
             pool: None,
             via_proxy: false,
             dry_run: false,
+            from: None,
             json: false,
         })
     }
@@ -170,7 +174,7 @@ async fn one_file(opts: &Options, target: &Target, file: &str) -> FileResult {
         Target::Direct(inv) => inv,
     };
     if opts.dry_run {
-        let explained = explain::explain(&body, &opts.settings, inventory)?;
+        let explained = explain::explain(&body, &opts.settings, inventory, opts.from)?;
         return Ok(report::Done::Explained(Box::new(explained)));
     }
     let outcome = job::route(&body, &opts.settings, inventory)?;
