@@ -184,10 +184,7 @@ fn main() -> anyhow::Result<()> {
     let registered: Vec<PoolJob> = (1..=a.jobs as i64)
         .map(|id| pool_job(id, a.pools))
         .collect();
-    let replies: Vec<Vec<u8>> = registered
-        .chunks(IDS_PER_GET)
-        .map(|c| jobs_reply(c))
-        .collect();
+    let replies: Vec<Vec<u8>> = registered.chunks(IDS_PER_GET).map(jobs_reply).collect();
     put(
         "reconcile_bytes",
         replies.iter().map(Vec::len).sum::<usize>() as f64,
