@@ -6,6 +6,7 @@
 #   scripts/bench.sh    # QUICK=1: a shorter, noisier run; SKIP_BUILD=1: use the binaries as built
 #   scripts/bench.sh --masks   # only what afpool's masks cost afserver's scheduler (issue 26 §1):
 #                              # printed, docs/benchmarks.md left alone
+#   SCALE_FARM=1 scripts/bench.sh   # adds section 8: a farm ten times larger (issue 26 §2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -451,6 +452,22 @@ figure record_batch_p50 "$(get record p50_us)" us "a batch of $(get record jobs_
 "$TARGET/examples/retarget_bench" --jobs 1000 >"$WORK/retarget.json"
 figure retarget_1000_jobs "$(get retarget retarget_ms)" ms "from afpool seeing a pool edit (file store: $(get retarget change_seen_ms) ms) until afserver acknowledged the last of 1,000 live jobs" -
 figure retarget_messages "$(get retarget actions)" actions "afserver action messages for those 1,000 jobs (one per distinct mask set)" -
+# --- 8. a farm ten times larger: 20,000 renders, 2,000 pools, 200,000 pool jobs (SCALE_FARM=1) --
+# In process (examples/scale_bench.rs: one thread's CPU time per phase) and the re-target of
+# 10,000 live jobs against the fake (examples/retarget_bench.rs). Off by default: ~1 minute more.
+if [[ ${SCALE_FARM:-0} == 1 ]]; then
+  "$TARGET/examples/scale_bench" --renders 20000 --pools 2000 --jobs 200000 >"$WORK/scale.json"
+  figure scale_list_bytes "$(calc "$(get scale list_bytes) / 1048576" 1)" MiB "afserver's render list at 20,000 renders ($(get scale bytes_per_render) bytes per render, as afserver 3.4.1 writes one)" -
+  figure scale_refresh_cpu "$(get scale parse_cpu_ms)" ms "<= 100 ms: afpool CPU reading that list (comparison with the last list: $(get scale compare_cpu_ms) ms)" "$(verdict "$(get scale parse_cpu_ms) <= 100")"
+  figure scale_inventory_new "$(get scale inventory_new_cpu_ms)" ms "Inventory::new, 2,000 pools x 20,000 renders (CPU)" -
+  figure scale_inventory_after "$(get scale inventory_after_cpu_ms)" ms "Inventory::after one pool edit (CPU; off the request path)" -
+  figure scale_route_p50 "$(get scale route_p50_us)" us "routing a pool job in process; p99 $(get scale route_p99_us) us (a pool's first job: $(get scale route_first_mean_us) us)" -
+  figure scale_reconcile "$(calc "$(get scale reconcile_parse_cpu_ms) + $(get scale reconcile_plan_cpu_ms)" 0)" ms "a reconcile pass over 200,000 registered jobs: reading $(calc "$(get scale reconcile_bytes) / 1048576" 0) MiB of get-jobs replies $(get scale reconcile_parse_cpu_ms) ms + plan $(get scale reconcile_plan_cpu_ms) ms (CPU)" -
+  "$TARGET/examples/retarget_bench" --jobs 10000 >"$WORK/retarget10k.json"
+  figure scale_retarget_10000 "$(get retarget10k last_ack_ms)" ms "<= 5000: from the pool edit until afserver acknowledged the last of 10,000 live jobs" "$(verdict "$(get retarget10k last_ack_ms) <= 5000")"
+  figure scale_retarget_messages "$(get retarget10k actions)" actions "<= 100 action messages for those 10,000 jobs" "$(verdict "$(get retarget10k actions) <= 100")"
+fi
+
 # --- 7. the web page: first paint and filter keystrokes, 200 pools x 5,000 renders -----------
 # A second afpool serve on the same store and fake with its HTTP server on a free port, the page
 # opened in headless Chromium over WebDriver (examples/web_bench.rs). Skipped without chromium.

@@ -56,6 +56,44 @@ async fn a_pool_edit_reaches_every_live_job_in_one_action() {
     assert!(runs_on(&cpu_job, "r10") && !runs_on(&cpu_job, "render01"));
 }
 
+/// More jobs of one mask set than an action takes: full actions, and the rest in one more.
+#[tokio::test]
+async fn jobs_beyond_one_batch_fill_the_next_action() {
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, store) = file_store().await;
+    let tuning = afpool::live::Tuning {
+        reconcile_every: Duration::from_secs(3600),
+        max_batch: 2,
+        ..afpool::live::Tuning::default()
+    };
+    let proxy = start_proxy_with(&spec, fake.addr, Vec::new(), tuning).await;
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        ids.push(submit(proxy.addr, "gpu", name).await);
+    }
+    registered(&proxy, &spec, 5).await;
+    let before = fake.actions().len();
+    store
+        .remove_hosts("gpu", &["gpu.node3".into()])
+        .await
+        .unwrap();
+    let moved = |jobs: &[FakeJob]| jobs.iter().all(|j| !runs_on(j, "gpu.node3"));
+    tokio::time::timeout(Duration::from_secs(10), fake.wait_jobs(moved))
+        .await
+        .expect("every gpu job follows the pool");
+    let sizes: Vec<usize> = fake.actions()[before..]
+        .iter()
+        .map(|a| a["ids"].as_array().unwrap().len())
+        .collect();
+    let mut sorted = sizes.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [1, 2, 2],
+        "five jobs in actions of at most two: {sizes:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_deleted_job_leaves_the_registry_and_a_tagged_job_is_adopted() {
     let fake = FakeAfserver::start(farm()).await;

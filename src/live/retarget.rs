@@ -206,12 +206,14 @@ impl Retargeter {
         let mut groups: Vec<Group> = Vec::new();
         for (id, p) in &self.pending {
             let resume = p.resume.is_some();
+            // A full group does not take more ids, but a later group of the same set may.
+            let max = self.live.tuning.max_batch;
             match groups
                 .iter_mut()
-                .find(|g| g.0 == p.params && g.1 == p.pause && g.2 == resume)
+                .find(|g| g.0 == p.params && g.1 == p.pause && g.2 == resume && g.3.len() < max)
             {
-                Some(g) if g.3.len() < self.live.tuning.max_batch => g.3.push(*id),
-                _ => groups.push((p.params.clone(), p.pause, resume, vec![*id])),
+                Some(g) => g.3.push(*id),
+                None => groups.push((p.params.clone(), p.pause, resume, vec![*id])),
             }
         }
         for (params, pause, resume, ids) in groups {
