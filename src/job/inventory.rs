@@ -139,8 +139,16 @@ impl Inventory {
                 })
             })
             .collect();
+        let mut positions: HashMap<String, Vec<usize>> = HashMap::new();
+        for (at, host) in all.iter().enumerate() {
+            positions
+                .entry(host.name.to_lowercase())
+                .or_default()
+                .push(at);
+        }
         let shared = SnapshotHosts {
             all: Arc::new(all),
+            positions,
             known: Arc::new(order),
             valid: validate(&spellings),
         };
@@ -278,6 +286,9 @@ impl Inventory {
 #[derive(Debug)]
 struct SnapshotHosts {
     all: Arc<Vec<HostState>>,
+    /// Where each lower-case name stands in `all`: a pool's listed members are found from its
+    /// members, not by reading every listed host once per pool.
+    positions: HashMap<String, Vec<usize>>,
     known: Arc<Vec<String>>,
     valid: Result<(), String>,
 }
@@ -322,8 +333,14 @@ fn plan_pool(pool: &Pool, spellings: &Spellings, shared: &SnapshotHosts) -> Pool
         .cloned()
         .collect();
     hosts.sort();
-    let in_pool = |h: &&HostState| members.contains(&h.name.to_lowercase());
-    let can_run: Vec<HostState> = shared.all.iter().filter(in_pool).cloned().collect();
+    let mut at: Vec<usize> = members
+        .iter()
+        .filter_map(|h| shared.positions.get(h))
+        .flatten()
+        .copied()
+        .collect();
+    at.sort_unstable();
+    let can_run: Vec<HostState> = at.into_iter().map(|i| shared.all[i].clone()).collect();
     let members = Arc::new(members);
     PoolPlan {
         excluded: shared.known.len() - hosts.len(),
