@@ -12,7 +12,7 @@ use crate::cli::HostsArgs;
 use crate::config::Config;
 use crate::natural;
 use crate::renders::{self, RenderInfo};
-use crate::select::resolve::members;
+use crate::select::resolve::members_of_all;
 use crate::store::Pool;
 
 /// One render with its pools.
@@ -91,8 +91,8 @@ pub async fn run(mut config: Config, args: HostsArgs) -> anyhow::Result<()> {
 /// Join renders and pools resolved at `now` (host names compared case-insensitively).
 pub fn report(renders: &[RenderInfo], pools: &[Pool], now: jiff::Timestamp) -> HostsReport {
     let mut why_by_host: HashMap<String, Vec<PoolWhy>> = HashMap::new();
-    for pool in pools {
-        for m in members(pool, renders, now) {
+    for (pool, members) in pools.iter().zip(members_of_all(pools, renders, now)) {
+        for m in members {
             let rows = why_by_host.entry(m.host.to_ascii_lowercase()).or_default();
             if rows.last().is_none_or(|w| w.pool != pool.name) {
                 rows.push(PoolWhy {

@@ -24,7 +24,6 @@ use serde::Serialize;
 use super::rule::Rule;
 use super::window::{self, Schedule};
 use crate::renders::RenderInfo;
-use crate::store::names::same_host;
 use crate::store::selection::ALL_SELECTED;
 use crate::store::Pool;
 
@@ -328,13 +327,43 @@ pub fn members_in(
 ) -> Vec<Member> {
     let mut resolver = Resolver::with_zone(resolver.zone.clone());
     resolver.resolve(std::slice::from_ref(pool), renders, now);
+    described(&resolver, pool, &listed_index(renders), now)
+}
+
+/// [`members`] of each of `pools`, in order, resolved together once (what `afpool hosts` and
+/// `GET /api/v1/hosts` need for a whole farm: one pass over the renders, not one per pool).
+pub fn members_of_all(pools: &[Pool], renders: &[RenderInfo], now: Timestamp) -> Vec<Vec<Member>> {
+    let mut resolver = Resolver::new();
+    resolver.resolve(pools, renders, now);
+    let index = listed_index(renders);
+    (pools.iter())
+        .map(|pool| described(&resolver, pool, &index, now))
+        .collect()
+}
+
+/// The renders by lower-case name (the first of a name wins, as a search from the start would).
+fn listed_index(renders: &[RenderInfo]) -> HashMap<String, &RenderInfo> {
+    let mut index = HashMap::with_capacity(renders.len());
+    for r in renders {
+        index.entry(r.name.to_ascii_lowercase()).or_insert(r);
+    }
+    index
+}
+
+/// The members of `pool`, which `resolver` has resolved, with why and when.
+fn described(
+    resolver: &Resolver,
+    pool: &Pool,
+    index: &HashMap<String, &RenderInfo>,
+    now: Timestamp,
+) -> Vec<Member> {
     let windows = Windows::at(pool, &resolver.zone, now);
     let rule = pool
         .selection
         .select
         .as_deref()
         .and_then(|s| Rule::compile(s).ok());
-    let listed = |host: &str| renders.iter().find(|r| same_host(&r.name, host));
+    let listed = |host: &str| index.get(&host.to_ascii_lowercase()).copied();
     let member = |(host, selected): (String, bool)| {
         let render = listed(&host);
         let why = match (selected, &rule, render) {
