@@ -1,4 +1,5 @@
-//! The pools' policies on a job being routed ([`admit`]), between resolving its pool reference
+//! Whether policy applies to what is routed ([`Admission`]), the pools' policies on a job being
+//! routed ([`admit`]), between resolving its pool reference
 //! and writing its masks, and the clamps in its annotation ([`annotate_clamps`]).
 
 use std::net::IpAddr;
@@ -6,6 +7,20 @@ use std::net::IpAddr;
 use super::envelope::{Fields, Job};
 use super::inventory::Inventory;
 use super::policy::{self, OnRefused};
+
+/// Whether a pool's policy applies to what is routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// A submission from this client address (`None`: not known, as for a job file explained
+    /// or sent by afsubmit): ACL, defaults and clamps apply.
+    Submitted(Option<IpAddr>),
+    /// As `Submitted`, for an explanation of a job a pool refuses: held instead of rejected, so
+    /// that every decision can be shown.
+    Explained(Option<IpAddr>),
+    /// A live job's masks computed again (re-target, guarded edit): it was admitted when
+    /// submitted, so no policy applies.
+    Live,
+}
 
 /// Every policy of the pools `name` routes into (a pool, or each pool an expression names
 /// outside a `!`), in order: the first refusal, else `None` with each default and clamp

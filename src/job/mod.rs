@@ -16,6 +16,7 @@ mod envelope;
 mod explain;
 mod hosts;
 mod inventory;
+mod job_keys;
 mod mask;
 pub mod policy;
 pub mod poolexpr;

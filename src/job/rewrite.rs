@@ -270,6 +270,24 @@ fn prefix_annotation(job: &mut Job<'_>, tag: &str) {
     job.set_str("annotation", &new);
 }
 
+impl PlanError {
+    /// Why pool `name` cannot take the job, for the empty-pool policy.
+    pub fn unusable(self, name: &str) -> String {
+        match self {
+            PlanError::NoHostLeft(masks) => format!("{masks} leave no host of pool '{name}'"),
+            PlanError::TooLarge { key, states } => format!(
+                "pool '{name}' needs a {key} of {states} regex states, more than afserver's \
+             std::regex accepts ({}), and afserver would ignore it; split the pool",
+                super::ecma::STATE_LIMIT
+            ),
+            PlanError::Refused { key, why } => {
+                format!("the {key} written for pool '{name}' cannot be used by afserver ({why}); split the pool")
+            }
+            PlanError::Rejected(r) => r.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+pub use super::admit::Admission;
 use super::envelope::{checked, utf8_text, Envelope, Fields, Job, Parts};
 use super::explain::{Explanation, Masks, Outcome, SnapshotRef, Verdict};
 use super::inventory::{Inventory, PoolPlan};
@@ -14,7 +15,7 @@ use super::poolref::{self, PoolChoice, PoolSource, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
-use super::{admit, ecma, poolexpr, shield, spill};
+use super::{admit, job_keys, poolexpr, shield, spill};
 
 /// What routing settled on, before the explanation is written.
 struct Decision {
@@ -26,20 +27,6 @@ struct Decision {
     spilled: Option<spill::Spilled>,
     /// What the pools' policies decided (ACL, defaults, clamps).
     policy: Vec<policy::Decision>,
-}
-
-/// Whether a pool's policy applies to what is routed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
-    /// A submission from this client address (`None`: not known, as for a job file explained
-    /// or sent by afsubmit): ACL, defaults and clamps apply.
-    Submitted(Option<IpAddr>),
-    /// As `Submitted`, for an explanation of a job a pool refuses: held instead of rejected, so
-    /// that every decision can be shown.
-    Explained(Option<IpAddr>),
-    /// A live job's masks computed again (re-target, guarded edit): it was admitted when
-    /// submitted, so no policy applies.
-    Live,
 }
 
 /// Route one job submission body (the whole `{"job":{...}}` envelope bytes). A body afpool cannot
@@ -129,8 +116,8 @@ fn route_envelope(
     }
     let masks_before = Masks::of(job);
     let found = poolref::take(job, settings)?;
-    let serial_dropped = drop_serial(job);
-    let submitted_paused = submitted_paused(job);
+    let serial_dropped = job_keys::drop_serial(job);
+    let submitted_paused = job_keys::submitted_paused(job);
     let decision = decide(job, found.choice.as_ref(), settings, inv, admission)?;
     if let (Some(choice), true) = (&found.choice, decision.verdict != Verdict::NoPool) {
         let spilled = decision.spilled.as_ref().map(|s| s.to.as_str());
@@ -148,24 +135,6 @@ fn route_envelope(
         spilled,
     };
     Ok((outcome, changed))
-}
-
-/// Removes a job key `serial`: afserver 3.4.1 would take it as the job's serial (`Job::jsonRead`
-/// reads it on creation), and the registry tells jobs apart by the serial afserver gives.
-/// `true` when there was one.
-fn drop_serial(job: &mut Job<'_>) -> bool {
-    let had = job.raw("serial").is_some();
-    if had {
-        job.remove("serial");
-    }
-    had
-}
-
-/// Whether the job was submitted paused (`"offline"` set to anything but `false`), before a hold
-/// pauses it: afpool resumes only a job whose pause is its own.
-fn submitted_paused(job: &Job<'_>) -> bool {
-    job.raw("offline")
-        .is_some_and(|v| !matches!(v.trim(), "false" | "null"))
 }
 
 fn malformed(message: String) -> Rejection {
@@ -319,24 +288,8 @@ fn unplannable(
         PlanError::NoHostLeft(_) => plan.exclude(),
         _ => FENCE_ALL,
     };
-    let problem = unusable(name, e);
+    let problem = e.unusable(name);
     policy(job, settings, settings.on_empty_pool, name, problem, fence)
-}
-
-/// Why pool `name` cannot take the job, for the empty-pool policy.
-fn unusable(name: &str, e: PlanError) -> String {
-    match e {
-        PlanError::NoHostLeft(masks) => format!("{masks} leave no host of pool '{name}'"),
-        PlanError::TooLarge { key, states } => format!(
-            "pool '{name}' needs a {key} of {states} regex states, more than afserver's \
-             std::regex accepts ({}), and afserver would ignore it; split the pool",
-            ecma::STATE_LIMIT
-        ),
-        PlanError::Refused { key, why } => {
-            format!("the {key} written for pool '{name}' cannot be used by afserver ({why}); split the pool")
-        }
-        PlanError::Rejected(r) => r.to_string(),
-    }
 }
 
 fn no_pool(reason: &str) -> Decision {

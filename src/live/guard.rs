@@ -262,7 +262,7 @@ fn merge(
 /// Whether `reference` takes hosts from a pool whose policy checks who submits: an edit that
 /// moves a job there would go around the check (the edit is routed as a live job).
 fn guards(reference: &str, inv: &Inventory) -> bool {
-    super::retarget_plan::checks_submitters(reference, inv.pools()).is_some()
+    super::gate::checks_submitters(reference, inv.pools()).is_some()
 }
 
 #[cfg(test)]

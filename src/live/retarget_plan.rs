@@ -97,7 +97,7 @@ pub(super) fn claims<J: Borrow<PoolJob>>(
         let computed = targets.get(job, pool, settings, &mut inv);
         let gate;
         let guarded = match (&job.held, computed) {
-            (Some(_), Computed::Routed { .. }) => checks_submitters(pool, pools),
+            (Some(_), Computed::Routed { .. }) => super::gate::checks_submitters(pool, pools),
             _ => None,
         };
         let computed = match (computed, guarded) {
@@ -119,27 +119,6 @@ pub(super) fn claims<J: Borrow<PoolJob>>(
         claims.extend(next(job, pool, computed));
     }
     claims
-}
-
-/// The first pool `reference` takes hosts from (the pool, or a pool an expression names outside
-/// a `!`) whose policy checks who submits (an allow or deny list, allowed services). A job afpool
-/// held (an unknown or empty pool) was never checked against it and its client's address is
-/// gone, so it stays held rather than come back around the check (fail-closed).
-pub(super) fn checks_submitters(reference: &str, pools: &[Pool]) -> Option<String> {
-    let guards = |name: &str| {
-        pools.iter().any(|p| {
-            p.name == name
-                && (!p.policy.allow.is_empty()
-                    || !p.policy.deny.is_empty()
-                    || !p.policy.services.is_empty())
-        })
-    };
-    if pools.iter().any(|p| p.name == reference) {
-        return guards(reference).then(|| reference.to_string());
-    }
-    let expr = PoolExpr::parse(reference).ok()?;
-    let found = expr.positive_names().into_iter().find(|n| guards(n));
-    found.map(str::to_string)
 }
 
 /// The name a job's pool reference takes after `renames`: the new name of a renamed pool, or a

@@ -69,7 +69,7 @@ pub fn due(
         };
         // The job was admitted into its pool, not into the fallback: a fallback that checks who
         // submits is not added around that check (fail-closed; a submission spills into it).
-        if super::retarget_plan::checks_submitters(&added, pools).is_some() {
+        if super::gate::checks_submitters(&added, pools).is_some() {
             continue;
         }
         let mut after = (*job).clone();

@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod facts;
 pub mod feed;
+pub mod member;
 pub mod resolve;
 pub mod rule;
 pub mod window;

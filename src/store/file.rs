@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::atomic;
+use super::file_doc::{ClientDoc, PoolDoc};
 use super::names::{self, same_host};
-use super::selection::{self, StoredWindows};
+use super::selection;
 use super::{ChangeFeed, Pool, PoolPolicy, PoolStore, Selection, Snapshot, Spill, StoreError};
 
 /// How often [`super::live::LivePools`] checks the file's metadata.
@@ -46,88 +47,6 @@ struct FileDoc {
     pools: Vec<PoolDoc>,
     #[serde(flatten)]
     extra: Map<String, Value>,
-}
-
-/// One pool, in the legacy MongoDB document shape.
-#[derive(Debug, Serialize, Deserialize)]
-struct PoolDoc {
-    name: String,
-    #[serde(default)]
-    clients: Vec<ClientDoc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    select: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    except: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    fallback: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    spill_below: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    spill_after: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    during: Vec<StoredWindows>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    time_zone: Option<String>,
-    /// The pool's policy (kept as JSON so that a document that does not read stays as it is).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    policy: Option<Value>,
-    #[serde(flatten)]
-    extra: Map<String, Value>,
-}
-
-/// One member host; the legacy tool always writes all four keys.
-#[derive(Debug, Serialize, Deserialize)]
-struct ClientDoc {
-    hostname: String,
-    #[serde(default)]
-    engine: String,
-    #[serde(default)]
-    ip: String,
-    #[serde(default)]
-    port: String,
-    #[serde(flatten)]
-    extra: Map<String, Value>,
-}
-
-impl ClientDoc {
-    fn new(hostname: String) -> Self {
-        let empty = String::new;
-        ClientDoc {
-            hostname,
-            engine: empty(),
-            ip: empty(),
-            port: empty(),
-            extra: Map::new(),
-        }
-    }
-}
-
-impl PoolDoc {
-    fn to_pool(&self) -> Pool {
-        let hosts = self.clients.iter().map(|c| c.hostname.clone());
-        // A document imported from MongoDB or a legacy Pool Server reply keeps its `_id`.
-        let oid = self.extra.get("_id").and_then(|id| id.get("$oid"));
-        Pool {
-            name: self.name.clone(),
-            hosts: names::dedupe_hosts(hosts),
-            legacy_id: oid.and_then(Value::as_str).map(str::to_string),
-            selection: Selection {
-                select: self.select.clone(),
-                except: self.except.clone(),
-                during: selection::during_from_stored(&self.during),
-                time_zone: self.time_zone.clone(),
-            },
-            spill: Spill {
-                fallback: self.fallback.clone(),
-                spill_below: self.spill_below,
-                spill_after: self.spill_after.clone(),
-            },
-            policy: match &self.policy {
-                None => PoolPolicy::default(),
-                Some(v) => super::stored_policy(&self.name, PoolPolicy::deserialize(v)),
-            },
-        }
-    }
 }
 
 impl FileDoc {

@@ -227,6 +227,12 @@ impl PoolPolicy {
         out
     }
 
+    /// True when the policy checks who submits (an allow or deny list, allowed services), which
+    /// only a submission can pass: a job moved in live was never checked against it.
+    pub fn checks_submitters(&self) -> bool {
+        !self.allow.is_empty() || !self.deny.is_empty() || !self.services.is_empty()
+    }
+
     /// The verdict for refused jobs.
     pub fn on_refused(&self) -> OnRefused {
         self.on_refused.unwrap_or_default()
