@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::job::{self, Inventory, Outcome, Rejection, RouteSettings, Routed};
 use crate::renders::{self, RenderInfo};
+use crate::store::rules::DefaultRules;
 use crate::store::Pool;
 use crate::upstream::Upstream;
 
@@ -27,6 +28,11 @@ pub trait PoolFeed: Send + Sync {
     /// Increases whenever the pools change (what [`PoolFeed::changes`] carries).
     fn version(&self) -> u64 {
         0
+    }
+    /// The stored default pool rules (`None`: none stored), changing with the pools.
+    fn rules(&self) -> Arc<Option<DefaultRules>> {
+        static NONE: std::sync::OnceLock<Arc<Option<DefaultRules>>> = std::sync::OnceLock::new();
+        NONE.get_or_init(|| Arc::new(None)).clone()
     }
 }
 
@@ -49,10 +55,14 @@ impl PoolFeed for crate::store::live::LivePools {
     fn version(&self) -> u64 {
         crate::store::live::LivePools::version(self)
     }
+    fn rules(&self) -> Arc<Option<DefaultRules>> {
+        crate::store::live::LivePools::rules(self)
+    }
 }
 
 struct Built {
     pools: Arc<Vec<Pool>>,
+    rules: Arc<Option<DefaultRules>>,
     renders: Arc<Vec<RenderInfo>>,
     inventory: Arc<Inventory>,
 }
@@ -76,7 +86,8 @@ impl Router {
         pools: Arc<dyn PoolFeed>,
         renders: Arc<RendersCache>,
     ) -> Self {
-        let built = build(pools.current(), renders.current(), None);
+        let sources = (pools.current(), pools.rules(), renders.current());
+        let built = build(sources, None);
         Router {
             settings,
             pools,
@@ -140,14 +151,18 @@ impl Router {
     async fn rebuild_if_changed(&self) {
         let _one_at_a_time = self.rebuilding.lock().await;
         let (pools, renders) = (self.pools.current(), self.renders.current());
+        let rules = self.pools.rules();
         let built = self.built.load();
-        if Arc::ptr_eq(&built.pools, &pools) && Arc::ptr_eq(&built.renders, &renders) {
+        if Arc::ptr_eq(&built.pools, &pools)
+            && Arc::ptr_eq(&built.renders, &renders)
+            && Arc::ptr_eq(&built.rules, &rules)
+        {
             return;
         }
         let started = Instant::now();
         let (n_pools, n_renders) = (pools.len(), renders.len());
-        let previous = built.inventory.clone();
-        let work = move || build(pools, renders, Some(&previous));
+        let previous = built.clone();
+        let work = move || build((pools, rules, renders), Some(&previous));
         let Ok(fresh) = tokio::task::spawn_blocking(work).await else {
             return tracing::error!("building the routing inventory failed; keeping the last one");
         };
@@ -172,20 +187,31 @@ pub async fn changed(rx: &mut Option<watch::Receiver<u64>>) {
     std::future::pending().await
 }
 
-fn build(
-    pools: Arc<Vec<Pool>>,
-    renders: Arc<Vec<RenderInfo>>,
-    previous: Option<&Inventory>,
-) -> Built {
+/// Pools, rules and renders, as one build reads them.
+type Sources = (
+    Arc<Vec<Pool>>,
+    Arc<Option<DefaultRules>>,
+    Arc<Vec<RenderInfo>>,
+);
+
+fn build((pools, rules, renders): Sources, previous: Option<&Built>) -> Built {
     let (pool_list, render_list) = (pools.as_ref().clone(), renders.as_ref().clone());
-    let inventory = Arc::new(match previous {
-        Some(prev) => Inventory::after(prev, pool_list, render_list),
-        None => Inventory::new(pool_list, render_list),
-    });
+    let inventory = match previous {
+        Some(prev) => Inventory::after(&prev.inventory, pool_list, render_list),
+        None => Inventory::new(pool_list, render_list).with_rules(rules.as_ref().as_ref()),
+    };
+    // Rules are compiled again only when they changed.
+    let inventory = match previous {
+        Some(prev) if !Arc::ptr_eq(&prev.rules, &rules) => {
+            inventory.with_rules(rules.as_ref().as_ref())
+        }
+        _ => inventory,
+    };
     Built {
         pools,
+        rules,
         renders,
-        inventory,
+        inventory: Arc::new(inventory),
     }
 }
 

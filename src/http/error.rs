@@ -91,6 +91,9 @@ impl ApiError {
             ApiError::Store(StoreError::InvalidPolicy(_)) => {
                 (StatusCode::BAD_REQUEST, "invalid_policy")
             }
+            ApiError::Store(StoreError::InvalidRules(_)) => {
+                (StatusCode::BAD_REQUEST, "invalid_rules")
+            }
             ApiError::Store(StoreError::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
@@ -170,6 +173,7 @@ mod tests {
     #[case(ApiError::Store(StoreError::InvalidSpill("e".into())), 400, "invalid_spill")]
     #[case(ApiError::Store(StoreError::InvalidSchedule("e".into())), 400, "invalid_schedule")]
     #[case(ApiError::Store(StoreError::InvalidPolicy("e".into())), 400, "invalid_policy")]
+    #[case(ApiError::Store(StoreError::InvalidRules("e".into())), 400, "invalid_rules")]
     #[case(ApiError::Store(StoreError::Unavailable("down".into())), 503, "unavailable")]
     #[case(ApiError::TooLarge(1), 413, "too_large")]
     #[case(ApiError::Unauthorized("who".into()), 401, "unauthorized")]

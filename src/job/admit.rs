@@ -22,6 +22,16 @@ pub enum Admission {
     Live,
 }
 
+impl Admission {
+    /// The client's address, when known.
+    pub(crate) fn peer(&self) -> Option<IpAddr> {
+        match self {
+            Admission::Submitted(peer) | Admission::Explained(peer) => *peer,
+            Admission::Live => None,
+        }
+    }
+}
+
 /// Every policy of the pools `name` routes into (a pool, or each pool an expression names
 /// outside a `!`), in order: the first refusal, else `None` with each default and clamp
 /// written into the job. Every decision is pushed to `decided`.

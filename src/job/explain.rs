@@ -111,6 +111,10 @@ pub struct Explanation {
     /// clamp (empty when no policy applied).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policy: Vec<super::policy::Decision>,
+    /// Which default pool rule a job naming no pool hit, or that none did (absent when the job
+    /// named a pool or no rules are stored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<super::rules::Choice>,
 }
 
 /// The result of routing one job.
@@ -159,6 +163,7 @@ fn source_word(p: &PoolChoice) -> &'static str {
         HostsMaskToken => "hosts_mask token",
         HostsMaskExcludeToken => "hosts_mask_exclude token",
         RoutedMark => "afpool_routed mark",
+        DefaultRule => "default rule",
         Default => "default",
     }
 }
@@ -198,6 +203,7 @@ mod tests {
             reason: "why".into(),
             hosts_excluded: 3,
             policy: Vec::new(),
+            rule: None,
         };
         let pool = Some(PoolChoice {
             name: "gpu".into(),

@@ -11,6 +11,7 @@ use super::ecma::{self, Refusal};
 pub use super::hosts::{HostList, HostState};
 use super::policy::Compiled;
 use super::poolexpr::{EvalError, PoolExpr};
+use super::rules::{CompiledRules, DefaultRules};
 use super::{compact, mask, MaskMode};
 use crate::renders::RenderInfo;
 use crate::store::Pool;
@@ -94,6 +95,8 @@ pub struct Inventory {
     exprs: Box<Expressions>,
     /// The policies of pools that have one, compiled.
     policies: HashMap<String, Arc<Compiled>>,
+    /// The stored default pool rules, compiled (`None`: none stored).
+    rules: Option<Arc<CompiledRules>>,
 }
 
 /// What planning a pool expression needs of the snapshot, and the plans made.
@@ -175,7 +178,26 @@ impl Inventory {
                 plans: Mutex::default(),
             }),
             policies,
+            rules: None,
         }
+    }
+
+    /// This snapshot with the stored default pool rules (`None`: none stored, the routing
+    /// settings' `default_pool` applies). Rules that do not compile (checked on write, so a hand
+    /// edit) hold every job that names no pool.
+    pub fn with_rules(mut self, rules: Option<&DefaultRules>) -> Self {
+        self.rules = rules.map(|r| {
+            Arc::new(r.compile().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the default pool rules do not compile; every job naming no pool is held");
+                CompiledRules::holding()
+            }))
+        });
+        self
+    }
+
+    /// The stored default pool rules, compiled (`None`: none stored).
+    pub(crate) fn rules(&self) -> Option<&CompiledRules> {
+        self.rules.as_deref()
     }
 
     /// True when some pool has a policy.
@@ -206,9 +228,11 @@ impl Inventory {
     /// Builds the snapshot after `previous`: every mask `previous` had written is carried over
     /// when the hosts it names are unchanged, else written now. The render list changes often
     /// (online and busy flags) while names rarely do, and masks take milliseconds to write for
-    /// thousands of hosts: this keeps that work off the request path.
+    /// thousands of hosts: this keeps that work off the request path. The default pool rules of
+    /// `previous` are kept (see [`Inventory::with_rules`]).
     pub fn after(previous: &Inventory, pools: Vec<Pool>, renders: Vec<RenderInfo>) -> Self {
-        let inv = Inventory::new(pools, renders);
+        let mut inv = Inventory::new(pools, renders);
+        inv.rules = previous.rules.clone();
         for (name, plan) in &inv.plans {
             if let Some(old) = previous.plans.get(name) {
                 plan.carry(old);

@@ -28,6 +28,7 @@ pub mod rules;
 pub mod settings;
 mod shield;
 pub mod spill;
+mod unnamed;
 
 pub use envelope::{is_job_submission, might_be_submission, Parts};
 pub use explain::{BlockMasks, Explanation, Masks, Outcome, SnapshotRef, Verdict};

@@ -1,6 +1,7 @@
 //! Finding a job's pool reference, first one found wins: the job key `"pool"`, the
 //! `afpool_routed` mark of an earlier pass, a `"pool"` key in the JSON held by `custom_data`, a
-//! `pool:NAME` token in `hosts_mask` then `hosts_mask_exclude`, then the default pool. The `pool` key, every
+//! `pool:NAME` token in `hosts_mask` then `hosts_mask_exclude` (a job with none of them gets what
+//! [`super::unnamed`] chooses). The `pool` key, every
 //! `pool:NAME` token and the mark are stripped before forwarding (routing writes the mark again).
 //! A token may hold a pool expression (`pool:gpu&!old`, `pool:(gpu|cpu)&!old`: `|` only inside
 //! parentheses, where it cannot be a mask separator), and several tokens in one field name their
@@ -11,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use super::envelope::{Fields, Job};
 use super::mask::SEPARATORS;
 use super::rejection::{Rejection, ShieldRule};
-use super::settings::RouteSettings;
 
 /// The job key afpool leaves on every job it routed, held or passed (afserver ignores unknown
 /// keys). It is a pool reference like the others, never a pass: a job that comes through afpool
@@ -35,7 +35,10 @@ pub enum PoolSource {
     HostsMaskExcludeToken,
     /// The [`ROUTED_KEY`] mark of an earlier pass through afpool.
     RoutedMark,
-    /// `default_pool` of the settings.
+    /// A stored default pool rule that held for a job naming no pool ([`super::rules`]).
+    DefaultRule,
+    /// What a job naming no pool and matching no rule gets: the rules' otherwise, or
+    /// `default_pool` of the settings when no rules are stored ([`super::unnamed`]).
     Default,
 }
 
@@ -63,7 +66,7 @@ pub(crate) struct Found {
 }
 
 /// Finds the pool reference and strips the `pool` key and every `pool:NAME` token from the job.
-pub(crate) fn take(job: &mut Job<'_>, settings: &RouteSettings) -> Result<Found, Rejection> {
+pub(crate) fn take(job: &mut Job<'_>) -> Result<Found, Rejection> {
     let key = take_key(job)?;
     let stripped_key = key.is_some();
     let mut choice = key.map(|name| PoolChoice {
@@ -103,13 +106,6 @@ pub(crate) fn take(job: &mut Job<'_>, settings: &RouteSettings) -> Result<Found,
             choice = choice.or(Some(PoolChoice { name, source }));
         }
     }
-    let default = settings.default_pool.as_ref().filter(|n| !n.is_empty());
-    choice = choice.or_else(|| {
-        default.map(|n| PoolChoice {
-            name: n.clone(),
-            source: PoolSource::Default,
-        })
-    });
     Ok(Found { choice, stripped })
 }
 
@@ -231,14 +227,10 @@ mod tests {
         assert_eq!(found, names);
     }
 
-    fn found(job: &str, default: Option<&str>) -> (Option<(String, PoolSource)>, String) {
+    fn found(job: &str) -> (Option<(String, PoolSource)>, String) {
         let body = format!(r#"{{"job":{job}}}"#);
         let mut env = Envelope::parse(body.as_bytes()).unwrap();
-        let settings = RouteSettings {
-            default_pool: default.map(str::to_string),
-            ..Default::default()
-        };
-        let f = take(env.job_mut().unwrap(), &settings).unwrap();
+        let f = take(env.job_mut().unwrap()).unwrap();
         let out = String::from_utf8(env.to_vec()).unwrap();
         (f.choice.map(|c| (c.name, c.source)), out)
     }
@@ -269,12 +261,10 @@ mod tests {
         "gpu|cpu&!old",
         PoolSource::HostsMaskToken
     )]
-    #[case(r#"{"custom_data":"not json"}"#, "dflt", PoolSource::Default)]
-    #[case(r#"{"custom_data":"{\"pool\":7}"}"#, "dflt", PoolSource::Default)]
     #[case(r#"{"pool":""}"#, "", PoolSource::JobKey)]
     #[case(r#"{"pool":null}"#, "", PoolSource::JobKey)]
     fn precedence(#[case] job: &str, #[case] name: &str, #[case] source: PoolSource) {
-        let (choice, out) = found(job, Some("dflt"));
+        let (choice, out) = found(job);
         assert_eq!(choice, Some((name.to_string(), source)));
         assert!(
             !out.contains("\"pool\":") && !out.contains("pool:"),
@@ -282,23 +272,26 @@ mod tests {
         );
     }
 
-    #[test]
-    fn no_reference_and_no_default() {
-        let (choice, out) = found(r#"{"name":"x","hosts_mask":"r1"}"#, None);
+    #[rstest]
+    #[case(r#"{"name":"x","hosts_mask":"r1"}"#)]
+    #[case(r#"{"custom_data":"not json"}"#)]
+    #[case(r#"{"custom_data":"{\"pool\":7}"}"#)]
+    fn no_reference(#[case] job: &str) {
+        let (choice, out) = found(job);
         assert_eq!(choice, None);
-        assert_eq!(out, r#"{"job":{"name":"x","hosts_mask":"r1"}}"#);
+        assert_eq!(out, format!(r#"{{"job":{job}}}"#));
     }
 
     #[test]
     fn custom_data_is_left_as_is() {
-        let (_, out) = found(r#"{"custom_data":"{\"pool\": \"gpu\"}"}"#, None);
+        let (_, out) = found(r#"{"custom_data":"{\"pool\": \"gpu\"}"}"#);
         assert_eq!(out, r#"{"job":{"custom_data":"{\"pool\": \"gpu\"}"}}"#);
     }
 
     #[test]
     fn non_string_pool_key_is_refused() {
         let mut env = Envelope::parse(br#"{"job":{"pool":5}}"#).unwrap();
-        let err = take(env.job_mut().unwrap(), &RouteSettings::default()).unwrap_err();
+        let err = take(env.job_mut().unwrap()).unwrap_err();
         assert_eq!(err.rule(), Some(ShieldRule::Malformed));
     }
 

@@ -1,5 +1,6 @@
 //! [`route`]: one job submission in, an [`Outcome`] or a [`Rejection`] out. Order: parse, shield,
-//! find and strip the pool reference, resolve it (a pool or an expression), the pools' policy
+//! find and strip the pool reference (or, naming none, the default pool rules: [`super::unnamed`]),
+//! resolve it (a pool or an expression), the pools' policy
 //! (ACL, then defaults and clamps: [`super::policy`]), the masks (or the unusable-pool policy),
 //! write the body back.
 
@@ -15,7 +16,7 @@ use super::poolref::{self, PoolChoice, PoolSource, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
-use super::{admit, job_keys, poolexpr, shield, spill};
+use super::{admit, job_keys, poolexpr, rules, shield, spill, unnamed};
 
 /// What routing settled on, before the explanation is written.
 struct Decision {
@@ -27,6 +28,8 @@ struct Decision {
     spilled: Option<spill::Spilled>,
     /// What the pools' policies decided (ACL, defaults, clamps).
     policy: Vec<policy::Decision>,
+    /// Which default pool rule a job naming no pool hit (`None`: it named one, or no rules).
+    rule: Option<rules::Choice>,
 }
 
 /// Route one job submission body (the whole `{"job":{...}}` envelope bytes). A body afpool cannot
@@ -115,20 +118,39 @@ fn route_envelope(
         shield::check_regex_masks(job)?;
     }
     let masks_before = Masks::of(job);
-    let found = poolref::take(job, settings)?;
+    let found = poolref::take(job)?;
+    let unnamed = match found.choice {
+        Some(_) => None,
+        None => Some(unnamed::choose(job, settings, inv, admission.peer())),
+    };
+    let choice = found.choice.or_else(|| unnamed.as_ref()?.choice.clone());
     let serial_dropped = job_keys::drop_serial(job);
     let submitted_paused = job_keys::submitted_paused(job);
-    let decision = decide(job, found.choice.as_ref(), settings, inv, admission)?;
-    if let (Some(choice), true) = (&found.choice, decision.verdict != Verdict::NoPool) {
+    let mut decision = match &unnamed {
+        Some(u) if u.is_hold() => policy(
+            job,
+            settings,
+            Policy::Hold,
+            "",
+            HOLD_UNMATCHED.into(),
+            FENCE_ALL,
+        )?,
+        _ => decide(job, choice.as_ref(), settings, inv, admission)?,
+    };
+    if let Some(rule) = unnamed.and_then(|u| u.rule) {
+        decision.reason = format!("{}; {}", rule.words(), decision.reason);
+        decision.rule = Some(rule);
+    }
+    if let (Some(choice), true) = (&choice, decision.verdict != Verdict::NoPool) {
         let spilled = decision.spilled.as_ref().map(|s| s.to.as_str());
         job.set_str(ROUTED_KEY, spilled.unwrap_or(&choice.name));
     }
     let changed = found.stripped || serial_dropped || decision.changed;
     let spilled = decision.spilled.clone();
-    let explain = explanation(job, found.choice.clone(), masks_before, &decision);
+    let explain = explanation(job, choice.clone(), masks_before, &decision);
     let outcome = Outcome {
         verdict: decision.verdict,
-        pool: found.choice,
+        pool: choice,
         body: None,
         explain,
         submitted_paused,
@@ -149,7 +171,7 @@ fn decide(
     admission: Admission,
 ) -> Result<Decision, Rejection> {
     let choice = match choice {
-        None => return Ok(no_pool("no pool reference and no default pool")),
+        None => return Ok(no_pool("no pool reference")),
         Some(c) if c.is_no_pool() => return Ok(no_pool("the pool reference says no pool")),
         Some(c) => c,
     };
@@ -268,6 +290,7 @@ fn masks(
                 routed: Some(masks),
                 spilled: None,
                 policy: Vec::new(),
+                rule: None,
             })
         }
         Err(PlanError::Rejected(r)) => Err(r),
@@ -301,6 +324,7 @@ fn no_pool(reason: &str) -> Decision {
         routed: None,
         spilled: None,
         policy: Vec::new(),
+        rule: None,
     }
 }
 
@@ -313,6 +337,9 @@ fn routed_reason(name: &str, plan: &PoolPlan, masks: &rewrite::MaskPlan) -> Stri
         masks.hosts_excluded
     )
 }
+
+/// Why a job naming no pool and matching no default pool rule is held.
+const HOLD_UNMATCHED: &str = "it names no pool and no default pool rule matched (otherwise: hold)";
 
 /// The exclude mask of a held job whose pool has no usable host: every host.
 const FENCE_ALL: &str = ".*";
@@ -355,6 +382,7 @@ fn policy(
         routed: None,
         spilled: None,
         policy: Vec::new(),
+        rule: None,
     })
 }
 
@@ -385,6 +413,7 @@ fn explanation(
         reason: d.reason.clone(),
         hosts_excluded: d.routed.as_ref().map_or(0, |m| m.hosts_excluded),
         policy: d.policy.clone(),
+        rule: d.rule.clone(),
     }
 }
 

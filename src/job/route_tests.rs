@@ -21,6 +21,9 @@ mod expr;
 #[path = "route_acl_tests.rs"]
 mod acl;
 
+#[path = "route_rules_tests.rs"]
+mod rules;
+
 const BLOCK: &str = r#"{"name":"b","tasks":[{"name":"t","command":"c"}]}"#;
 
 fn inv() -> Inventory {

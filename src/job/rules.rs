@@ -94,6 +94,19 @@ impl Choice {
     pub fn is_hold(&self) -> bool {
         matches!(self, Choice::Otherwise(Otherwise::Hold))
     }
+
+    /// In words, for reasons and explanations: `default rule 1 ('nuke' in services) → comp`,
+    /// `no default rule matched → farm` (rules are numbered from 1 for people).
+    pub fn words(&self) -> String {
+        match self {
+            Choice::Rule { index, when, pool } => {
+                format!("default rule {} ({when}) → {pool}", index + 1)
+            }
+            Choice::Otherwise(Otherwise::Pool(pool)) => format!("no default rule matched → {pool}"),
+            Choice::Otherwise(Otherwise::None) => "no default rule matched → no pool".into(),
+            Choice::Otherwise(Otherwise::Hold) => "no default rule matched → held".into(),
+        }
+    }
 }
 
 /// A checked rule list, conditions compiled (built once per routing snapshot).
@@ -136,6 +149,14 @@ impl DefaultRules {
 }
 
 impl CompiledRules {
+    /// No rule, otherwise hold (what rules that cannot be read or compiled become).
+    pub(crate) fn holding() -> CompiledRules {
+        CompiledRules {
+            rules: Vec::new(),
+            otherwise: Otherwise::Hold,
+        }
+    }
+
     /// Are there rules to evaluate (facts need reading)?
     pub fn has_rules(&self) -> bool {
         !self.rules.is_empty()

@@ -1,5 +1,5 @@
 //! [`StoreError`]: what a pool store's callers branch on (not found, taken, a refused name,
-//! host, rule, schedule, spill-over or policy, the backend unavailable).
+//! host, rule, schedule, spill-over, policy or default rule list, the backend unavailable).
 
 /// Errors a caller can branch on.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -28,6 +28,9 @@ pub enum StoreError {
     /// A pool policy is not acceptable (the reason says what and where).
     #[error("invalid policy: {0}")]
     InvalidPolicy(String),
+    /// The default pool rules are not acceptable (the reason says which rule and where).
+    #[error("invalid default pool rules: {0}")]
+    InvalidRules(String),
     /// The backend cannot be reached or failed.
     #[error("pool store unavailable: {0}")]
     Unavailable(String),

@@ -5,7 +5,8 @@
 //! `{"pools": [{"name": "lighting", "clients": [{"hostname": "pc-1", "engine": "", "ip": "",
 //! "port": ""}]}]}`, plus a selector pool's `select` and `except`, scheduled members' `during`
 //! and `time_zone`, a spilling pool's `fallback`, `spill_below` and `spill_after`, and a pool's
-//! `policy` beside `name` (only when set). A top-level array of pool documents (e.g. the body of a legacy Pool Server
+//! `policy` beside `name` (only when set), and the default pool rules under the top-level key
+//! `default_rules` ([`super::rules`]). A top-level array of pool documents (e.g. the body of a legacy Pool Server
 //! reply, `_id` included) is accepted on read; the next write turns it into the object form.
 //! A missing or empty file means "no pools" (the live view tells it apart, see
 //! [`super::fault`]); the file and its parent folders are created on the first write, like any
@@ -300,6 +301,22 @@ impl PoolStore for FileStore {
                 pool.policy = value;
                 Ok((pool.to_pool(), changed))
             })
+        })
+        .await
+    }
+
+    async fn rules(&self) -> Result<Option<super::rules::DefaultRules>, StoreError> {
+        self.blocking(|s| Ok(super::rules::from_file(&s.read_doc()?.extra)))
+            .await
+    }
+
+    async fn set_rules(
+        &self,
+        rules: Option<&super::rules::DefaultRules>,
+    ) -> Result<(), StoreError> {
+        let rules = rules.map(super::rules::checked).transpose()?;
+        self.blocking(move |s| {
+            s.modify(|doc| Ok(((), super::rules::into_file(&mut doc.extra, rules.as_ref()))))
         })
         .await
     }

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::fault::{Fault, Tracker, Verdict};
+use super::rules::DefaultRules;
 use super::{ChangeFeed, Pool, SharedStore, StoreError};
 
 /// Pause before reopening a broken change feed.
@@ -26,6 +27,8 @@ const RETRY: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct LivePools {
     pools: ArcSwap<Vec<Pool>>,
+    /// The default pool rules as stored (`None`: none stored).
+    rules: ArcSwap<Option<DefaultRules>>,
     version: watch::Sender<u64>,
     available: watch::Sender<bool>,
 }
@@ -41,6 +44,7 @@ impl LivePools {
             live: live.clone(),
             shutdown,
             tracker: Tracker::new(),
+            rules: None,
         };
         refresher.reload().await;
         tokio::spawn(refresher.run());
@@ -51,6 +55,7 @@ impl LivePools {
     pub fn new(pools: Vec<Pool>) -> Self {
         LivePools {
             pools: ArcSwap::from_pointee(pools),
+            rules: ArcSwap::from_pointee(None),
             version: watch::Sender::new(0),
             available: watch::Sender::new(true),
         }
@@ -59,6 +64,16 @@ impl LivePools {
     /// Every pool as last loaded, in natural order of names.
     pub fn current(&self) -> Arc<Vec<Pool>> {
         self.pools.load_full()
+    }
+
+    /// The default pool rules as last loaded (`None`: none stored).
+    pub fn rules(&self) -> Arc<Option<DefaultRules>> {
+        self.rules.load_full()
+    }
+
+    /// Fixed default pool rules (for tests and one-shot commands), published like a change.
+    pub fn set_rules(&self, rules: Option<DefaultRules>) {
+        self.publish(self.current().as_ref().clone(), rules);
     }
 
     /// The pool named exactly `name`, if any.
@@ -102,12 +117,19 @@ impl LivePools {
         }
     }
 
-    /// Replaces the pools if they differ, and bumps the version.
-    fn publish(&self, pools: Vec<Pool>) {
-        if **self.pools.load() == pools {
+    /// Replaces the pools and the rules that differ, and bumps the version if any did.
+    fn publish(&self, pools: Vec<Pool>, rules: Option<DefaultRules>) {
+        let same_pools = **self.pools.load() == pools;
+        let same_rules = **self.rules.load() == rules;
+        if same_pools && same_rules {
             return;
         }
-        self.pools.store(Arc::new(pools));
+        if !same_pools {
+            self.pools.store(Arc::new(pools));
+        }
+        if !same_rules {
+            self.rules.store(Arc::new(rules));
+        }
         self.version.send_modify(|v| *v += 1);
     }
 }
@@ -126,6 +148,8 @@ struct Refresher {
     live: Arc<LivePools>,
     shutdown: CancellationToken,
     tracker: Tracker,
+    /// The rules read with the pools being observed.
+    rules: Option<DefaultRules>,
 }
 
 impl Refresher {
@@ -198,7 +222,14 @@ impl Refresher {
 
     /// Reads the store and publishes what it holds, or keeps the last pools; false on a fault.
     async fn reload(&mut self) -> bool {
-        let read = self.store.snapshot().await;
+        let read = match self.store.snapshot().await {
+            Ok(snapshot) => self.store.rules().await.map(|rules| (snapshot, rules)),
+            Err(e) => Err(e),
+        };
+        let read = read.map(|(snapshot, rules)| {
+            self.rules = rules;
+            snapshot
+        });
         self.observe(read)
     }
 
@@ -223,6 +254,13 @@ impl Refresher {
     }
 
     fn publish(&self, pools: Vec<Pool>) {
+        if *self.live.rules() != self.rules {
+            let rules = self.rules.as_ref().map_or(0, |r| r.rules.len());
+            tracing::info!(
+                rules,
+                "default pool rules changed; routing with the new rules"
+            );
+        }
         if *self.live.current() != pools {
             let hosts: usize = pools.iter().map(|p| p.hosts.len()).sum();
             tracing::info!(
@@ -231,7 +269,7 @@ impl Refresher {
                 "pools changed; routing with the new pools"
             );
         }
-        self.live.publish(pools);
+        self.live.publish(pools, self.rules.clone());
     }
 
     /// Logs a fault loudly when it starts or changes kind, quietly on every later poll.

@@ -29,6 +29,7 @@ pub mod registry;
 pub mod registry_file;
 pub mod registry_journal;
 pub mod registry_mongo;
+pub mod rules;
 pub mod selection;
 pub mod spill;
 
@@ -162,6 +163,11 @@ pub trait PoolStore: Send + Sync {
     /// Replace the pool's policy (validated: see [`PoolPolicy::validated`]); returns the pool
     /// after the change.
     async fn set_policy(&self, name: &str, policy: &PoolPolicy) -> Result<Pool, StoreError>;
+    /// The default pool rules for jobs naming no pool ([`rules`]); `None` when none are stored
+    /// (the routing settings' `default_pool` then applies).
+    async fn rules(&self) -> Result<Option<rules::DefaultRules>, StoreError>;
+    /// Replace the default pool rules (checked: see [`rules`]); `None` removes them.
+    async fn set_rules(&self, rules: Option<&rules::DefaultRules>) -> Result<(), StoreError>;
     /// A short human description (`file:/path`, `mongodb://host/afpools.pools`), no secrets.
     fn describe(&self) -> String;
 

@@ -49,6 +49,8 @@ const MAX_ATTEMPTS: usize = 16;
 #[derive(Debug)]
 pub struct MongoStore {
     coll: Collection<Document>,
+    /// The default pool rules' collection ([`super::rules::COLLECTION`]), same database.
+    rules: Collection<Document>,
     described: String,
     index: OnceCell<()>,
 }
@@ -60,8 +62,10 @@ impl MongoStore {
         let described = format!("{}/{db}.{coll}", uri_hosts(uri));
         let client = client(uri).await?;
         let coll = client.database(db).collection(coll);
+        let rules = client.database(db).collection(super::rules::COLLECTION);
         Ok(MongoStore {
             coll,
+            rules,
             described,
             index: OnceCell::new(),
         })
@@ -354,17 +358,44 @@ impl PoolStore for MongoStore {
         after.ok_or_else(|| StoreError::NotFound(name.to_string()))
     }
 
+    async fn rules(&self) -> Result<Option<super::rules::DefaultRules>, StoreError> {
+        let read = super::rules::from_mongo(&self.rules).await;
+        read.map_err(|e| self.unavailable(e))
+    }
+
+    async fn set_rules(
+        &self,
+        rules: Option<&super::rules::DefaultRules>,
+    ) -> Result<(), StoreError> {
+        let rules = rules.map(super::rules::checked).transpose()?;
+        let write = super::rules::into_mongo(&self.rules, rules.as_ref()).await;
+        write.map_err(|e| self.unavailable(e))
+    }
+
     fn describe(&self) -> String {
         self.described.clone()
     }
 
-    /// A change stream on the collection; polling when the server has none (e.g. standalone).
+    /// A change stream on the pools' collection merged with one on the rules' collection;
+    /// polling when the server has none (e.g. standalone).
     async fn changes(&self) -> Result<ChangeFeed, StoreError> {
-        match self.coll.watch().await {
-            Ok(stream) => {
+        let both = match self.coll.watch().await {
+            Ok(pools) => self.rules.watch().await.map(|rules| (pools, rules)),
+            Err(e) => Err(e),
+        };
+        match both {
+            Ok((pools, rules)) => {
                 let describe = self.described.clone();
                 let unavailable = move |e| StoreError::Unavailable(format!("{describe}: {e}"));
-                let events = stream.map(move |event| event.map(|_| ()).map_err(&unavailable));
+                // The merged feed ends as soon as either stream ends (reopened by the caller).
+                let until_end = |s: mongodb::change_stream::ChangeStream<_>| {
+                    let end = futures_util::stream::once(std::future::ready(None));
+                    s.map(|event| Some(event.map(|_| ()))).chain(end)
+                };
+                let events = futures_util::stream::select(until_end(pools), until_end(rules))
+                    .take_while(|event| std::future::ready(event.is_some()))
+                    .filter_map(std::future::ready)
+                    .map(move |event| event.map_err(&unavailable));
                 Ok(ChangeFeed::Stream(events.boxed()))
             }
             Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(_)) => {

@@ -119,6 +119,9 @@ pub fn human(file: &str, e: &Explained) -> String {
     };
     row("job", format!("'{}' of user '{}'", x.job_name, x.user_name));
     row("pool", pool_text(x));
+    if let Some(rule) = &x.rule {
+        row("default rule", rule.words());
+    }
     row("pool hosts", list_or(&x.pool_hosts.0, "none"));
     row("can run on", hosts_text(&x.can_run.0));
     row("cannot run on", hosts_text(&x.cannot_run.to_vec()));
@@ -154,6 +157,7 @@ fn pool_text(x: &Explanation) -> String {
         PoolSource::HostsMaskToken => "a pool: token in hosts_mask",
         PoolSource::HostsMaskExcludeToken => "a pool: token in hosts_mask_exclude",
         PoolSource::RoutedMark => "the afpool_routed mark of an earlier pass",
+        PoolSource::DefaultRule => "a default pool rule",
         PoolSource::Default => "the default pool",
     };
     format!("'{}' (from {from})", p.name)

@@ -22,6 +22,7 @@ use crate::args::RoutingArgs;
 use crate::config::Config;
 use crate::job::{self, Inventory, RouteSettings};
 use crate::renders::RendersError;
+use crate::store::rules::DefaultRules;
 use crate::upstream::Upstream;
 use report::{FileError, FileResult};
 
@@ -119,8 +120,8 @@ async fn prepare(opts: &Options) -> Target {
     if opts.via_proxy && !opts.dry_run {
         return Target::ViaProxy;
     }
-    let pools = match load_pools(&opts.config).await {
-        Ok(pools) => pools,
+    let (pools, rules) = match load_pools(&opts.config).await {
+        Ok(loaded) => loaded,
         Err(cause) => {
             return Target::Unavailable {
                 message: format!("{cause:#}"),
@@ -129,13 +130,13 @@ async fn prepare(opts: &Options) -> Target {
         }
     };
     match crate::renders::fetch(&opts.upstream).await {
-        Ok(renders) => Target::Direct(Inventory::new(pools, renders)),
+        Ok(renders) => Target::Direct(Inventory::new(pools, renders).with_rules(rules.as_ref())),
         Err(e) if opts.dry_run => {
             eprintln!(
                 "warning: {}; explaining with the pools' hosts only",
                 renders_failure(&e)
             );
-            Target::Direct(Inventory::new(pools, Vec::new()))
+            Target::Direct(Inventory::new(pools, Vec::new()).with_rules(rules.as_ref()))
         }
         Err(e) => Target::Unavailable {
             message: renders_failure(&e),
@@ -156,12 +157,20 @@ fn renders_failure(e: &RendersError) -> String {
     }
 }
 
-async fn load_pools(config: &Config) -> anyhow::Result<Vec<crate::store::Pool>> {
+/// The pools and the default pool rules.
+async fn load_pools(
+    config: &Config,
+) -> anyhow::Result<(Vec<crate::store::Pool>, Option<DefaultRules>)> {
     let store = crate::commands::open_store(config).await?;
-    store
+    let pools = store
         .list()
         .await
-        .map_err(|e| anyhow::Error::new(e).context("cannot list the pools"))
+        .map_err(|e| anyhow::Error::new(e).context("cannot list the pools"))?;
+    let rules = store
+        .rules()
+        .await
+        .map_err(|e| anyhow::Error::new(e).context("cannot read the default pool rules"))?;
+    Ok((pools, rules))
 }
 
 /// Read, route and send (or explain) one file.
