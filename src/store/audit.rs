@@ -57,6 +57,8 @@ pub enum AuditKind {
     PolicyChanged,
     /// A routed job's values were lowered to its pool's maxima.
     JobClamped,
+    /// The default pool rules (for jobs naming no pool) were set.
+    RulesChanged,
 }
 
 impl AuditKind {
@@ -80,6 +82,7 @@ impl AuditKind {
             AuditKind::JobSpilled => "job_spilled",
             AuditKind::PolicyChanged => "policy_changed",
             AuditKind::JobClamped => "job_clamped",
+            AuditKind::RulesChanged => "rules_changed",
         }
     }
 }

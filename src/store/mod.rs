@@ -30,6 +30,7 @@ pub mod registry_file;
 pub mod registry_journal;
 pub mod registry_mongo;
 pub mod rules;
+pub mod rules_change;
 pub mod selection;
 pub mod spill;
 
