@@ -33,6 +33,10 @@ pub enum Command {
     /// Manage pools: list, show, create, rename, delete, add and remove hosts.
     #[command(subcommand)]
     Pool(PoolCommand),
+    /// Default pool rules: which pool a job gets when it names none (CEL conditions tried in
+    /// order, then what jobs matching none get).
+    #[command(subcommand)]
+    Rules(crate::commands::rules::RulesCommand),
     /// List every render afserver knows with the pools it belongs to, and pool members afserver
     /// does not know (often a typo that silently shrinks a pool).
     Hosts(HostsArgs),

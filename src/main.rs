@@ -40,6 +40,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let recorder = commands::open_recorder(&config).await?;
             commands::pool::run(store, recorder, cmd, config.upstream().ok()).await
         }
+        Command::Rules(cmd) => {
+            let store = commands::open_store(&config).await?;
+            let audit = commands::open_audit(&config).await?;
+            let default = config.routing.default_pool.as_deref();
+            commands::rules::run(store, audit.as_ref(), cmd, default, out).await
+        }
         Command::Hosts(args) => commands::hosts::run(config, args).await,
         Command::Explain(args) => commands::explain::run(config, args).await,
         Command::Audit(args) => {

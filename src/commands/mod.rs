@@ -14,6 +14,7 @@ pub mod legacy;
 pub mod pool;
 pub mod pool_policy;
 pub mod pool_spill;
+pub mod rules;
 pub mod scan;
 pub mod serve;
 

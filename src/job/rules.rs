@@ -48,8 +48,9 @@ pub struct DefaultRules {
 /// Why a rule list was refused on write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RulesError {
-    /// A rule's condition does not compile (the text says line and column).
-    #[error("rule {index}: {source}")]
+    /// A rule's condition does not compile (the text says line and column; rules are numbered
+    /// from 1 in the text).
+    #[error("rule {}: {source}", .index + 1)]
     Condition {
         /// Which rule, from 0.
         index: usize,
@@ -57,11 +58,21 @@ pub enum RulesError {
         source: ConditionError,
     },
     /// A rule or the otherwise names an empty pool.
-    #[error("rule {index}: the pool name is empty")]
+    #[error("{}: the pool name is empty", rule_or_otherwise(*.index, *.rules))]
     EmptyPool {
         /// Which rule, from 0 (the rule count for the otherwise).
         index: usize,
+        /// How many rules there are.
+        rules: usize,
     },
+}
+
+/// `rule N` (from 1), or `otherwise` past the last rule.
+fn rule_or_otherwise(index: usize, rules: usize) -> String {
+    match index < rules {
+        true => format!("rule {}", index + 1),
+        false => "otherwise".into(),
+    }
 }
 
 /// What [`choose`] decided for one job.
@@ -132,13 +143,17 @@ impl DefaultRules {
             let cond = Condition::compile(&r.when)
                 .map_err(|source| RulesError::Condition { index, source })?;
             if r.pool.trim().is_empty() {
-                return Err(RulesError::EmptyPool { index });
+                return Err(RulesError::EmptyPool {
+                    index,
+                    rules: self.rules.len(),
+                });
             }
             rules.push((cond, r.pool.clone()));
         }
         if matches!(&self.otherwise, Otherwise::Pool(p) if p.trim().is_empty()) {
             return Err(RulesError::EmptyPool {
                 index: self.rules.len(),
+                rules: self.rules.len(),
             });
         }
         Ok(CompiledRules {

@@ -89,23 +89,33 @@ fn edited(
                 return Err(out_of_range(index, count));
             }
             let rule = rules.rules.remove(index - 1);
-            format!("removed default rule {index}: {} → {}", rule.when, rule.pool)
+            format!(
+                "removed default rule {index}: {} → {}",
+                rule.when, rule.pool
+            )
         }
         RulesEdit::Otherwise(otherwise) => {
             rules.otherwise = otherwise;
-            format!("jobs matching no default rule get {}", otherwise_words(&rules.otherwise))
+            format!(
+                "jobs matching no default rule get {}",
+                otherwise_words(&rules.otherwise)
+            )
         }
         RulesEdit::Replace(None) => {
-            return Ok((None, "default pool rules removed: default_pool applies\n".into()));
+            return Ok((
+                None,
+                "default pool rules removed: default_pool applies\n".into(),
+            ));
         }
         RulesEdit::Replace(Some(new)) => {
             rules = new;
             format!("default pool rules set: {} rules", rules.rules.len())
         }
     };
+    let n = rules.rules.len();
     let summary = format!(
-        "{summary}; now {} rules, otherwise {}\n",
-        rules.rules.len(),
+        "{summary}; now {n} rule{}, otherwise {}\n",
+        if n == 1 { "" } else { "s" },
         otherwise_words(&rules.otherwise)
     );
     Ok((Some(rules), summary))
@@ -145,14 +155,17 @@ mod tests {
         let (r, line) = edited(None, add("comp", None)).unwrap();
         assert_eq!(
             line,
-            "added default rule 1: true → comp; now 1 rules, otherwise no pool\n"
+            "added default rule 1: true → comp; now 1 rule, otherwise no pool\n"
         );
         let (r, _) = edited(r, add("farm", None)).unwrap();
         let (r, _) = edited(r, add("gpu", Some(1))).unwrap();
         assert_eq!(pools(&r), ["gpu", "comp", "farm"]);
         let (r, line) = edited(r, RulesEdit::Remove { index: 2 }).unwrap();
         assert_eq!(pools(&r), ["gpu", "farm"]);
-        assert!(line.starts_with("removed default rule 2: true → comp;"), "{line}");
+        assert!(
+            line.starts_with("removed default rule 2: true → comp;"),
+            "{line}"
+        );
         let (r, line) = edited(r, RulesEdit::Otherwise(Otherwise::Hold)).unwrap();
         assert_eq!(r.as_ref().unwrap().otherwise, Otherwise::Hold);
         assert!(line.ends_with("now 2 rules, otherwise held\n"), "{line}");
