@@ -12,6 +12,7 @@ pub mod afserver;
 pub mod cgru;
 pub mod listen;
 pub mod pools;
+pub mod rules;
 pub mod similar;
 pub mod store;
 
@@ -180,7 +181,29 @@ pub async fn run(inputs: &Inputs) -> Report {
         let list = renders.unwrap_or_default();
         let resolved =
             crate::select::resolve::Resolver::new().resolve(pools, list, jiff::Timestamp::now());
-        checks.extend(pools::checks(&resolved, renders, &inputs.settings));
+        let stored_rules = match rules::read(&inputs.store, &inputs.store_options).await {
+            Ok(read) => read,
+            Err(e) => {
+                let fix = "check the store (see the store line above)";
+                checks.push(Check::warn(
+                    "default rules",
+                    format!("cannot read them: {e}"),
+                    fix,
+                ));
+                None
+            }
+        };
+        // Stored rules replace default_pool: its own check would judge a setting not in use.
+        let mut settings = inputs.settings.clone();
+        if stored_rules.is_some() {
+            settings.default_pool = None;
+        }
+        checks.extend(pools::checks(&resolved, renders, &settings));
+        checks.extend(rules::checks(
+            pools,
+            stored_rules.as_ref(),
+            &inputs.settings,
+        ));
     }
     checks.push(afserver::users_check(
         &facts,
