@@ -437,9 +437,10 @@ figure select_refresh "$(get select flags_ms)" ms "the same after a refresh wher
 figure select_changed "$(get select changed_ms)" ms "the same after $((RENDERS / 10)) renders changed hardware at once" -
 figure select_edge "$(get select edge_ms)" ms "the same at a window edge (only the time changed; every pool has 11 windowed members)" -
 
-# --- 5a''. pool policy: 5 ACL entries and 6 defaults/clamps against no policy, side by side ----
+# --- 5a''. pool policy: 5 ACL entries, 6 defaults/clamps (and 20 default rules) against none ---
 "$TARGET/examples/policy_bench" --jobs $((20000 / SCALE)) >"$WORK/policy.json"
 figure policy_extra "$(get policy extra_us)" us "routing the af.py job into a pool with 5 ACL entries (one a CEL condition) and 6 defaults/clamps, over the same pool without policy ($(get policy plain_us) vs $(get policy policy_us) us a job, one thread)" -
+figure policy_rules_extra "$(get policy rules_extra_us)" us "<= 10 us: the same job naming no pool, sent into that pool by the last of 20 default pool rules, over the pool without policy ($(get policy rules_us) us a job)" "$(verdict "$(get policy rules_extra_us) <= 10")"
 
 # --- 5a'. what one check of a pool's exclude mask costs afserver's scheduler -----------------
 mask_costs

@@ -71,8 +71,8 @@ async fn live_proxy(
     (router, addr)
 }
 
-/// Sends `request` and returns the job afserver kept.
-async fn kept(fake: &FakeAfserver, proxy: std::net::SocketAddr, request: &[u8]) -> i64 {
+/// Sends `request` through `proxy`; the id of the job afserver kept.
+async fn kept(proxy: std::net::SocketAddr, request: &[u8]) -> i64 {
     let reply = reply_json(&send(proxy, request).await);
     reply["id"]
         .as_i64()
@@ -91,11 +91,11 @@ async fn a_nuke_job_runs_in_comp_and_others_get_the_otherwise() {
     let shutdown = CancellationToken::new();
     let (router, proxy) = live_proxy(&spec, &StoreOptions::default(), &fake, &shutdown).await;
 
-    let id = kept(&fake, proxy, &job("comp010", "nuke")).await;
+    let id = kept(proxy, &job("comp010", "nuke")).await;
     let comp = fake.kept_job(id).unwrap();
     assert!(runs_on(&comp, "r10") && !runs_on(&comp, "r1") && !runs_on(&comp, "render01"));
     assert!(comp.annotation.starts_with("[pool: comp]"), "{comp:?}");
-    let id = kept(&fake, proxy, &job("sim010", "houdini")).await;
+    let id = kept(proxy, &job("sim010", "houdini")).await;
     let sim = fake.kept_job(id).unwrap();
     // cpu (the otherwise) is r1 and r10.
     assert!(runs_on(&sim, "r1") && runs_on(&sim, "r10") && !runs_on(&sim, "render01"));
@@ -108,7 +108,7 @@ async fn a_nuke_job_runs_in_comp_and_others_get_the_otherwise() {
     tokio::time::timeout(Duration::from_secs(5), router.wait_rebuilds(1))
         .await
         .expect("the proxy follows the edit");
-    let id = kept(&fake, proxy, &job("sim020", "houdini")).await;
+    let id = kept(proxy, &job("sim020", "houdini")).await;
     let held = fake.kept_job(id).unwrap();
     assert!(held.offline, "{held:?}");
     assert!(["r1", "r10", "render01", "gpu.node3"]
@@ -128,7 +128,7 @@ async fn a_nuke_job_runs_in_comp_and_others_get_the_otherwise() {
         .await
         .expect("the proxy follows the edit");
     let request = job("sim030", "houdini");
-    kept(&fake, proxy, &request).await;
+    kept(proxy, &request).await;
     assert_eq!(fake.requests().last().unwrap(), &request);
     shutdown.cancel();
 }
@@ -143,7 +143,7 @@ async fn a_job_routed_by_a_rule_is_a_pool_job_like_any_other() {
         .await
         .unwrap();
     let proxy = start_proxy(&spec, fake.addr).await;
-    let id = kept(&fake, proxy.addr, &job("comp010", "nuke")).await;
+    let id = kept(proxy.addr, &job("comp010", "nuke")).await;
     registered(&proxy, &spec, 1).await;
     // Its pool grows: the live job follows, as if it had named comp.
     store.add_hosts("comp", &["r1".into()]).await.unwrap();
@@ -166,7 +166,7 @@ async fn followed_by_every_proxy(spec: &str, options: &StoreOptions, proxies: us
     }
     let request = job("comp010", "nuke");
     for (_, addr) in &running {
-        let id = kept(&fake, *addr, &request).await;
+        let id = kept(*addr, &request).await;
         assert_eq!(fake.kept_job(id).unwrap().hosts_mask_exclude, "");
     }
     let edited = Instant::now();
@@ -178,7 +178,7 @@ async fn followed_by_every_proxy(spec: &str, options: &StoreOptions, proxies: us
         tokio::time::timeout(Duration::from_secs(2), router.wait_rebuilds(1))
             .await
             .expect("the proxy follows the edit within 2 s");
-        let id = kept(&fake, *addr, &request).await;
+        let id = kept(*addr, &request).await;
         let comp = fake.kept_job(id).unwrap();
         assert!(runs_on(&comp, "r10") && !runs_on(&comp, "r1"), "{comp:?}");
     }

@@ -180,8 +180,13 @@ impl CompiledRules {
 
 /// The first rule whose condition holds for the job, or the otherwise.
 pub fn choose(facts: &JobFacts, rules: &CompiledRules) -> Choice {
+    let scope = match rules.rules.is_empty() {
+        true => None,
+        false => Some(facts.scope()),
+    };
     for (index, (cond, pool)) in rules.rules.iter().enumerate() {
-        if cond.holds(facts) == Ok(true) {
+        let scope = scope.as_ref().expect("made when there are rules");
+        if cond.holds_in(scope) == Ok(true) {
             return Choice::Rule {
                 index,
                 when: cond.source().to_string(),

@@ -9,8 +9,10 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use cel::common::types::{CelNull, CelString};
+use cel::common::value::{CowVal, Val};
 use cel::{Context, Program, Value};
 
 use crate::job::envelope::{Fields, Job};
@@ -106,23 +108,20 @@ impl Condition {
 
     /// Does the condition hold for the job? An error says why it gave no bool.
     pub fn holds(&self, facts: &JobFacts) -> Result<bool, String> {
-        self.run(facts).map_err(|f| f.text)
+        self.holds_in(&facts.scope())
+    }
+
+    /// [`Condition::holds`] in a scope made once for many conditions ([`JobFacts::scope`]).
+    pub fn holds_in(&self, scope: &Scope) -> Result<bool, String> {
+        self.execute(scope).map_err(|f| f.text)
     }
 
     fn run(&self, facts: &JobFacts) -> Result<bool, Fault> {
-        let root = Context::with_env(ENV.clone());
-        let mut ctx = root.new_inner_scope();
-        ctx.add_variable_from_value("user_name", facts.user_name.clone());
-        ctx.add_variable_from_value("host_name", facts.host_name.clone());
-        ctx.add_variable_from_value("name", facts.name.clone());
-        ctx.add_variable_from_value("priority", facts.priority);
-        ctx.add_variable_from_value("services", facts.services.clone());
-        ctx.add_variable_from_value("blocks", facts.blocks);
-        ctx.add_variable_from_value("custom_data", facts.custom_data.clone());
-        ctx.add_variable_from_value("project", facts.text("project"));
-        ctx.add_variable_from_value("department", facts.text("department"));
-        ctx.add_variable_from_value("address", facts.address.clone());
-        match self.program.execute(&ctx) {
+        self.execute(&facts.scope())
+    }
+
+    fn execute(&self, scope: &Scope) -> Result<bool, Fault> {
+        match self.program.execute(&scope.context()) {
             Ok(Value::Bool(b)) => Ok(b),
             Ok(other) => Err(Fault {
                 typing: true,
@@ -133,6 +132,52 @@ impl Condition {
     }
 }
 
+/// A job's facts as CEL variables ([`JobFacts::scope`]), for every condition checked on the job:
+/// each variable is made when a condition first names it (lists and maps once per scope).
+pub struct Scope<'f> {
+    facts: &'f JobFacts,
+    services: OnceLock<Box<dyn Val>>,
+    custom_data: OnceLock<Box<dyn Val>>,
+}
+
+impl Scope<'_> {
+    fn context(&self) -> Context<'_, '_> {
+        let mut ctx = Context::with_env(ENV.clone());
+        ctx.set_variable_resolver(self);
+        ctx
+    }
+}
+
+/// A list or map as a CEL value (`null` if it cannot be one, which never happens for facts).
+fn val_of(v: &Value) -> Box<dyn Val> {
+    let made: Result<Box<dyn Val>, _> = v.clone().try_into();
+    made.unwrap_or_else(|_| Box::new(CelNull))
+}
+
+impl cel::context::VariableResolver for Scope<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        let f = self.facts;
+        let text = |s: &'b str| Some(CowVal::owned(CelString::from(s)));
+        let shared = |cell: &'b OnceLock<Box<dyn Val>>, v: &Value| {
+            Some(CowVal::Borrowed(cell.get_or_init(|| val_of(v)).as_ref()))
+        };
+        let value = match variable {
+            "user_name" => return text(&f.user_name),
+            "host_name" => return text(&f.host_name),
+            "name" => return text(&f.name),
+            "address" => return text(&f.address),
+            "services" => return shared(&self.services, &f.services),
+            "custom_data" => return shared(&self.custom_data, &f.custom_data),
+            "priority" => Value::Int(f.priority),
+            "blocks" => Value::Int(f.blocks),
+            "project" => Value::from(f.text("project")),
+            "department" => Value::from(f.text("department")),
+            _ => return None,
+        };
+        value.try_into().ok().map(CowVal::Owned)
+    }
+}
+
 /// What a condition sees of one job (read once per job, only for pools that have conditions).
 #[derive(Debug, Clone)]
 pub struct JobFacts {
@@ -140,7 +185,8 @@ pub struct JobFacts {
     host_name: String,
     name: String,
     priority: i64,
-    services: Vec<String>,
+    /// A CEL list of strings.
+    services: Value,
     blocks: i64,
     custom_data: Value,
     address: String,
@@ -153,7 +199,7 @@ impl Default for JobFacts {
             host_name: String::new(),
             name: String::new(),
             priority: 99,
-            services: Vec::new(),
+            services: Value::List(Arc::new(Vec::new())),
             blocks: 0,
             custom_data: Value::Map(HashMap::<String, Value>::new().into_map()),
             address: String::new(),
@@ -178,7 +224,10 @@ impl JobFacts {
     /// The job's facts as afserver reads them, and the client's address.
     pub(crate) fn of(job: &Job<'_>, peer: Option<IpAddr>) -> JobFacts {
         let blocks = job.blocks().and_then(Result::ok).unwrap_or(&[]);
-        let services = blocks.iter().map(super::block_service).collect();
+        let services = blocks
+            .iter()
+            .map(|b| Value::from(super::block_service(b)))
+            .collect();
         let custom = job
             .text_of("custom_data")
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
@@ -188,10 +237,19 @@ impl JobFacts {
             host_name: job.str_of("host_name").unwrap_or_default(),
             name: job.str_of("name").unwrap_or_default(),
             priority: super::int32_of(job, "priority").unwrap_or(99),
-            services,
+            services: Value::List(Arc::new(services)),
             blocks: blocks.len() as i64,
             custom_data: custom.map_or_else(|| JobFacts::default().custom_data, |v| to_cel(&v)),
             address: peer.map(|p| p.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// The facts as CEL variables, read by each condition as it names them.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope {
+            facts: self,
+            services: OnceLock::new(),
+            custom_data: OnceLock::new(),
         }
     }
 
