@@ -1,5 +1,6 @@
-//! [`LivePools`]: an always-available in-memory copy of every pool for the proxy, refreshed in
-//! the background when the store changes.
+//! [`LivePools`]: an always-available in-memory copy of every pool (and of the default pool
+//! rules, read with them: [`LivePools::rules`]) for the proxy, refreshed in the background when
+//! the store changes.
 //!
 //! The refresher follows the backend's [`ChangeFeed`]: a MongoDB change stream where the server
 //! offers one, otherwise polling (file store: the file's metadata every 500 ms; MongoDB without
@@ -69,11 +70,6 @@ impl LivePools {
     /// The default pool rules as last loaded (`None`: none stored).
     pub fn rules(&self) -> Arc<Option<DefaultRules>> {
         self.rules.load_full()
-    }
-
-    /// Fixed default pool rules (for tests and one-shot commands), published like a change.
-    pub fn set_rules(&self, rules: Option<DefaultRules>) {
-        self.publish(self.current().as_ref().clone(), rules);
     }
 
     /// The pool named exactly `name`, if any.
