@@ -316,6 +316,8 @@ pub fn reason_of(text: &str) -> &'static str {
         "no_host_left"
     } else if text.contains("split the pool") {
         "mask_too_large"
+    } else if text.contains("no default pool rule matched") {
+        "no_rule"
     } else {
         "other"
     }
@@ -328,6 +330,10 @@ mod tests {
 
     #[rstest]
     #[case("held (paused): unknown pool 'gpu'", "unknown_pool")]
+    #[case(
+        "held (paused): it names no pool and no default pool rule matched (otherwise: hold)",
+        "no_rule"
+    )]
     #[case(
         "held (paused): pool 'gpu' policy refuses it: allow users (a): user_name 'b'",
         "acl"

@@ -138,9 +138,11 @@ impl Outcome {
     /// One line for the proxy's log: user, job, pool, action, hosts excluded.
     pub fn summary(&self) -> String {
         let e = &self.explain;
-        let pool = match &self.pool {
-            Some(p) => format!("'{}' ({})", p.name, source_word(p)),
-            None => "none".to_string(),
+        let pool = match (&self.pool, &e.rule) {
+            (Some(p), Some(rule)) => format!("'{}' ({})", p.name, rule.words()),
+            (Some(p), None) => format!("'{}' ({})", p.name, source_word(p)),
+            (None, Some(rule)) => format!("none ({})", rule.words()),
+            (None, None) => "none".to_string(),
         };
         let action = match self.verdict {
             Verdict::Routed => "routed",

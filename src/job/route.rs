@@ -137,10 +137,7 @@ fn route_envelope(
         )?,
         _ => decide(job, choice.as_ref(), settings, inv, admission)?,
     };
-    if let Some(rule) = unnamed.and_then(|u| u.rule) {
-        decision.reason = format!("{}; {}", rule.words(), decision.reason);
-        decision.rule = Some(rule);
-    }
+    decision.rule = unnamed.and_then(|u| u.rule);
     if let (Some(choice), true) = (&choice, decision.verdict != Verdict::NoPool) {
         let spilled = decision.spilled.as_ref().map(|s| s.to.as_str());
         job.set_str(ROUTED_KEY, spilled.unwrap_or(&choice.name));

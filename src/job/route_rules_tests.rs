@@ -165,13 +165,11 @@ fn a_matched_rule_routes_as_if_named_and_is_explained() {
     );
     let rule = outcome.explain.rule.as_ref().unwrap();
     assert_eq!(rule.words(), "default rule 2 ('nuke' in services) → comp");
+    assert!(outcome.explain.reason.starts_with("routed to pool 'comp'"));
+    let line = outcome.summary();
     assert!(
-        outcome
-            .explain
-            .reason
-            .starts_with("default rule 2 ('nuke' in services) → comp; routed to pool 'comp'"),
-        "{}",
-        outcome.explain.reason
+        line.contains("pool 'comp' (default rule 2 ('nuke' in services) → comp): routed"),
+        "{line}"
     );
     // Read again (a second proxy, a live re-target), the mark wins over changed rules.
     let again = serde_json::json!({ "job": job }).to_string();
