@@ -45,23 +45,26 @@ pub struct DefaultRules {
     pub otherwise: Otherwise,
 }
 
-/// Why a rule list was refused on write.
+/// Why a rule list was refused on write (the text numbers rules from 1, as people do).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RulesError {
     /// A rule's condition does not compile (the text says line and column).
-    #[error("rule {index}: {source}")]
+    #[error("rule {}: {source}", .index + 1)]
     Condition {
         /// Which rule, from 0.
         index: usize,
         /// Why.
         source: ConditionError,
     },
-    /// A rule or the otherwise names an empty pool.
-    #[error("rule {index}: the pool name is empty")]
+    /// A rule names an empty pool.
+    #[error("rule {}: the pool name is empty", .index + 1)]
     EmptyPool {
-        /// Which rule, from 0 (the rule count for the otherwise).
+        /// Which rule, from 0.
         index: usize,
     },
+    /// The otherwise names an empty pool.
+    #[error("otherwise: the pool name is empty")]
+    EmptyOtherwise,
 }
 
 /// What [`choose`] decided for one job.
@@ -137,9 +140,7 @@ impl DefaultRules {
             rules.push((cond, r.pool.clone()));
         }
         if matches!(&self.otherwise, Otherwise::Pool(p) if p.trim().is_empty()) {
-            return Err(RulesError::EmptyPool {
-                index: self.rules.len(),
-            });
+            return Err(RulesError::EmptyOtherwise);
         }
         Ok(CompiledRules {
             rules,

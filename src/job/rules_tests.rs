@@ -106,7 +106,7 @@ fn bad_rules_are_refused_with_where() {
     let cases: &[(&str, &str)] = &[
         (
             r#"{"rules":[{"when":"true","pool":"a"},{"when":"ram > 4","pool":"b"}]}"#,
-            "rule 1: condition \"ram > 4\": no job variable \"ram\"",
+            "rule 2: condition \"ram > 4\": no job variable \"ram\"",
         ),
         (
             r#"{"rules":[{"when":"priority >= 10 && ram > 4","pool":"b"}]}"#,
@@ -114,11 +114,11 @@ fn bad_rules_are_refused_with_where() {
         ),
         (
             r#"{"rules":[{"when":"true","pool":" "}]}"#,
-            "rule 0: the pool name is empty",
+            "rule 1: the pool name is empty",
         ),
         (
             r#"{"otherwise":{"pool":""}}"#,
-            "rule 0: the pool name is empty",
+            "otherwise: the pool name is empty",
         ),
     ];
     for (json, want) in cases {
