@@ -49,8 +49,23 @@ pub async fn apply(
     edit: RulesEdit,
     who: &str,
 ) -> Result<RulesApplied, StoreError> {
+    apply_over(store, edit, who, None).await
+}
+
+/// [`apply`] where the routing settings' `default_pool` is known: the first edit of a store with
+/// no rules starts from the list that pool stands for (no rules, otherwise that pool), so adding
+/// a rule does not silently drop the default pool.
+pub async fn apply_over(
+    store: &SharedStore,
+    edit: RulesEdit,
+    who: &str,
+    default_pool: Option<&str>,
+) -> Result<RulesApplied, StoreError> {
     let before = store.rules().await?;
-    let (after, summary) = edited(before.clone(), edit)?;
+    let start = before
+        .clone()
+        .or_else(|| default_pool.map(|p| DefaultRules::from_default_pool(Some(p))));
+    let (after, summary) = edited(start, edit)?;
     store.set_rules(after.as_ref()).await?;
     let entry = AuditEntry::now(AuditKind::RulesChanged, who, "", summary.trim_end())
         .change(Some(json!(before)), Some(json!(after)));
@@ -89,14 +104,23 @@ fn edited(
                 return Err(out_of_range(index, count));
             }
             let rule = rules.rules.remove(index - 1);
-            format!("removed default rule {index}: {} → {}", rule.when, rule.pool)
+            format!(
+                "removed default rule {index}: {} → {}",
+                rule.when, rule.pool
+            )
         }
         RulesEdit::Otherwise(otherwise) => {
             rules.otherwise = otherwise;
-            format!("jobs matching no default rule get {}", otherwise_words(&rules.otherwise))
+            format!(
+                "jobs matching no default rule get {}",
+                otherwise_words(&rules.otherwise)
+            )
         }
         RulesEdit::Replace(None) => {
-            return Ok((None, "default pool rules removed: default_pool applies\n".into()));
+            return Ok((
+                None,
+                "default pool rules removed: default_pool applies\n".into(),
+            ));
         }
         RulesEdit::Replace(Some(new)) => {
             rules = new;
@@ -152,7 +176,10 @@ mod tests {
         assert_eq!(pools(&r), ["gpu", "comp", "farm"]);
         let (r, line) = edited(r, RulesEdit::Remove { index: 2 }).unwrap();
         assert_eq!(pools(&r), ["gpu", "farm"]);
-        assert!(line.starts_with("removed default rule 2: true → comp;"), "{line}");
+        assert!(
+            line.starts_with("removed default rule 2: true → comp;"),
+            "{line}"
+        );
         let (r, line) = edited(r, RulesEdit::Otherwise(Otherwise::Hold)).unwrap();
         assert_eq!(r.as_ref().unwrap().otherwise, Otherwise::Hold);
         assert!(line.ends_with("now 2 rules, otherwise held\n"), "{line}");
