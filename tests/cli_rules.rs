@@ -132,3 +132,35 @@ fn explain_names_the_rule_a_job_hits() {
     );
     assert!(text.contains("'comp' (from a default pool rule)"), "{text}");
 }
+
+#[test]
+fn the_first_rule_keeps_a_configured_default_pool_as_the_otherwise() {
+    let cli = Cli::new();
+    let config = cli.dir.path().join("afpool.toml");
+    std::fs::write(&config, "[routing]\ndefault_pool = \"farm\"\n").unwrap();
+    let config = config.display().to_string();
+    assert_eq!(
+        cli.ok(&["rules", "list", "--config", &config]),
+        "no default pool rules stored: jobs naming no pool get default_pool 'farm'\n"
+    );
+    let said = cli.ok(&[
+        "rules",
+        "add",
+        "'nuke' in services",
+        "comp",
+        "--config",
+        &config,
+    ]);
+    assert!(
+        said.ends_with("now 1 rule, otherwise pool 'farm'\n"),
+        "{said}"
+    );
+    let listed = cli.ok(&["rules", "list", "--config", &config]);
+    assert!(listed.ends_with("otherwise: pool 'farm'\n"), "{listed}");
+    cli.ok(&["rules", "otherwise", "hold", "--config", &config]);
+    let listed = cli.ok(&["rules", "list", "--config", &config]);
+    assert!(
+        listed.ends_with("(default_pool 'farm' is not used while rules are stored)\n"),
+        "{listed}"
+    );
+}

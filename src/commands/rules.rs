@@ -1,6 +1,7 @@
 //! `afpool rules list|add|remove|otherwise|clear`: the default pool rules, which pool a job gets
-//! when it names none. Edits go through [`rules_change::apply`] (checked, audited as the OS
-//! user); a running proxy follows them within its store's poll interval, no restart.
+//! when it names none. Edits go through [`rules_change::apply_over`] (checked, audited as the OS
+//! user; the first edit keeps a configured `default_pool` as the otherwise); a running proxy
+//! follows them within its store's poll interval, no restart.
 
 use std::io::Write;
 
@@ -113,7 +114,8 @@ pub async fn run(
         RulesCommand::Otherwise { choice } => RulesEdit::Otherwise(parse_otherwise(&choice)),
         RulesCommand::Clear => RulesEdit::Replace(None),
     };
-    let applied = rules_change::apply(&store, edit, &os_user()).await?;
+    // The first edit starts from what default_pool stands for, so it is not silently dropped.
+    let applied = rules_change::apply_over(&store, edit, &os_user(), default_pool).await?;
     out.write_all(applied.summary.as_bytes())?;
     if let Err(e) = audit.append(&applied.entry).await {
         eprintln!("afpool: warning: the change was made but not audited: {e}");
@@ -152,8 +154,11 @@ fn list_text(rules: Option<&DefaultRules>, default_pool: Option<&str>) -> String
         false => crate::table::render(&["#", "WHEN", "POOL"], &rows),
     };
     text += &format!("otherwise: {}\n", otherwise_words(&rules.otherwise));
-    if let Some(p) = default_pool {
-        text += &format!("(default_pool '{p}' is not used while rules are stored)\n");
+    match default_pool {
+        Some(p) if rules.otherwise != Otherwise::Pool(p.to_string()) => {
+            text += &format!("(default_pool '{p}' is not used while rules are stored)\n");
+        }
+        _ => {}
     }
     text
 }

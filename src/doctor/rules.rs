@@ -66,7 +66,8 @@ pub fn checks(
             ));
         }
     }
-    if let Some(p) = &settings.default_pool {
+    let kept = |p: &String| rules.otherwise == Otherwise::Pool(p.clone());
+    if let Some(p) = settings.default_pool.as_ref().filter(|p| !kept(p)) {
         checks.push(Check::warn(
             "default pool",
             format!("default_pool '{p}' is not used while default pool rules are stored"),
@@ -102,7 +103,7 @@ mod tests {
             otherwise: Otherwise::Pool("farm".into()),
         };
         let settings = RouteSettings {
-            default_pool: Some("farm".into()),
+            default_pool: Some("night".into()),
             ..Default::default()
         };
         assert!(checks(&pools, None, &settings).is_empty());
@@ -112,9 +113,15 @@ mod tests {
                 "2 rules, otherwise pool 'farm'",
                 "rule 2 sends jobs to 'lighting', which is not a pool: they follow on_unknown_pool",
                 "otherwise sends jobs to 'farm', which is not a pool: they follow on_unknown_pool",
-                "default_pool 'farm' is not used while default pool rules are stored",
+                "default_pool 'night' is not used while default pool rules are stored",
             ]
         );
+        // A default_pool kept as the otherwise is in use.
+        let kept = RouteSettings {
+            default_pool: Some("farm".into()),
+            ..Default::default()
+        };
+        assert_eq!(checks(&pools, Some(&rules), &kept).len(), 3);
         let mut broken = rules.clone();
         broken.rules[0].when = "services.exists(".into();
         let got = checks(&pools, Some(&broken), &RouteSettings::default());

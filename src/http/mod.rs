@@ -3,7 +3,7 @@
 //! metrics and server-sent events. See the README's "Web page and API" section for the routes.
 //!
 //! One concept per file: [`router`] (routes, body limits, latency), [`error`] (the one
-//! [`error::ApiError`]), [`auth`] (who may write), [`pools`], [`selection`], [`spill`], [`hosts`], [`explain`], [`jobs`], [`audit`],
+//! [`error::ApiError`]), [`auth`] (who may write), [`pools`], [`selection`], [`spill`], [`rules`] (default pool rules), [`hosts`], [`explain`], [`jobs`], [`audit`],
 //! [`health`], [`metrics`], [`events`], [`page`], [`tls`] (rustls) and [`server`] (the accept loop).
 
 pub mod audit;
@@ -19,6 +19,7 @@ pub mod page;
 pub mod policy;
 pub mod pools;
 pub mod router;
+pub mod rules;
 pub mod selection;
 pub mod server;
 pub mod spill;

@@ -30,6 +30,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../web/policy.js"),
     ),
     (
+        "rules.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/rules.js"),
+    ),
+    (
         "rule.js",
         "text/javascript; charset=utf-8",
         include_str!("../../web/rule.js"),

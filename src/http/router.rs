@@ -7,13 +7,13 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::Uri;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use super::error::ApiError;
 use super::{
-    audit, events, explain, health, hosts, jobs, metrics, page, policy, pools, selection, spill,
-    AppState,
+    audit, events, explain, health, hosts, jobs, metrics, page, policy, pools, rules, selection,
+    spill, AppState,
 };
 use super::{BODY_LIMIT, EXPLAIN_BODY_LIMIT};
 
@@ -41,6 +41,12 @@ pub fn app(state: AppState) -> Router {
             post(selection::preview),
         )
         .route("/api/v1/pools/{name}/spill", put(spill::set))
+        .route(
+            "/api/v1/rules",
+            get(rules::show).put(rules::replace).post(rules::add),
+        )
+        .route("/api/v1/rules/otherwise", put(rules::set_otherwise))
+        .route("/api/v1/rules/{index}", delete(rules::remove))
         .route("/api/v1/hosts", get(hosts::list))
         .route("/api/v1/explain", explain_route)
         .route("/api/v1/jobs", get(jobs::list))

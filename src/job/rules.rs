@@ -45,11 +45,10 @@ pub struct DefaultRules {
     pub otherwise: Otherwise,
 }
 
-/// Why a rule list was refused on write.
+/// Why a rule list was refused on write (the text numbers rules from 1, as people do).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RulesError {
-    /// A rule's condition does not compile (the text says line and column; rules are numbered
-    /// from 1 in the text).
+    /// A rule's condition does not compile (the text says line and column).
     #[error("rule {}: {source}", .index + 1)]
     Condition {
         /// Which rule, from 0.
@@ -57,22 +56,15 @@ pub enum RulesError {
         /// Why.
         source: ConditionError,
     },
-    /// A rule or the otherwise names an empty pool.
-    #[error("{}: the pool name is empty", rule_or_otherwise(*.index, *.rules))]
+    /// A rule names an empty pool.
+    #[error("rule {}: the pool name is empty", .index + 1)]
     EmptyPool {
-        /// Which rule, from 0 (the rule count for the otherwise).
+        /// Which rule, from 0.
         index: usize,
-        /// How many rules there are.
-        rules: usize,
     },
-}
-
-/// `rule N` (from 1), or `otherwise` past the last rule.
-fn rule_or_otherwise(index: usize, rules: usize) -> String {
-    match index < rules {
-        true => format!("rule {}", index + 1),
-        false => "otherwise".into(),
-    }
+    /// The otherwise names an empty pool.
+    #[error("otherwise: the pool name is empty")]
+    EmptyOtherwise,
 }
 
 /// What [`choose`] decided for one job.
@@ -143,18 +135,12 @@ impl DefaultRules {
             let cond = Condition::compile(&r.when)
                 .map_err(|source| RulesError::Condition { index, source })?;
             if r.pool.trim().is_empty() {
-                return Err(RulesError::EmptyPool {
-                    index,
-                    rules: self.rules.len(),
-                });
+                return Err(RulesError::EmptyPool { index });
             }
             rules.push((cond, r.pool.clone()));
         }
         if matches!(&self.otherwise, Otherwise::Pool(p) if p.trim().is_empty()) {
-            return Err(RulesError::EmptyPool {
-                index: self.rules.len(),
-                rules: self.rules.len(),
-            });
+            return Err(RulesError::EmptyOtherwise);
         }
         Ok(CompiledRules {
             rules,

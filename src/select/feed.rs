@@ -3,7 +3,8 @@
 //! new version only when some pool's resolved members change, so a render that starts or stops
 //! matching a rule moves live jobs exactly like a pool edit, and a refresh that changes nothing
 //! a rule reads moves nothing. While some pool has a rule, the render list is refreshed with the
-//! renders' resources (hardware); otherwise afserver is not asked for them.
+//! renders' resources (hardware); otherwise afserver is not asked for them. The stored default
+//! pool rules pass through unchanged, and a change of them alone publishes a new version too.
 //!
 //! Scheduled members: each resolution is made at the [`Clock`]'s now, and the follower also
 //! wakes at the next window edge the resolver reports, resolves again and publishes, so live
@@ -19,12 +20,15 @@ use super::clock::Clock;
 use super::resolve::Resolver;
 use crate::routing::{PoolFeed, RendersCache};
 use crate::store::live::LivePools;
+use crate::store::rules::DefaultRules;
 use crate::store::Pool;
 
 /// The resolved pools, kept current in the background.
 pub struct ResolvedPools {
     pools: ArcSwap<Vec<Pool>>,
     version: watch::Sender<u64>,
+    /// The stored pools and default pool rules.
+    stored: Arc<LivePools>,
 }
 
 impl ResolvedPools {
@@ -47,22 +51,27 @@ impl ResolvedPools {
         mut resolver: Resolver,
         shutdown: CancellationToken,
     ) -> Arc<ResolvedPools> {
+        // Watched before the first read, so no change between the two is missed.
+        let watched = (stored.subscribe(), renders.subscribe());
         let (pools, list) = (stored.current(), renders.current());
         renders.ask_resources(has_rules(&pools));
         let first = resolver.resolve(&pools, &list, clock.now());
         let feed = Arc::new(ResolvedPools {
             pools: ArcSwap::from_pointee(first),
             version: watch::Sender::new(0),
+            stored: stored.clone(),
         });
+        let rules = stored.rules();
         let follower = Follower {
             feed: feed.clone(),
             stored,
             renders,
             inputs: (pools, list),
+            rules,
             clock,
             zone: resolver.zone().clone(),
         };
-        tokio::spawn(follower.run(resolver, shutdown));
+        tokio::spawn(follower.run(resolver, watched, shutdown));
         feed
     }
 
@@ -85,6 +94,9 @@ impl PoolFeed for ResolvedPools {
     fn version(&self) -> u64 {
         *self.version.borrow()
     }
+    fn rules(&self) -> Arc<Option<DefaultRules>> {
+        self.stored.rules()
+    }
 }
 
 /// True when some pool selects renders by a rule.
@@ -99,15 +111,21 @@ struct Follower {
     renders: Arc<RendersCache>,
     /// The inputs of the last resolution.
     inputs: (Arc<Vec<Pool>>, Arc<Vec<crate::renders::RenderInfo>>),
+    /// The default pool rules last published.
+    rules: Arc<Option<DefaultRules>>,
     clock: Clock,
     /// The resolver's default zone, for a new one.
     zone: jiff::tz::TimeZone,
 }
 
 impl Follower {
-    async fn run(mut self, mut resolver: Resolver, shutdown: CancellationToken) {
-        let mut pools_rx = self.stored.subscribe();
-        let mut renders_rx = self.renders.subscribe();
+    async fn run(
+        mut self,
+        mut resolver: Resolver,
+        watched: (watch::Receiver<u64>, watch::Receiver<u64>),
+        shutdown: CancellationToken,
+    ) {
+        let (mut pools_rx, mut renders_rx) = watched;
         loop {
             let edge = resolver.next_edge();
             let clock = self.clock.clone();
@@ -123,6 +141,11 @@ impl Follower {
                 _ = wake => true,
                 _ = shutdown.cancelled() => return,
             };
+            let rules = self.stored.rules();
+            if !Arc::ptr_eq(&rules, &self.rules) {
+                self.rules = rules;
+                self.feed.version.send_modify(|v| *v += 1);
+            }
             let (pools, list) = (self.stored.current(), self.renders.current());
             let same = Arc::ptr_eq(&pools, &self.inputs.0) && Arc::ptr_eq(&list, &self.inputs.1);
             if same && !timed {
@@ -195,6 +218,25 @@ mod tests {
         changes.changed().await.unwrap();
         assert_eq!(hosts(&feed), ["ws-2"], "left at 20:00");
         assert_eq!(feed.version(), 2);
+        shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_change_of_the_default_rules_alone_is_published() {
+        let shutdown = CancellationToken::new();
+        let stored = Arc::new(LivePools::new(vec![Pool::new("comp", ["r1"])]));
+        let feed = ResolvedPools::start(
+            stored.clone(),
+            RendersCache::fixed(Vec::new()),
+            shutdown.clone(),
+        );
+        let mut changes = feed.changes().unwrap();
+        assert_eq!(*feed.rules(), None);
+        let rules = DefaultRules::from_default_pool(Some("comp"));
+        stored.set_rules(Some(rules.clone()));
+        changes.changed().await.unwrap();
+        assert_eq!((feed.version(), &*feed.rules()), (1, &Some(rules)));
+        assert_eq!(hosts(&feed), ["r1"], "the pools as before");
         shutdown.cancel();
     }
 }

@@ -72,6 +72,11 @@ impl LivePools {
         self.rules.load_full()
     }
 
+    /// Replaces the rules of a fixed view (tests, one-shot commands), published like a change.
+    pub fn set_rules(&self, rules: Option<DefaultRules>) {
+        self.publish(self.current().as_ref().clone(), rules);
+    }
+
     /// The pool named exactly `name`, if any.
     pub fn get(&self, name: &str) -> Option<Pool> {
         self.pools.load().iter().find(|p| p.name == name).cloned()

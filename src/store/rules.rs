@@ -137,7 +137,7 @@ mod tests {
         bad.rules[0].when = "services.exists(s, s ==".into();
         let err = checked(&bad).unwrap_err();
         assert!(
-            matches!(&err, StoreError::InvalidRules(m) if m.contains("rule 1")),
+            matches!(&err, StoreError::InvalidRules(m) if m.contains("rule 1:")),
             "{err}"
         );
         bad.rules[0].when = "true".into();

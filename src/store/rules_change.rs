@@ -49,8 +49,23 @@ pub async fn apply(
     edit: RulesEdit,
     who: &str,
 ) -> Result<RulesApplied, StoreError> {
+    apply_over(store, edit, who, None).await
+}
+
+/// [`apply`] where the routing settings' `default_pool` is known: the first edit of a store with
+/// no rules starts from the list that pool stands for (no rules, otherwise that pool), so adding
+/// a rule does not silently drop the default pool.
+pub async fn apply_over(
+    store: &SharedStore,
+    edit: RulesEdit,
+    who: &str,
+    default_pool: Option<&str>,
+) -> Result<RulesApplied, StoreError> {
     let before = store.rules().await?;
-    let (after, summary) = edited(before.clone(), edit)?;
+    let start = before
+        .clone()
+        .or_else(|| default_pool.map(|p| DefaultRules::from_default_pool(Some(p))));
+    let (after, summary) = edited(start, edit)?;
     store.set_rules(after.as_ref()).await?;
     let entry = AuditEntry::now(AuditKind::RulesChanged, who, "", summary.trim_end())
         .change(Some(json!(before)), Some(json!(after)));
@@ -109,7 +124,7 @@ fn edited(
         }
         RulesEdit::Replace(Some(new)) => {
             rules = new;
-            format!("default pool rules set: {} rules", rules.rules.len())
+            "default pool rules replaced".to_string()
         }
     };
     let n = rules.rules.len();
