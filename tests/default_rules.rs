@@ -9,20 +9,14 @@ mod common_store;
 #[path = "live_common/mod.rs"]
 mod live_common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use afpool::job::RouteSettings;
 use afpool::protocol::encode;
-use afpool::proxy::{self, Limits, Shared};
-use afpool::routing::{RendersCache, Router};
-use afpool::store::live::LivePools;
 use afpool::store::rules::{DefaultRules, Otherwise, Rule};
 use afpool::store::{self, StoreOptions};
-use common::{farm, reply_json, send, upstream, FakeAfserver};
+use common::{farm, reply_json, send, FakeAfserver};
 use live_common::{eventually, registered, runs_on, start_proxy};
 use serde_json::json;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// A job naming no pool whose one block runs `service`.
@@ -45,32 +39,6 @@ fn rules(otherwise: Otherwise) -> DefaultRules {
     }
 }
 
-/// A proxy in front of `fake` on the store `spec`, following it live; its router and address.
-async fn live_proxy(
-    spec: &str,
-    options: &StoreOptions,
-    fake: &FakeAfserver,
-    shutdown: &CancellationToken,
-) -> (Arc<Router>, std::net::SocketAddr) {
-    let store = store::open_with(spec, options).await.unwrap();
-    let pools = LivePools::start(store, shutdown.clone()).await;
-    let router = Arc::new(Router::new(
-        RouteSettings::default(),
-        pools,
-        RendersCache::fixed(Vec::new()),
-    ));
-    router.spawn_rebuilds(shutdown.clone());
-    let shared = Arc::new(Shared::new(
-        upstream(fake.addr),
-        router.clone(),
-        Limits::default(),
-    ));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(proxy::run(listener, shared, shutdown.clone()));
-    (router, addr)
-}
-
 /// Sends `request` through `proxy`; the id of the job afserver kept.
 async fn kept(proxy: std::net::SocketAddr, request: &[u8]) -> i64 {
     let reply = reply_json(&send(proxy, request).await);
@@ -89,7 +57,8 @@ async fn a_nuke_job_runs_in_comp_and_others_get_the_otherwise() {
         .await
         .unwrap();
     let shutdown = CancellationToken::new();
-    let (router, proxy) = live_proxy(&spec, &StoreOptions::default(), &fake, &shutdown).await;
+    let (router, proxy) =
+        live_common::routing_proxy(&spec, &StoreOptions::default(), fake.addr, &shutdown).await;
 
     let id = kept(proxy, &job("comp010", "nuke")).await;
     let comp = fake.kept_job(id).unwrap();
@@ -162,7 +131,7 @@ async fn followed_by_every_proxy(spec: &str, options: &StoreOptions, proxies: us
     let shutdown = CancellationToken::new();
     let mut running = Vec::new();
     for _ in 0..proxies {
-        running.push(live_proxy(spec, options, &fake, &shutdown).await);
+        running.push(live_common::routing_proxy(spec, options, fake.addr, &shutdown).await);
     }
     let request = job("comp010", "nuke");
     for (_, addr) in &running {

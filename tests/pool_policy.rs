@@ -9,19 +9,14 @@ mod common_store;
 #[path = "live_common/mod.rs"]
 mod live_common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use afpool::job::policy::PoolPolicy;
 use afpool::job::RouteSettings;
 use afpool::protocol::encode;
-use afpool::proxy::{self, Limits, Shared};
-use afpool::routing::{RendersCache, Router};
-use afpool::store::live::LivePools;
 use afpool::store::{self, Pool, StoreOptions};
-use common::{capture, farm, reply_json, send, spawn_proxy, upstream, FakeAfserver};
+use common::{capture, farm, reply_json, send, spawn_proxy, FakeAfserver};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 fn with_policy(name: &str, hosts: &[&str], policy: Value) -> Pool {
@@ -192,29 +187,6 @@ async fn defaults_and_clamps_land_in_job_and_blocks_as_afserver_reads_them() {
     }
 }
 
-/// A proxy in front of `fake` on the store `spec`, following it live; its router and address.
-async fn live_proxy(
-    spec: &str,
-    options: &StoreOptions,
-    fake: &FakeAfserver,
-    shutdown: &CancellationToken,
-) -> (Arc<Router>, std::net::SocketAddr) {
-    let store = store::open_with(spec, options).await.unwrap();
-    let pools = LivePools::start(store, shutdown.clone()).await;
-    let router = Arc::new(Router::new(
-        RouteSettings::default(),
-        pools,
-        RendersCache::fixed(Vec::new()),
-    ));
-    router.spawn_rebuilds(shutdown.clone());
-    let up = upstream(fake.addr);
-    let shared = Arc::new(Shared::new(up, router.clone(), Limits::default()));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(proxy::run(listener, shared, shutdown.clone()));
-    (router, addr)
-}
-
 /// Every proxy on the store takes the job first; after a policy edit each refuses it, within 2 s.
 async fn followed_by_every_proxy(spec: &str, options: &StoreOptions, proxies: usize) {
     let fake = FakeAfserver::start(farm()).await;
@@ -226,7 +198,7 @@ async fn followed_by_every_proxy(spec: &str, options: &StoreOptions, proxies: us
     let shutdown = CancellationToken::new();
     let mut running = Vec::new();
     for _ in 0..proxies {
-        running.push(live_proxy(spec, options, &fake, &shutdown).await);
+        running.push(live_common::routing_proxy(spec, options, fake.addr, &shutdown).await);
     }
     let request = job("lighting", "artist", "ws01");
     for (_, addr) in &running {

@@ -102,6 +102,29 @@ pub async fn start_proxy_with(
     }
 }
 
+/// A routing-only proxy (no live jobs) in front of `fake` on the store `spec`, following the
+/// store live; its router (to wait for rebuilds) and address.
+pub async fn routing_proxy(
+    spec: &str,
+    options: &StoreOptions,
+    fake: SocketAddr,
+    shutdown: &CancellationToken,
+) -> (Arc<Router>, SocketAddr) {
+    let store = store::open_with(spec, options).await.unwrap();
+    let pools = LivePools::start(store, shutdown.clone()).await;
+    let router = Arc::new(Router::new(
+        RouteSettings::default(),
+        pools,
+        RendersCache::fixed(Vec::new()),
+    ));
+    router.spawn_rebuilds(shutdown.clone());
+    let shared = Shared::new(upstream(fake), router.clone(), Limits::default());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(proxy::run(listener, Arc::new(shared), shutdown.clone()));
+    (router, addr)
+}
+
 /// A file store in a temp dir with pools gpu and cpu.
 pub async fn file_store() -> (tempfile::TempDir, String, SharedStore) {
     let dir = tempfile::tempdir().unwrap();
