@@ -100,6 +100,30 @@ async fn rules_are_set_over_the_api_audited_and_followed_by_the_proxy() {
         "{mask}"
     );
 
+    // POST /api/v1/explain says which rule the job hits, and one that matches none is held.
+    let explain = s.url("/api/v1/explain");
+    let nuke: Value =
+        serde_json::from_slice(&nuke_job()[nuke_job().iter().position(|&b| b == b'{').unwrap()..])
+            .unwrap();
+    let (status, e) = json_of(http.post(&explain).json(&nuke).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{e}");
+    assert_eq!(
+        e["explain"]["rule"],
+        json!({"kind": "rule", "number": 1, "when": "'nuke' in services", "pool": "comp"})
+    );
+    assert_eq!(e["explain"]["pool"]["source"], "default_rule");
+    let mut maya = nuke.clone();
+    maya["job"]["blocks"][0]["service"] = json!("maya");
+    let (_, e) = json_of(http.post(&explain).json(&maya).send().await.unwrap()).await;
+    assert_eq!(
+        (&e["verdict"], &e["explain"]["rule"]),
+        (
+            &json!("held"),
+            &json!({"kind": "otherwise", "otherwise": "hold"})
+        ),
+        "{e}"
+    );
+
     let (_, log) = json_of(http.get(s.url("/api/v1/audit")).send().await.unwrap()).await;
     let entries = log.as_array().cloned().unwrap_or_default();
     let changed = entries.iter().find(|e| e["kind"] == "rules_changed");

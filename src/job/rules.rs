@@ -71,43 +71,60 @@ pub enum RulesError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Choice {
-    /// Rule `index` (its text) matched.
+    /// Rule `number` (its text) matched.
     Rule {
-        /// From 0.
-        index: usize,
+        /// From 1, as `afpool rules list` and `GET /api/v1/rules` number rules.
+        number: usize,
         /// The condition as written.
         when: String,
         /// Its pool.
         pool: String,
     },
     /// No rule matched; the otherwise applies.
-    Otherwise(Otherwise),
+    Otherwise {
+        /// What the job gets.
+        otherwise: Otherwise,
+    },
 }
 
 impl Choice {
     /// The pool the job gets, if any (`None` for no pool and for hold).
     pub fn pool(&self) -> Option<&str> {
         match self {
-            Choice::Rule { pool, .. } | Choice::Otherwise(Otherwise::Pool(pool)) => Some(pool),
-            Choice::Otherwise(_) => None,
+            Choice::Rule { pool, .. }
+            | Choice::Otherwise {
+                otherwise: Otherwise::Pool(pool),
+            } => Some(pool),
+            Choice::Otherwise { .. } => None,
         }
     }
 
     /// Is the job to be held?
     pub fn is_hold(&self) -> bool {
-        matches!(self, Choice::Otherwise(Otherwise::Hold))
+        matches!(
+            self,
+            Choice::Otherwise {
+                otherwise: Otherwise::Hold
+            }
+        )
     }
 
     /// In words, for reasons and explanations: `default rule 1 ('nuke' in services) → comp`,
     /// `no default rule matched → farm` (rules are numbered from 1 for people).
     pub fn words(&self) -> String {
         match self {
-            Choice::Rule { index, when, pool } => {
-                format!("default rule {} ({when}) → {pool}", index + 1)
+            Choice::Rule { number, when, pool } => {
+                format!("default rule {number} ({when}) → {pool}")
             }
-            Choice::Otherwise(Otherwise::Pool(pool)) => format!("no default rule matched → {pool}"),
-            Choice::Otherwise(Otherwise::None) => "no default rule matched → no pool".into(),
-            Choice::Otherwise(Otherwise::Hold) => "no default rule matched → held".into(),
+            Choice::Otherwise {
+                otherwise: Otherwise::Pool(pool),
+            } => format!("no default rule matched → {pool}"),
+            Choice::Otherwise {
+                otherwise: Otherwise::None,
+            } => "no default rule matched → no pool".into(),
+            Choice::Otherwise {
+                otherwise: Otherwise::Hold,
+            } => "no default rule matched → held".into(),
         }
     }
 }
@@ -174,13 +191,15 @@ pub fn choose(facts: &JobFacts, rules: &CompiledRules) -> Choice {
         let scope = scope.as_ref().expect("made when there are rules");
         if cond.holds_in(scope) == Ok(true) {
             return Choice::Rule {
-                index,
+                number: index + 1,
                 when: cond.source().to_string(),
                 pool: pool.clone(),
             };
         }
     }
-    Choice::Otherwise(rules.otherwise.clone())
+    Choice::Otherwise {
+        otherwise: rules.otherwise.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -36,10 +36,16 @@ fn rules(json: &str) -> CompiledRules {
 /// What each job got: `#N pool`, `pool` (otherwise), `none` or `hold`.
 fn show(c: &Choice) -> String {
     match c {
-        Choice::Rule { index, pool, .. } => format!("#{index} {pool}"),
-        Choice::Otherwise(Otherwise::Pool(p)) => p.clone(),
-        Choice::Otherwise(Otherwise::None) => "none".into(),
-        Choice::Otherwise(Otherwise::Hold) => "hold".into(),
+        Choice::Rule { number, pool, .. } => format!("#{number} {pool}"),
+        Choice::Otherwise {
+            otherwise: Otherwise::Pool(p),
+        } => p.clone(),
+        Choice::Otherwise {
+            otherwise: Otherwise::None,
+        } => "none".into(),
+        Choice::Otherwise {
+            otherwise: Otherwise::Hold,
+        } => "hold".into(),
     }
 }
 
@@ -51,29 +57,29 @@ fn rules_route_the_captured_jobs() {
         ("{}".into(), ["none"; 4]),
         (
             format!(r#"{{"rules":[{nuke}]}}"#),
-            ["none", "none", "none", "#0 comp"],
+            ["none", "none", "none", "#1 comp"],
         ),
         (
             format!(r#"{{"rules":[{nuke}],"otherwise":"hold"}}"#),
-            ["hold", "hold", "hold", "#0 comp"],
+            ["hold", "hold", "hold", "#1 comp"],
         ),
         (
             format!(r#"{{"rules":[{nuke}],"otherwise":{{"pool":"farm"}}}}"#),
-            ["farm", "farm", "farm", "#0 comp"],
+            ["farm", "farm", "farm", "#1 comp"],
         ),
         (
             format!(
                 r#"{{"rules":[{{"when":"host_name == 'browser-pc'","pool":"web"}},{nuke},
                 {{"when":"user_name == 'artist'","pool":"lighting"}}]}}"#
             ),
-            ["#2 lighting", "#2 lighting", "#0 web", "#1 comp"],
+            ["#3 lighting", "#3 lighting", "#1 web", "#2 comp"],
         ),
         (
             // a condition erring on a job (no such custom_data key) does not match
             r#"{"rules":[{"when":"custom_data.show == 'x'","pool":"a"},
                 {"when":"host_name.startsWith('work')","pool":"b"}]}"#
                 .into(),
-            ["#1 b", "#1 b", "none", "#1 b"],
+            ["#2 b", "#2 b", "none", "#2 b"],
         ),
     ];
     let jobs: Vec<JobFacts> = captured().iter().map(|b| facts(b)).collect();

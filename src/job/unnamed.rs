@@ -50,7 +50,7 @@ pub(crate) fn choose(
     let decided = rules::choose(&facts, compiled);
     let source = match decided {
         Choice::Rule { .. } => PoolSource::DefaultRule,
-        Choice::Otherwise(_) => PoolSource::Default,
+        Choice::Otherwise { .. } => PoolSource::Default,
     };
     let choice = decided.pool().map(|name| PoolChoice {
         name: name.to_string(),
