@@ -183,13 +183,10 @@ impl CompiledRules {
 
 /// The first rule whose condition holds for the job, or the otherwise.
 pub fn choose(facts: &JobFacts, rules: &CompiledRules) -> Choice {
-    let scope = match rules.rules.is_empty() {
-        true => None,
-        false => Some(facts.scope()),
-    };
+    let scope = facts.scope();
+    let bound = scope.bind();
     for (index, (cond, pool)) in rules.rules.iter().enumerate() {
-        let scope = scope.as_ref().expect("made when there are rules");
-        if cond.holds_in(scope) == Ok(true) {
+        if cond.holds_in(&bound) == Ok(true) {
             return Choice::Rule {
                 number: index + 1,
                 when: cond.source().to_string(),

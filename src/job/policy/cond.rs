@@ -108,20 +108,20 @@ impl Condition {
 
     /// Does the condition hold for the job? An error says why it gave no bool.
     pub fn holds(&self, facts: &JobFacts) -> Result<bool, String> {
-        self.holds_in(&facts.scope())
+        self.holds_in(&facts.scope().bind())
     }
 
-    /// [`Condition::holds`] in a scope made once for many conditions ([`JobFacts::scope`]).
-    pub fn holds_in(&self, scope: &Scope) -> Result<bool, String> {
-        self.execute(scope).map_err(|f| f.text)
+    /// [`Condition::holds`] in a scope made once for many conditions ([`Scope::bind`]).
+    pub fn holds_in(&self, bound: &Bound<'_>) -> Result<bool, String> {
+        self.execute(bound).map_err(|f| f.text)
     }
 
     fn run(&self, facts: &JobFacts) -> Result<bool, Fault> {
-        self.execute(&facts.scope())
+        self.execute(&facts.scope().bind())
     }
 
-    fn execute(&self, scope: &Scope) -> Result<bool, Fault> {
-        match self.program.execute(&scope.context()) {
+    fn execute(&self, bound: &Bound<'_>) -> Result<bool, Fault> {
+        match self.program.execute(&bound.0) {
             Ok(Value::Bool(b)) => Ok(b),
             Ok(other) => Err(Fault {
                 typing: true,
@@ -141,12 +141,16 @@ pub struct Scope<'f> {
 }
 
 impl Scope<'_> {
-    fn context(&self) -> Context<'_, '_> {
+    /// A CEL context reading this scope, for any number of conditions.
+    pub fn bind(&self) -> Bound<'_> {
         let mut ctx = Context::with_env(ENV.clone());
         ctx.set_variable_resolver(self);
-        ctx
+        Bound(ctx)
     }
 }
+
+/// A CEL context over a [`Scope`] ([`Scope::bind`]).
+pub struct Bound<'s>(Context<'s, 's>);
 
 /// A list or map as a CEL value (`null` if it cannot be one, which never happens for facts).
 fn val_of(v: &Value) -> Box<dyn Val> {
