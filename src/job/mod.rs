@@ -11,6 +11,7 @@
 
 mod admit;
 mod compact;
+mod decision;
 mod ecma;
 mod envelope;
 mod explain;

@@ -8,29 +8,16 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use super::admit::Admission;
+use super::decision::{unusable, Decision, FENCE_ALL};
 use super::envelope::{checked, utf8_text, Envelope, Fields, Job, Parts};
-use super::explain::{Explanation, Masks, Outcome, SnapshotRef, Verdict};
+use super::explain::{Masks, Outcome, Verdict};
 use super::inventory::{Inventory, PoolPlan};
 use super::policy::{self, OnRefused};
 use super::poolref::{self, PoolChoice, PoolSource, ROUTED_KEY};
 use super::rejection::{Rejection, ShieldRule};
 use super::rewrite::{self, PlanError};
 use super::settings::{Policy, RouteSettings};
-use super::{admit, job_keys, poolexpr, rules, shield, spill, unnamed};
-
-/// What routing settled on, before the explanation is written.
-struct Decision {
-    verdict: Verdict,
-    reason: String,
-    changed: bool,
-    plan: Option<Arc<PoolPlan>>,
-    routed: Option<rewrite::MaskPlan>,
-    spilled: Option<spill::Spilled>,
-    /// What the pools' policies decided (ACL, defaults, clamps).
-    policy: Vec<policy::Decision>,
-    /// Which default pool rule a job naming no pool hit (`None`: it named one, or no rules).
-    rule: Option<rules::Choice>,
-}
+use super::{admit, job_keys, poolexpr, shield, spill, unnamed};
 
 /// Route one job submission body (the whole `{"job":{...}}` envelope bytes). A body afpool cannot
 /// read strictly (not UTF-8, duplicate keys, not a JSON object) is rejected as malformed.
@@ -127,7 +114,7 @@ fn route_envelope(
     let serial_dropped = job_keys::drop_serial(job);
     let submitted_paused = job_keys::submitted_paused(job);
     let mut decision = match &unnamed {
-        Some(u) if u.is_hold() => policy(
+        Some(u) if u.is_hold() => unusable(
             job,
             settings,
             Policy::Hold,
@@ -144,7 +131,7 @@ fn route_envelope(
     }
     let changed = found.stripped || serial_dropped || decision.changed;
     let spilled = decision.spilled.clone();
-    let explain = explanation(job, choice.clone(), masks_before, &decision);
+    let explain = decision.explanation(job, choice.clone(), masks_before);
     let outcome = Outcome {
         verdict: decision.verdict,
         pool: choice,
@@ -168,8 +155,10 @@ fn decide(
     admission: Admission,
 ) -> Result<Decision, Rejection> {
     let choice = match choice {
-        None => return Ok(no_pool("no pool reference")),
-        Some(c) if c.is_no_pool() => return Ok(no_pool("the pool reference says no pool")),
+        None => return Ok(Decision::no_pool("no pool reference")),
+        Some(c) if c.is_no_pool() => {
+            return Ok(Decision::no_pool("the pool reference says no pool"))
+        }
         Some(c) => c,
     };
     let name = &choice.name;
@@ -180,13 +169,13 @@ fn decide(
             Err(refusal) => {
                 let problem = refusal.to_string();
                 let on = settings.on_unknown_pool;
-                return policy(job, settings, on, name, problem, FENCE_ALL);
+                return unusable(job, settings, on, name, problem, FENCE_ALL);
             }
         },
         None => {
             let problem = format!("unknown pool '{name}'");
             let on = settings.on_unknown_pool;
-            return policy(job, settings, on, name, problem, FENCE_ALL);
+            return unusable(job, settings, on, name, problem, FENCE_ALL);
         }
     };
     // Spill-over is for submissions: a job afpool routed before (a live job's masks, a second
@@ -244,7 +233,7 @@ fn refused_by_policy(
         OnRefused::Reject => Policy::Reject,
         OnRefused::Hold => Policy::Hold,
     };
-    policy(job, settings, verdict, name, refusal.to_string(), FENCE_ALL)
+    unusable(job, settings, verdict, name, refusal.to_string(), FENCE_ALL)
 }
 
 /// The masks for pool `name`, annotated `[pool: TAG]` (or the unusable-pool policy).
@@ -261,7 +250,7 @@ fn masks(
     }
     if plan.hosts.is_empty() {
         let problem = format!("pool '{name}' has no hosts");
-        return policy(
+        return unusable(
             job,
             settings,
             settings.on_empty_pool,
@@ -309,20 +298,7 @@ fn unplannable(
         _ => FENCE_ALL,
     };
     let problem = e.unusable(name);
-    policy(job, settings, settings.on_empty_pool, name, problem, fence)
-}
-
-fn no_pool(reason: &str) -> Decision {
-    Decision {
-        verdict: Verdict::NoPool,
-        reason: reason.to_string(),
-        changed: false,
-        plan: None,
-        routed: None,
-        spilled: None,
-        policy: Vec::new(),
-        rule: None,
-    }
+    unusable(job, settings, settings.on_empty_pool, name, problem, fence)
 }
 
 fn routed_reason(name: &str, plan: &PoolPlan, masks: &rewrite::MaskPlan) -> String {
@@ -337,82 +313,6 @@ fn routed_reason(name: &str, plan: &PoolPlan, masks: &rewrite::MaskPlan) -> Stri
 
 /// Why a job naming no pool and matching no default pool rule is held.
 const HOLD_UNMATCHED: &str = "it names no pool and no default pool rule matched (otherwise: hold)";
-
-/// The exclude mask of a held job whose pool has no usable host: every host.
-const FENCE_ALL: &str = ".*";
-
-/// Applies `policy` for a pool that cannot be used. A held job is also fenced: `fence` is merged
-/// into its exclude mask, so resuming it in afwatch cannot run it outside its pool.
-fn policy(
-    job: &mut Job<'_>,
-    settings: &RouteSettings,
-    policy: Policy,
-    pool: &str,
-    problem: String,
-    fence: &str,
-) -> Result<Decision, Rejection> {
-    let (verdict, reason) = match policy {
-        Policy::Reject => {
-            let message = format!("job {} not accepted: {problem}", shield::job_label(job));
-            return Err(Rejection::Policy {
-                pool: pool.to_string(),
-                message,
-            });
-        }
-        Policy::Hold => {
-            rewrite::hold(job, &problem, fence, settings)?;
-            (Verdict::Held, format!("held (paused): {problem}"))
-        }
-        Policy::Pass => {
-            rewrite::pass(job, &problem);
-            (
-                Verdict::Passed,
-                format!("passed without routing: {problem}"),
-            )
-        }
-    };
-    Ok(Decision {
-        verdict,
-        reason,
-        changed: true,
-        plan: None,
-        routed: None,
-        spilled: None,
-        policy: Vec::new(),
-        rule: None,
-    })
-}
-
-fn explanation(
-    job: &Job<'_>,
-    pool: Option<PoolChoice>,
-    masks_before: Masks,
-    d: &Decision,
-) -> Explanation {
-    let (pool_hosts, can_run, cannot_run) = match (&d.plan, &d.routed) {
-        (Some(p), Some(m)) => (
-            SnapshotRef(p.hosts.clone()),
-            SnapshotRef(m.can_run.clone()),
-            m.cannot_run.clone(),
-        ),
-        _ => Default::default(),
-    };
-    Explanation {
-        user_name: job.str_of("user_name").unwrap_or_default(),
-        job_name: job.str_of("name").unwrap_or_default(),
-        pool,
-        pool_hosts,
-        can_run,
-        cannot_run,
-        masks_before,
-        masks_after: Masks::of(job),
-        verdict: d.verdict,
-        reason: d.reason.clone(),
-        hosts_excluded: d.routed.as_ref().map_or(0, |m| m.hosts_excluded),
-        policy: d.policy.clone(),
-        rule: d.rule.clone(),
-    }
-}
 
 #[cfg(test)]
 #[path = "route_tests.rs"]

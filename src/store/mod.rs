@@ -22,6 +22,7 @@ pub mod file;
 mod file_doc;
 pub mod live;
 pub mod mongo;
+mod mongo_feed;
 mod mongo_keys;
 pub mod names;
 pub mod recorder;

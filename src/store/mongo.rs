@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bson::{doc, Bson, Document};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::TryStreamExt;
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, IndexModel};
@@ -377,34 +377,9 @@ impl PoolStore for MongoStore {
     }
 
     /// A change stream on the pools' collection merged with one on the rules' collection;
-    /// polling when the server has none (e.g. standalone).
+    /// polling when the server has none (e.g. standalone). See [`super::mongo_feed`].
     async fn changes(&self) -> Result<ChangeFeed, StoreError> {
-        let both = match self.coll.watch().await {
-            Ok(pools) => self.rules.watch().await.map(|rules| (pools, rules)),
-            Err(e) => Err(e),
-        };
-        match both {
-            Ok((pools, rules)) => {
-                let describe = self.described.clone();
-                let unavailable = move |e| StoreError::Unavailable(format!("{describe}: {e}"));
-                // The merged feed ends as soon as either stream ends (reopened by the caller).
-                let until_end = |s: mongodb::change_stream::ChangeStream<_>| {
-                    let end = futures_util::stream::once(std::future::ready(None));
-                    s.map(|event| Some(event.map(|_| ()))).chain(end)
-                };
-                let events = futures_util::stream::select(until_end(pools), until_end(rules))
-                    .take_while(|event| std::future::ready(event.is_some()))
-                    .filter_map(std::future::ready)
-                    .map(move |event| event.map_err(&unavailable));
-                Ok(ChangeFeed::Stream(events.boxed()))
-            }
-            Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(_)) => {
-                tracing::info!(store = %self.described, error = %e,
-                    "no change streams on this server; polling every 2 s");
-                Ok(ChangeFeed::Poll(POLL_INTERVAL))
-            }
-            Err(e) => Err(self.unavailable(e)),
-        }
+        super::mongo_feed::changes(&self.coll, &self.rules, &self.described, POLL_INTERVAL).await
     }
 }
 
