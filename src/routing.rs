@@ -123,6 +123,17 @@ impl Router {
         job::route_submission_from(body, &self.settings, &self.inventory(), peer)
     }
 
+    /// Wait until the inventory, as rebuilt, satisfies `ready` (checked now and after every
+    /// rebuild). Waiting for a count of rebuilds can be satisfied by a build from older sources.
+    pub async fn wait_inventory(&self, ready: impl Fn(&Inventory) -> bool) {
+        let mut rebuilt = self.rebuilt.subscribe();
+        while !ready(&self.inventory()) {
+            if rebuilt.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Wait until the inventory has been rebuilt at least `n` times since start.
     pub async fn wait_rebuilds(&self, n: u64) {
         let _ = self.rebuilt.subscribe().wait_for(|g| *g >= n).await;

@@ -129,7 +129,15 @@ async fn start() -> Farm {
     // Once afserver's render list is in, gpu.node3 is selected (but shut out on a Monday).
     renders.wait_refreshes(1).await;
     farm.members_become(&["r1"]).await;
-    router.wait_rebuilds(1).await;
+    // Routing reads the inventory: wait until it was built from that render list and those
+    // members (a count of rebuilds could be met by a build from older sources).
+    let built = |inv: &afpool::job::Inventory| {
+        let night = inv.pools().iter().find(|p| p.name == "night");
+        !inv.renders().is_empty() && night.is_some_and(|p| p.hosts == ["r1"])
+    };
+    tokio::time::timeout(Duration::from_secs(10), router.wait_inventory(built))
+        .await
+        .expect("the inventory is built from the render list");
     farm
 }
 

@@ -108,7 +108,16 @@ async fn start() -> Farm {
         shutdown,
     };
     farm.members_become("big", &["gpu.node3", "render01"]).await;
-    router.wait_rebuilds(1).await;
+    // Routing reads the inventory: wait until it was built from these members (an earlier build,
+    // from before the render list was in, does not count).
+    let built = |inv: &afpool::job::Inventory| {
+        let pools = inv.pools();
+        let big = pools.iter().find(|p| p.name == "big");
+        !inv.renders().is_empty() && big.is_some_and(|p| p.hosts.len() == 2)
+    };
+    tokio::time::timeout(Duration::from_secs(10), router.wait_inventory(built))
+        .await
+        .expect("the inventory is built from the resolved members");
     farm
 }
 
