@@ -285,3 +285,21 @@ async fn a_renamed_pool_keeps_its_jobs_and_a_deleted_one_holds_them() {
         .await
         .expect("the jobs of a deleted pool are fenced and paused");
 }
+
+#[tokio::test]
+async fn an_edit_sent_the_moment_a_job_is_accepted_is_guarded() {
+    // afwatch (or a script) may edit a job as soon as afserver's reply names its id, before the
+    // proxy's record writer (which gathers records for a batch) has run: the job must already be
+    // guarded then.
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, _store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    for name in ["a", "b", "c"] {
+        let id = submit(proxy.addr, "gpu", name).await;
+        let widen = json!({"hosts_mask_exclude": "", "hosts_mask_type": "regex"});
+        let answer = edit(proxy.addr, &[id], widen).await;
+        assert_eq!(answer["info"]["kind"], "log", "{answer}");
+        let job = fake.kept_job(id).unwrap();
+        assert!(runs_on(&job, "render01") && !runs_on(&job, "r1"), "{job:?}");
+    }
+}

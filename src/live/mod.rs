@@ -163,13 +163,17 @@ impl LiveJobs {
         Submitted::of(outcome, self.router.settings())
     }
 
-    /// afserver answered a forwarded submission with `reply`: queues the record of a routed job
-    /// (or the audit of a held or passed one) for the writer; never delays the client.
+    /// afserver answered a forwarded submission with `reply`: enters a registering job in the job
+    /// index and queues its record (or the audit of a held or passed one) for the writer. Called
+    /// before the client has the reply: an edit the client sends the moment it learns the job's id
+    /// must find the job guarded (the writer, which batches, may not have run yet).
     pub fn after_reply(self: &Arc<Self>, submitted: Submitted, reply: &[u8]) {
         let Some(accepted) = record::accepted(reply) else {
             return;
         };
-        if !submitted.registers() {
+        if submitted.registers() {
+            self.index.insert(submitted.pool_job(accepted));
+        } else {
             self.forget_reused(accepted);
         }
         if submitted.verdict == Verdict::NoPool {

@@ -130,8 +130,7 @@ async fn relay_message(
             tracing::debug!("afserver closed without a reply")
         }
         Ok((reply, afserver)) => {
-            write_client(client, shared, &reply).await;
-            drop(afserver);
+            // Registered before the client learns the job's id, so its next edit is guarded.
             if let (
                 Forward::Rewritten {
                     routed: Some(r), ..
@@ -141,6 +140,8 @@ async fn relay_message(
             {
                 live.after_reply(*r, &reply);
             }
+            write_client(client, shared, &reply).await;
+            drop(afserver);
         }
         Err(e) => undelivered(client, shared, frame.framing, &e).await,
     }
