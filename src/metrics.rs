@@ -180,12 +180,17 @@ impl Metrics {
             .iter()
             .filter_map(|d| d.clamped_key());
         for (pool, key) in clamps {
-            let labels = ClampLabels {
-                pool: pool.to_string(),
-                key: key.to_string(),
-            };
-            self.clamped.get_or_create(&labels).inc();
+            self.clamped(pool, key);
         }
+    }
+
+    /// Counts one value `pool`'s maximum lowered (in a submission or a guarded edit).
+    pub fn clamped(&self, pool: &str, key: &str) {
+        let labels = ClampLabels {
+            pool: pool.to_string(),
+            key: key.to_string(),
+        };
+        self.clamped.get_or_create(&labels).inc();
     }
 
     /// Counts a job afpool refused (a shield rule or the `reject` policy).

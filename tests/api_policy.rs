@@ -76,3 +76,41 @@ async fn a_policy_is_set_with_the_api_and_the_proxy_follows_it() {
         (&json!({}), &policy)
     );
 }
+
+/// `afpool_clamped_total{pool,key}` counts each value a pool's maximum lowered, in a submission
+/// and in a guarded edit of the job afterwards.
+#[tokio::test]
+async fn clamps_of_submissions_and_edits_are_counted() {
+    let s = serve(&[], farm()).await;
+    let (ok, _) = s.pool_cli(&["create", "gpu", "render01"]).await;
+    assert!(ok);
+    let before_edit = s.log_len();
+    let url = s.url("/api/v1/pools/gpu/policy");
+    let policy = json!({"limits": {"priority": {"max": 100}}});
+    let (status, set) = json_of(client().put(&url).json(&policy).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{set}");
+    s.wait_log(before_edit, |l| l.contains("routing inventory rebuilt"))
+        .await;
+
+    let job = json!({"job": {"name": "j", "user_name": "u", "pool": "gpu", "priority": 250,
+        "blocks": [{"name": "b", "flags": 1, "frame_first": 1, "frame_last": 2, "command": "x"}]}});
+    let request = encode::text_request(job.to_string().as_bytes());
+    let reply = common::reply_json(&common::send(s.proxy, &request).await);
+    let id = reply["id"].as_i64().unwrap_or_else(|| panic!("{reply}"));
+    let edit = json!({"action": {"type": "jobs", "ids": [id], "user_name": "u",
+        "host_name": "ws01", "params": {"priority": 200}}});
+    let request = encode::text_request(edit.to_string().as_bytes());
+    common::send(s.proxy, &request).await;
+    let priorities: Vec<_> = s
+        .fake
+        .actions()
+        .iter()
+        .map(|a| a["params"]["priority"].clone())
+        .collect();
+    assert_eq!(priorities, [json!(100)]);
+
+    let text = client().get(s.url("/metrics")).send().await.unwrap();
+    let text = text.text().await.unwrap();
+    let line = r#"afpool_clamped_total{pool="gpu",key="priority"} 2"#;
+    assert!(text.lines().any(|l| l == line), "{line}: {text}");
+}

@@ -306,4 +306,30 @@ async fn an_edit_raising_a_clamped_value_is_clamped_through_the_proxy() {
         .map(|a| a.get("action").unwrap_or(a)["params"]["priority"].clone())
         .collect();
     assert_eq!(priorities, [json!(100), json!(80)]);
+    // The clamp is audited as who edited it, with what was lowered.
+    let recorder = live_common::registry_of(&spec).await;
+    let filter = afpool::store::audit::AuditFilter {
+        job_id: Some(id),
+        ..Default::default()
+    };
+    let audit = &recorder.audit;
+    let edit_clamp = |e: &afpool::store::audit::AuditEntry| {
+        e.kind.as_str() == "job_clamped" && e.detail.starts_with("edit of job")
+    };
+    let audited = || async { audit.read(&filter).await.unwrap().iter().any(edit_clamp) };
+    live_common::eventually("the edit's job_clamped entry", audited).await;
+    let entries = audit.read(&filter).await.unwrap();
+    let entry = entries.iter().find(|e| edit_clamp(e)).unwrap();
+    assert_eq!(
+        (
+            entry.who.as_str(),
+            entry.pool.as_str(),
+            entry.detail.as_str()
+        ),
+        (
+            "artist@ws01",
+            "gpu",
+            "edit of job 'shot' clamped by pool 'gpu': priority 250→100"
+        )
+    );
 }

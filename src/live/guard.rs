@@ -44,9 +44,40 @@ pub enum Guarded {
         changes: Vec<Change>,
         /// Who asked (`user@host`), for the audit.
         who: String,
+        /// The registered jobs whose values the edit set past their pool's maximum.
+        clamped: Vec<EditClamp>,
     },
     /// Refused, with afpool's reason (nothing is forwarded).
     Refuse(String),
+}
+
+/// A registered job whose edit set values past its pool's maximum, lowered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditClamp {
+    /// afserver's job id.
+    pub job_id: i64,
+    /// The job's name.
+    pub job_name: String,
+    /// The job's pool (or expression).
+    pub pool: String,
+    /// Each value lowered, as `key from→to`.
+    pub clamps: Vec<String>,
+}
+
+impl EditClamp {
+    fn of(job: &PoolJob, pool: &str, clamps: Vec<String>) -> Option<EditClamp> {
+        (!clamps.is_empty()).then(|| EditClamp {
+            job_id: job.job_id,
+            job_name: job.job_name.clone(),
+            pool: pool.to_string(),
+            clamps,
+        })
+    }
+
+    /// The keys lowered (`priority`, `capacity`, ...).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.clamps.iter().filter_map(|c| c.split(' ').next())
+    }
 }
 
 /// Guards one JSON request `body`; `lookup` finds registered jobs.
@@ -105,17 +136,18 @@ fn clamp_edit(
     block: bool,
 ) -> Guarded {
     let mut groups: Vec<(Map<String, Value>, Vec<i64>)> = Vec::new();
-    let mut clamped = false;
+    let mut clamped = Vec::new();
     for id in ids {
         let mut params = edit.clone();
         if let Some(job) = registered.iter().find(|j| j.job_id == *id) {
-            clamped |= !guard_clamp::clamp(&mut params, &job.pool, inv, block).is_empty();
+            let clamps = guard_clamp::clamp(&mut params, &job.pool, inv, block);
+            clamped.extend(EditClamp::of(job, &job.pool, clamps));
         }
         group(&mut groups, params, *id);
     }
-    match clamped {
-        true => split(action, groups, Vec::new()),
-        false => Guarded::Relay,
+    match clamped.is_empty() {
+        false => split(action, groups, Vec::new(), clamped),
+        true => Guarded::Relay,
     }
 }
 
@@ -169,13 +201,14 @@ fn job_edit(
 ) -> Guarded {
     // Jobs by the params they get, in the order of `ids`; unregistered jobs keep the edit.
     let mut groups: Vec<(Map<String, Value>, Vec<i64>)> = Vec::new();
-    let mut changes = Vec::new();
+    let (mut changes, mut clamped) = (Vec::new(), Vec::new());
     for id in ids {
         let params = match registered.iter().find(|j| j.job_id == *id) {
             None => edit.clone(),
             Some(job) => match merge(job, edit, settings, inv) {
-                Ok((params, change)) => {
+                Ok((params, change, clamps)) => {
                     changes.push(change);
+                    clamped.extend(clamps);
                     params
                 }
                 Err(why) => return Guarded::Refuse(why),
@@ -183,7 +216,7 @@ fn job_edit(
         };
         group(&mut groups, params, *id);
     }
-    split(action, groups, changes)
+    split(action, groups, changes, clamped)
 }
 
 /// One action per group of jobs with the same params (the first answers the client).
@@ -191,6 +224,7 @@ fn split(
     action: &Map<String, Value>,
     groups: Vec<(Map<String, Value>, Vec<i64>)>,
     changes: Vec<Change>,
+    clamped: Vec<EditClamp>,
 ) -> Guarded {
     let mut bodies = groups.into_iter().map(|(params, members)| {
         let mut action = action.clone();
@@ -207,16 +241,17 @@ fn split(
         extra: bodies.collect(),
         changes,
         who: format!("{}@{}", text("user_name"), text("host_name")),
+        clamped,
     }
 }
 
-/// One registered job's params after the edit, and its registry change.
+/// One registered job's params after the edit, its registry change, and what its pool clamped.
 fn merge(
     job: &PoolJob,
     edit: &Map<String, Value>,
     settings: &RouteSettings,
     inv: &Inventory,
-) -> Result<(Map<String, Value>, Change), String> {
+) -> Result<(Map<String, Value>, Change, Option<EditClamp>), String> {
     let user = edited(&job.user_masks, edit);
     let computed = compute(&user, &job.job_name, &job.user, &job.pool, settings, inv);
     let (masks, change) = match computed {
@@ -253,10 +288,14 @@ fn merge(
         params.remove(key);
     }
     params.extend(super::action::params(&masks));
-    if let Change::Keep(kept) = &change {
-        guard_clamp::clamp(&mut params, &kept.pool, inv, false);
-    }
-    Ok((params, change))
+    let clamped = match &change {
+        Change::Keep(kept) => {
+            let clamps = guard_clamp::clamp(&mut params, &kept.pool, inv, false);
+            EditClamp::of(job, &kept.pool, clamps)
+        }
+        Change::Release(_) => None,
+    };
+    Ok((params, change, clamped))
 }
 
 /// Whether `reference` takes hosts from a pool whose policy checks who submits: an edit that

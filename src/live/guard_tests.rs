@@ -158,6 +158,18 @@ fn an_edit_raising_a_clamped_value_is_clamped() {
         ),
         (&json!([11]), &json!(250))
     );
+    // What was lowered, for the audit and `afpool_clamped_total`.
+    let Guarded::Rewrite { clamped, .. } = run(&edit(&[1, 11], json!({"priority": 250}))) else {
+        panic!("not rewritten");
+    };
+    let want = EditClamp {
+        job_id: 1,
+        job_name: "shot1".into(),
+        pool: "gpu".into(),
+        clamps: vec!["priority 250→100".into()],
+    };
+    assert_eq!(clamped, [want]);
+    assert_eq!(clamped[0].keys().collect::<Vec<_>>(), ["priority"]);
     // Under the maximum: relayed byte for byte.
     assert_eq!(run(&edit(&[1], json!({"priority": 90}))), Guarded::Relay);
     // With a mask edit.

@@ -46,8 +46,17 @@ use crate::store::recorder::Recorder;
 use crate::store::registry::PoolJob;
 use crate::upstream::Upstream;
 
-use guard::{Change, Guarded};
+use guard::{Change, EditClamp, Guarded};
 use jobs::JobIndex;
+
+/// A guarded edit to forward in the client's place.
+#[derive(Debug)]
+pub struct GuardedEdit {
+    /// The action to forward.
+    pub body: Vec<u8>,
+    /// The registered jobs whose pool lowered values of the edit.
+    pub clamped: Vec<EditClamp>,
+}
 use record::{Accepted, Submitted};
 
 /// How often and how much.
@@ -223,9 +232,9 @@ impl LiveJobs {
         tokio::spawn(async move { live.audit(entry).await });
     }
 
-    /// Guards one JSON request body: `None` = relay it as it is; `Some(Ok(body))` = forward
-    /// this instead; `Some(Err(text))` = refuse with this reason.
-    pub fn guard(self: &Arc<Self>, body: &[u8]) -> Option<Result<Vec<u8>, String>> {
+    /// Guards one JSON request body: `None` = relay it as it is; `Some(Ok(edit))` = forward
+    /// `edit.body` instead; `Some(Err(text))` = refuse with this reason.
+    pub fn guard(self: &Arc<Self>, body: &[u8]) -> Option<Result<GuardedEdit, String>> {
         if self.index.is_empty() {
             return None;
         }
@@ -241,17 +250,41 @@ impl LiveJobs {
                 extra,
                 changes,
                 who,
+                clamped,
             } => {
-                tracing::info!(jobs = changes.len(), %who,
-                    "afpool merged a mask edit of pool jobs with their pools");
-                self.apply(changes, extra, who);
-                Some(Ok(body))
+                if !changes.is_empty() {
+                    tracing::info!(jobs = changes.len(), %who,
+                        "afpool merged a mask edit of pool jobs with their pools");
+                }
+                for c in &clamped {
+                    tracing::info!(job = c.job_id, %who, "[pool: {}] edit clamped: {}",
+                        c.pool, c.clamps.join(", "));
+                }
+                self.apply(changes, extra, who, &clamped);
+                Some(Ok(GuardedEdit { body, clamped }))
             }
         }
     }
 
     /// Applies a guarded edit: index now; registry, extra actions and audit in a spawned task.
-    fn apply(self: &Arc<Self>, changes: Vec<Change>, extra: Vec<Vec<u8>>, who: String) {
+    fn apply(
+        self: &Arc<Self>,
+        changes: Vec<Change>,
+        extra: Vec<Vec<u8>>,
+        who: String,
+        clamped: &[EditClamp],
+    ) {
+        let clamp_entries: Vec<AuditEntry> = (clamped.iter())
+            .map(|c| {
+                let detail = format!(
+                    "edit of job '{}' clamped by pool '{}': {}",
+                    c.job_name,
+                    c.pool,
+                    c.clamps.join(", ")
+                );
+                AuditEntry::now(AuditKind::JobClamped, &who, &c.pool, detail).job(c.job_id)
+            })
+            .collect();
         for change in &changes {
             match change {
                 Change::Keep(job) => self.index.insert(job.clone()),
@@ -268,6 +301,11 @@ impl LiveJobs {
             }
             for change in changes {
                 live.record_change(change, &who, mark).await;
+            }
+            if !clamp_entries.is_empty() {
+                if let Err(e) = live.recorder.audit.append_many(&clamp_entries).await {
+                    tracing::warn!("clamped edits not recorded in the audit log: {e}");
+                }
             }
         });
     }

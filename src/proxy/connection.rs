@@ -193,11 +193,17 @@ fn check_and_route<'a>(
     let routed = shared.router.route_submission(body, Some(peer));
     if let (None, Some(guarded)) = (&routed, live.and_then(|l| l.guard(body))) {
         return match guarded {
-            Ok(body) => Ok(Forward::Rewritten {
-                head: encode::reframe_head(request, frame, body.len()),
-                body: Parts::from(body),
-                routed: None,
-            }),
+            Ok(edit) => {
+                for c in &edit.clamped {
+                    c.keys()
+                        .for_each(|key| shared.metrics.clamped(&c.pool, key));
+                }
+                Ok(Forward::Rewritten {
+                    head: encode::reframe_head(request, frame, edit.body.len()),
+                    body: Parts::from(edit.body),
+                    routed: None,
+                })
+            }
             Err(text) => Err(encode::reply(frame.framing, &job::error_reply_body(&text))),
         };
     }
