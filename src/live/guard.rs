@@ -246,12 +246,15 @@ fn split(
 }
 
 /// One registered job's params after the edit, its registry change, and what its pool clamped.
+type Merged = (Map<String, Value>, Change, Option<EditClamp>);
+
+/// Merges the edit of one registered job with its pool (see [`Merged`]).
 fn merge(
     job: &PoolJob,
     edit: &Map<String, Value>,
     settings: &RouteSettings,
     inv: &Inventory,
-) -> Result<(Map<String, Value>, Change, Option<EditClamp>), String> {
+) -> Result<Merged, String> {
     let user = edited(&job.user_masks, edit);
     let computed = compute(&user, &job.job_name, &job.user, &job.pool, settings, inv);
     let (masks, change) = match computed {
