@@ -131,6 +131,7 @@ impl LiveJobs {
             current.retain(|j| !dropped.contains(&j.job_id));
             current.extend(adopted);
             live.index.sync(&current, mark);
+            tracing::debug!(jobs = current.len(), "job index reloaded after a reconcile");
             *live
                 .reconciled
                 .lock()
