@@ -33,6 +33,7 @@ impl LiveJobs {
                 false if full => self.rescan.store(true, Ordering::Relaxed),
                 _ => {}
             }
+            crate::memory::trim_off_workers().await;
             self.reconciles.send_modify(|r| *r += 1);
             tokio::select! {
                 _ = shutdown.cancelled() => return,
