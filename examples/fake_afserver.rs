@@ -4,6 +4,11 @@
 //! (`--capture PREFIX` loads `PREFIX.request.bin` → `PREFIX.reply.bin`). It records nothing
 //! (`quiet`) and runs on a multi-threaded runtime until SIGINT or SIGTERM.
 //!
+//! For the bench's scale step ([`seed`]): `--afserver-renders` writes each render like the
+//! captured afserver 3.4.1 render (~700 bytes instead of ~250); `--seed-jobs N --seed-pools FILE`
+//! holds `N` pool jobs routed into the pools of that pools file before the address is printed,
+//! and `--seed-registry FILE` writes afpool's registry of them (`jobs.json`).
+//!
 //! ```sh
 //! cargo run --release --example fake_afserver -- --renders 5000 \
 //!     --capture fixtures/captures/24-afrender-heartbeat
@@ -11,9 +16,12 @@
 
 #[path = "../tests/common/fake_afserver.rs"]
 mod fake_afserver;
+#[path = "fake_afserver/seed.rs"]
+mod seed;
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use fake_afserver::{FakeAfserver, FakeConfig};
@@ -26,6 +34,10 @@ struct Args {
     renders: usize,
     captures: Vec<String>,
     threads: usize,
+    afserver_renders: bool,
+    seed_jobs: usize,
+    seed_pools: Option<PathBuf>,
+    seed_registry: Option<PathBuf>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -34,6 +46,10 @@ fn parse_args() -> anyhow::Result<Args> {
         renders: 0,
         captures: Vec::new(),
         threads: 2,
+        afserver_renders: false,
+        seed_jobs: 0,
+        seed_pools: None,
+        seed_registry: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -44,9 +60,14 @@ fn parse_args() -> anyhow::Result<Args> {
             "--capture" => args.captures.push(value()?),
             "--threads" => args.threads = value()?.parse().context("--threads")?,
             "--print-addr" => {} // always printed; accepted for clarity in scripts
+            "--afserver-renders" => args.afserver_renders = true,
+            "--seed-jobs" => args.seed_jobs = value()?.parse().context("--seed-jobs")?,
+            "--seed-pools" => args.seed_pools = Some(value()?.into()),
+            "--seed-registry" => args.seed_registry = Some(value()?.into()),
             other => bail!(
                 "unknown argument {other}\nusage: fake_afserver [--listen ADDR] [--renders N] \
-                 [--capture PREFIX]... [--threads N] [--print-addr]"
+                 [--capture PREFIX]... [--threads N] [--print-addr] [--afserver-renders] \
+                 [--seed-jobs N --seed-pools FILE [--seed-registry FILE]]"
             ),
         }
     }
@@ -66,12 +87,47 @@ fn fake_config(args: &Args) -> anyhow::Result<FakeConfig> {
         };
         scripted.insert(read("request")?, read("reply")?);
     }
+    let renders_reply = match args.afserver_renders || args.seed_jobs > 0 {
+        true => Some(seed::render_list(&captures(), args.renders)?),
+        false => None,
+    };
     Ok(FakeConfig {
         renders,
+        renders_reply,
         scripted,
         quiet: true,
         ..FakeConfig::default()
     })
+}
+
+/// The repository's captures.
+fn captures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/captures")
+}
+
+/// Holds `--seed-jobs` pool jobs in `fake` and writes their registry when asked.
+fn seed_jobs(fake: &FakeAfserver, args: &Args, renders: &[u8]) -> anyhow::Result<()> {
+    if args.seed_jobs == 0 {
+        return Ok(());
+    }
+    let pools = args
+        .seed_pools
+        .as_deref()
+        .context("--seed-jobs needs --seed-pools")?;
+    let seeded = seed::pool_jobs(seed::read_pools(pools)?, renders, args.seed_jobs)?;
+    let mut records = Vec::with_capacity(seeded.len());
+    for s in seeded {
+        let (id, serial) = fake.keep(&s.job);
+        records.push(afpool::store::registry::PoolJob {
+            job_id: id,
+            serial: Some(serial),
+            ..s.record
+        });
+    }
+    match &args.seed_registry {
+        Some(path) => seed::write_registry(path, &records),
+        None => Ok(()),
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -85,7 +141,10 @@ fn main() -> anyhow::Result<()> {
         let listener = TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let renders = config.renders_reply.clone().unwrap_or_default();
         let fake = FakeAfserver::serve(listener, config);
+        seed_jobs(&fake, &args, &renders)?;
+        drop(renders);
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", fake.addr)?;
         out.flush()?;

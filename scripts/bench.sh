@@ -7,12 +7,16 @@
 #   scripts/bench.sh --masks   # only what afpool's masks cost afserver's scheduler (issue 26 §1):
 #                              # printed, docs/benchmarks.md left alone
 #   SCALE_FARM=1 scripts/bench.sh   # adds section 8: a farm ten times larger (issue 26 §2)
+#   ONLY=idle_rss,scale_rss scripts/bench.sh   # only these steps (either or both): printed,
+#                              # docs/benchmarks.md left alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=${QUICK:-0}
 MASKS_ONLY=0
 [[ ${1:-} == --masks ]] && MASKS_ONLY=1
+ONLY=${ONLY:-}
+only() { [[ ,$ONLY, == *,$1,* ]]; }
 POOLS=200
 RENDERS=5000
 BIG_TASKS=100000
@@ -46,7 +50,9 @@ if ! command -v socat >/dev/null; then
 fi
 
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-  if [[ $MASKS_ONLY == 1 ]]; then cargo build --release --example mask_cost; else cargo build --release --examples --bins; fi
+  if [[ $MASKS_ONLY == 1 ]]; then cargo build --release --example mask_cost
+  elif [[ -n $ONLY ]]; then cargo build --release --bin afpool --example fake_afserver --example loadgen
+  else cargo build --release --examples --bins; fi
 fi
 TARGET=${CARGO_TARGET_DIR:-target}/release
 AFPOOL=$TARGET/afpool
@@ -114,9 +120,10 @@ start_proxy() { # → PROXY_ADDR, PROXY_PID (the afpool process itself)
 
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-# pools.json in the file store's format: pool0..pool199, 25 renders each (all 5,000 renders)
+# pools.json in the file store's format: pool0..pool199, 25 renders each (all 5,000 renders);
+# write_pools PATH POOLS RENDERS for another farm
 write_pools() {
-  python3 - "$WORK/pools.json" "$POOLS" "$RENDERS" <<'EOF'
+  python3 - "${1:-$WORK/pools.json}" "${2:-$POOLS}" "${3:-$RENDERS}" <<'EOF'
 import json, sys
 path, pools, renders = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 per = renders // pools
@@ -194,6 +201,59 @@ if [[ $MASKS_ONLY == 1 ]]; then
   exit 0
 fi
 
+# --- 8b. idle RSS at a farm ten times larger (SCALE_FARM=1 or ONLY=scale_rss) ----------------
+# The fake holds 20,000 renders (each written like afserver's own render), and 200,000 jobs routed
+# into 2,000 pools of 10 with afpool's masks and `[pool: NAME]` tags, as afserver holds them; the
+# file store holds those pools and the registry of those jobs (examples/fake_afserver/seed.rs).
+# A fresh `afpool serve` loads them, reconciles with afserver's whole list on start, then every
+# 30 s with the registered ids: its RSS once the index holds 200,000 jobs after two reconciles.
+SCALE_JOBS=200000
+scale_rss() {
+  local dir=$WORK/scale port pid fake_pid addr i
+  mkdir -p "$dir"
+  write_pools "$dir/pools.json" 2000 20000
+  "$FAKE" --renders 20000 --threads 2 --seed-jobs "$SCALE_JOBS" --seed-pools "$dir/pools.json" \
+    --seed-registry "$dir/jobs.json" >"$dir/fake.addr" &
+  fake_pid=$!
+  PIDS+=("$fake_pid")
+  for i in $(seq 1200); do [[ -s $dir/fake.addr ]] && break; sleep 0.1; done
+  addr=$(head -1 "$dir/fake.addr")
+  [[ -n $addr ]] || { echo "bench: the seeded fake afserver did not start" >&2; exit 1; }
+  port=$(free_port)
+  : >"$dir/afpool.log"
+  AFPOOL_LOG=warn,afpool::live=debug "$AFPOOL" --store "file:$dir/pools.json" serve \
+    --listen "127.0.0.1:$port" --upstream "$addr" 2>"$dir/afpool.log" &
+  pid=$!
+  PIDS+=("$pid")
+  # a reconcile ended: the index reloaded with every job, or afserver's list not read
+  local done_re="job index reloaded after a reconcile jobs=$SCALE_JOBS\|cannot reconcile the job registry"
+  reloads() { grep -c "$done_re" "$dir/afpool.log" || true; }
+  for i in $(seq 1200); do # the start's full reconcile, then the next one 30 s later
+    (($(reloads) >= 2)) && break
+    kill -0 "$pid" 2>/dev/null || { echo "bench: afpool serve exited" >&2; cat "$dir/afpool.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  (($(reloads) >= 2)) || { echo "bench: no reconcile ended" >&2; exit 1; }
+  local rss hwm failed
+  rss=$(kb_of "$pid" VmRSS) hwm=$(kb_of "$pid" VmHWM)
+  failed=$(grep -m1 -o "cannot reconcile the job registry yet: .*" "$dir/afpool.log" || true)
+  [[ -z $failed ]] || echo "bench: scale_rss: $failed" >&2
+  if grep -q "re-targeted" "$dir/afpool.log"; then echo "bench: scale_rss: afpool re-targeted seeded jobs" >&2; fi
+  figure scale_idle_rss "$(calc "$rss / 1024" 1)" MB \
+    "<= 150 MB: afpool serve, 20,000 renders, 2,000 pools, $SCALE_JOBS live pool jobs, after two reconciles$([[ -z $failed ]] || echo ' (both failed: afserver'"'"'s whole list is over 64 MiB)') (VmHWM $(calc "$hwm / 1024" 1) MB)" \
+    "$(verdict "$rss <= 150 * 1024")"
+  stop "$pid"
+  stop "$fake_pid"
+}
+idle_rss() {
+  figure idle_rss "$(calc "$IDLE_KB / 1024" 1)" MB "<= 20 MB (after start: $(calc "$IDLE_BASE_KB / 1024" 1) MB)" "$(verdict "$IDLE_KB <= 20 * 1024")"
+}
+if [[ -n $ONLY ]] && ! only idle_rss; then
+  only scale_rss && scale_rss
+  echo "bench: $PASSED passed, $MISSED missed (ONLY=$ONLY; docs/benchmarks.md not written)"
+  exit 0
+fi
+
 # --- setup ------------------------------------------------------------------------------------
 write_pools
 start_fake
@@ -206,6 +266,14 @@ echo "bench: fake afserver $FAKE_ADDR ($RENDERS renders), afpool serve $PROXY_AD
 load "$PROXY_ADDR" warm-proxy --jobs "$POOLS" --concurrency 16 --requests $((2000 / SCALE)) --expect '"id"'
 load "$FAKE_ADDR" warm-direct --jobs "$POOLS" --concurrency 16 --requests $((2000 / SCALE)) --expect '"id"'
 IDLE_KB=$(kb_of "$PROXY_PID" VmRSS)
+if [[ -n $ONLY ]]; then
+  idle_rss
+  stop "$PROXY_PID"
+  stop "$FAKE_PID"
+  only scale_rss && scale_rss
+  echo "bench: $PASSED passed, $MISSED missed (ONLY=$ONLY; docs/benchmarks.md not written)"
+  exit 0
+fi
 
 # --- 0. the fake on its own -------------------------------------------------------------------
 t0=$(cpu_ticks "$FAKE_PID")
@@ -379,7 +447,7 @@ done
 stop "$HAPROXY_PID"
 
 # --- 4a. idle RSS (the main proxy after start and warm-up) -------------------------------------
-figure idle_rss "$(calc "$IDLE_KB / 1024" 1)" MB "<= 20 MB (after start: $(calc "$IDLE_BASE_KB / 1024" 1) MB)" "$(verdict "$IDLE_KB <= 20 * 1024")"
+idle_rss
 stop "$PROXY_PID"
 
 # --- 3. a 100k-task job -----------------------------------------------------------------------
@@ -392,6 +460,14 @@ start_proxy # a fresh process, so its high-water mark is this test's
 load "$PROXY_ADDR" big-warm --jobs "$POOLS" --concurrency 4 --requests 400 --expect '"id"'
 sleep 0.5
 BIG_IDLE_KB=$(kb_of "$PROXY_PID" VmRSS)
+if [[ -n $ONLY ]]; then
+  idle_rss
+  stop "$PROXY_PID"
+  stop "$FAKE_PID"
+  only scale_rss && scale_rss
+  echo "bench: $PASSED passed, $MISSED missed (ONLY=$ONLY; docs/benchmarks.md not written)"
+  exit 0
+fi
 runs=$((QUICK == 1 ? 3 : 9))
 "$LOADGEN" --save "$WORK/big.bin" --big-job "$BIG_TASKS"
 load "$FAKE_ADDR" big-warm-direct --file "$WORK/big.bin" --requests 1 --expect '"id"'
@@ -467,6 +543,7 @@ if [[ ${SCALE_FARM:-0} == 1 ]]; then
   "$TARGET/examples/retarget_bench" --jobs 10000 >"$WORK/retarget10k.json"
   figure scale_retarget_10000 "$(get retarget10k last_ack_ms)" ms "<= 5000: from the pool edit until afserver acknowledged the last of 10,000 live jobs" "$(verdict "$(get retarget10k last_ack_ms) <= 5000")"
   figure scale_retarget_messages "$(get retarget10k actions)" actions "<= 100 action messages for those 10,000 jobs" "$(verdict "$(get retarget10k actions) <= 100")"
+  scale_rss
 fi
 
 # --- 7. the web page: first paint and filter keystrokes, 200 pools x 5,000 renders -----------

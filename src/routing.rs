@@ -177,7 +177,10 @@ impl Router {
         let Ok(fresh) = tokio::task::spawn_blocking(work).await else {
             return tracing::error!("building the routing inventory failed; keeping the last one");
         };
+        // The previous snapshot is freed once its last reader is done; what it held goes back.
         self.built.store(Arc::new(fresh));
+        drop(built);
+        crate::memory::trim_off_workers().await;
         self.rebuilt.send_modify(|g| *g += 1);
         tracing::info!(
             pools = n_pools,

@@ -33,6 +33,7 @@ impl LiveJobs {
                 false if full => self.rescan.store(true, Ordering::Relaxed),
                 _ => {}
             }
+            crate::memory::trim_off_workers().await;
             self.reconciles.send_modify(|r| *r += 1);
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -131,6 +132,7 @@ impl LiveJobs {
             current.retain(|j| !dropped.contains(&j.job_id));
             current.extend(adopted);
             live.index.sync(&current, mark);
+            tracing::debug!(jobs = current.len(), "job index reloaded after a reconcile");
             *live
                 .reconciled
                 .lock()

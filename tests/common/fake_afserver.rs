@@ -130,6 +130,11 @@ impl FakeAfserver {
         self.state.kept.lock().unwrap().jobs.get(&id).cloned()
     }
 
+    /// Keeps `job` (a submission's `job` object) as if it had been submitted; its id and serial.
+    pub fn keep(&self, job: &serde_json::Value) -> (i64, i64) {
+        self.state.kept.lock().unwrap().add(job)
+    }
+
     /// Deletes job `id` as an artist would in afwatch.
     pub fn delete_job(&self, id: i64) {
         self.state.kept.lock().unwrap().delete(id);
