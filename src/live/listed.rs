@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use crate::store::registry::PoolJob;
 use crate::upstream::Upstream;
 
-use super::reconcile::{self, AfJob, Scan, GET_JOBS};
+use super::reconcile::{self, AfJob, Scan};
 
 /// Registered jobs: id → serial.
 pub type Known = HashMap<i64, Option<i64>>;
@@ -125,7 +125,7 @@ pub async fn fetch(
         .map_err(|e| format!("registered jobs not read: {e}"))?;
     let parse = move |body: &[u8]| parse(body, &known);
     match scan {
-        Scan::Full => reconcile::ask(upstream, GET_JOBS, parse).await,
+        Scan::Full => super::full_scan::fetch_all(upstream, parse).await,
         Scan::Registered => {
             let ids: Vec<i64> = registered.iter().map(|j| j.job_id).collect();
             reconcile::fetch_ids_with(upstream, &ids, parse).await

@@ -18,6 +18,7 @@
 pub mod action;
 pub mod clock;
 pub mod comeback;
+pub mod full_scan;
 pub mod gate;
 pub mod guard;
 mod guard_clamp;

@@ -8,8 +8,9 @@
 //!
 //! Most reconciles ask afserver only for the registered ids ([`Scan::Registered`], a request
 //! per [`IDS_PER_GET`] ids): afserver holds its job list locked while it writes it, so a farm's
-//! whole list every 30 s would stall its submissions. The whole list ([`Scan::Full`]), needed
-//! only to adopt, is read on start, every ~10 minutes and after a record was lost.
+//! whole list every 30 s would stall its submissions. The whole list ([`Scan::Full`], read in
+//! parts by [`super::full_scan`]), needed only to adopt, is read on start, every ~10 minutes and
+//! after a record was lost.
 //! [`plan`] is pure; the loop that runs it lives in [`super::LiveJobs`].
 
 use std::borrow::Borrow;
@@ -21,9 +22,6 @@ use crate::job::MaskMode;
 use crate::protocol::encode;
 use crate::store::registry::{JobMasks, PoolJob};
 use crate::upstream::Upstream;
-
-/// The request for every job.
-pub const GET_JOBS: &[u8] = br#"{"get":{"type":"jobs"}}"#;
 
 /// Job ids asked for in one `get jobs` request.
 pub const IDS_PER_GET: usize = 500;
@@ -136,9 +134,9 @@ pub fn parse_jobs(body: &[u8]) -> Result<Vec<AfJob>, String> {
         .ok_or_else(|| "the reply has no \"jobs\" list".into())
 }
 
-/// Asks afserver for every job.
+/// Asks afserver for every job (in parts: [`super::full_scan`]).
 pub async fn fetch(upstream: &Upstream) -> Result<Vec<AfJob>, String> {
-    ask(upstream, GET_JOBS, parse_jobs).await
+    super::full_scan::fetch_all(upstream, parse_jobs).await
 }
 
 /// Asks afserver for the jobs `ids` ([`IDS_PER_GET`] per request; none for no id): those it has.
@@ -165,16 +163,28 @@ where
             tokio::time::sleep(took).await;
         }
         let started = tokio::time::Instant::now();
-        let body = serde_json::json!({"get": {"type": "jobs", "ids": part}}).to_string();
-        let (single, parse) = (part.len() == 1, parse.clone());
-        let read = move |reply: &[u8]| match single && no_such_job(reply) {
-            true => Ok(Vec::new()),
-            false => parse(reply),
-        };
-        jobs.extend(ask(upstream, body.as_bytes(), read).await?);
+        jobs.extend(ask_ids(upstream, part, parse.clone()).await?);
         took = Some(started.elapsed());
     }
     Ok(jobs)
+}
+
+/// One `get jobs` request for `ids`: the jobs of them afserver has, read by `parse`.
+pub(super) async fn ask_ids<P>(
+    upstream: &Upstream,
+    ids: &[i64],
+    parse: P,
+) -> Result<Vec<AfJob>, String>
+where
+    P: Fn(&[u8]) -> Result<Vec<AfJob>, String> + Send + 'static,
+{
+    let body = serde_json::json!({"get": {"type": "jobs", "ids": ids}}).to_string();
+    let single = ids.len() == 1;
+    let read = move |reply: &[u8]| match single && no_such_job(reply) {
+        true => Ok(Vec::new()),
+        false => parse(reply),
+    };
+    ask(upstream, body.as_bytes(), read).await
 }
 
 /// afserver's answer to a `get jobs` for one id it does not have: one id is looked up as one job,
@@ -194,10 +204,11 @@ fn no_such_job(body: &[u8]) -> bool {
         .is_ok_and(|r| r.info.kind == "error" && r.info.text == "Invalid ID")
 }
 
-/// Sends `body` and reads the reply's job list with `parse`.
-pub(super) async fn ask<P>(upstream: &Upstream, body: &[u8], parse: P) -> Result<Vec<AfJob>, String>
+/// Sends `body` and reads the reply with `parse`.
+pub(super) async fn ask<T, P>(upstream: &Upstream, body: &[u8], parse: P) -> Result<T, String>
 where
-    P: FnOnce(&[u8]) -> Result<Vec<AfJob>, String> + Send + 'static,
+    T: Send + 'static,
+    P: FnOnce(&[u8]) -> Result<T, String> + Send + 'static,
 {
     let reply = upstream
         .exchange(&encode::text_request(body))

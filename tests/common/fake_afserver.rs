@@ -347,7 +347,7 @@ fn json_answer(v: &serde_json::Value, st: &State, cfg: &FakeConfig) -> Option<Ve
             return Some(cfg.renders_reply.clone().unwrap_or_else(list));
         }
         if get["type"] == "users" {
-            return Some(users_body(cfg));
+            return Some(users_body(cfg, &st.kept.lock().unwrap()));
         }
         if get["type"] == "jobs" {
             let ids: Option<Vec<i64>> = get["ids"]
@@ -388,17 +388,22 @@ fn crashes_afserver(job: &serde_json::Value) -> bool {
     afserver_rules::crashes(job)
 }
 
-/// The user list, each with its host-mask type as afserver 3.4 writes it.
-fn users_body(cfg: &FakeConfig) -> Vec<u8> {
-    let items: Vec<String> = cfg
-        .users
-        .iter()
-        .enumerate()
+/// The user list as afserver 3.4 writes it: the configured users (with their host-mask type)
+/// and every user with jobs, each with its `jobs_num` when it has jobs.
+fn users_body(cfg: &FakeConfig, kept: &FakeJobs) -> Vec<u8> {
+    let mut jobs = kept.jobs_per_user();
+    let mut users: Vec<(String, &str)> = (cfg.users.iter())
+        .map(|(name, kind)| (name.clone(), kind.as_str()))
+        .collect();
+    let known: Vec<String> = users.iter().map(|(n, _)| n.clone()).collect();
+    users.extend((jobs.keys().filter(|n| !known.contains(n))).map(|n| (n.clone(), "find")));
+    let items: Vec<String> = (users.iter().enumerate())
         .map(|(i, (name, kind))| {
-            format!(
-                r#"{{"name":"{name}","id":{},"hosts_mask_type":"{kind}"}}"#,
-                i + 1
-            )
+            let num = jobs
+                .remove(name)
+                .map_or(String::new(), |n| format!(r#","jobs_num":{n}"#));
+            let id = i + 1;
+            format!(r#"{{"name":"{name}","id":{id},"hosts_mask_type":"{kind}"{num}}}"#)
         })
         .collect();
     format!(r#"{{"users":[{}]}}"#, items.join(",")).into_bytes()

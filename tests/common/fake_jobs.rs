@@ -83,6 +83,15 @@ impl FakeJobs {
         (id, self.serials)
     }
 
+    /// How many jobs each user has (afserver's `jobs_num`).
+    pub fn jobs_per_user(&self) -> BTreeMap<String, usize> {
+        let mut per = BTreeMap::new();
+        for job in self.jobs.values() {
+            *per.entry(job.user.clone()).or_insert(0) += 1;
+        }
+        per
+    }
+
     /// Deletes job `id`; its id is free again.
     pub fn delete(&mut self, id: i64) {
         if self.jobs.remove(&id).is_some() {
