@@ -8,10 +8,11 @@ mod live_common;
 use std::time::Duration;
 
 use afpool::live::reconcile::Scan;
+use afpool::protocol::encode;
 use afpool::store::recorder::Recorder;
 use afpool::store::StoreOptions;
 use common::fake_afserver::fake_jobs::FakeJob;
-use common::{farm, FakeAfserver};
+use common::{farm, reply_json, send, FakeAfserver};
 use live_common::*;
 use serde_json::{json, Value};
 
@@ -299,6 +300,34 @@ async fn an_edit_sent_the_moment_a_job_is_accepted_is_guarded() {
         let widen = json!({"hosts_mask_exclude": "", "hosts_mask_type": "regex"});
         let answer = edit(proxy.addr, &[id], widen).await;
         assert_eq!(answer["info"]["kind"], "log", "{answer}");
+        let job = fake.kept_job(id).unwrap();
+        assert!(runs_on(&job, "render01") && !runs_on(&job, "r1"), "{job:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_edit_selecting_jobs_by_name_is_refused() {
+    // afcmd's jhmask, jpri and jtmax select jobs by name (`mask`, no `ids`), and afserver applies
+    // an action none of whose ids it finds to the jobs whose names match: the guard cannot know
+    // which those are, so such an edit of masks or limits is refused (it used to panic the
+    // connection: afcmd read no answer; seen on a real afserver).
+    let fake = FakeAfserver::start(farm()).await;
+    let (_dir, spec, _store) = file_store().await;
+    let proxy = start_proxy(&spec, fake.addr).await;
+    let id = submit(proxy.addr, "gpu", "shot").await;
+    for selection in [json!({}), json!({"ids": [id + 100]})] {
+        let mut action = json!({"type": "jobs", "mask": "shot", "user_name": "artist",
+            "host_name": "ws01", "params": {"hosts_mask_exclude": ""}});
+        action
+            .as_object_mut()
+            .unwrap()
+            .extend(selection.as_object().unwrap().clone());
+        let body = json!({ "action": action }).to_string();
+        let reply = send(proxy.addr, &encode::text_request(body.as_bytes())).await;
+        let answer = reply_json(&reply);
+        assert_eq!(answer["info"]["kind"], "error", "{answer}");
+        let text = answer["info"]["text"].as_str().unwrap();
+        assert!(text.contains("selects jobs by name ('shot')"), "{text}");
         let job = fake.kept_job(id).unwrap();
         assert!(runs_on(&job, "render01") && !runs_on(&job, "r1"), "{job:?}");
     }

@@ -333,3 +333,31 @@ async fn an_edit_raising_a_clamped_value_is_clamped_through_the_proxy() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_job_level_need_memory_over_the_maximum_is_lowered() {
+    // afserver reads need_memory in the job as well as in its blocks and checks the job's
+    // against a render's free memory first (afnodesolve.cpp): a job-level 9000 MB kept every
+    // render with less free memory out, past the pool's maximum (seen on a real afserver).
+    let fake = FakeAfserver::start(farm()).await;
+    let policy = json!({"limits": {"need_memory": {"max": 100}}});
+    let pools = vec![with_policy("lighting", &["render01"], policy)];
+    let proxy = spawn_proxy(fake.addr, pools, RouteSettings::default()).await;
+    let job = json!({"job": {
+        "name": "mem", "user_name": "anna", "host_name": "ws01", "pool": "lighting",
+        "need_memory": 9000,
+        "blocks": [{"name": "b", "need_memory": 50, "flags": 1, "frame_first": 1,
+                    "frame_last": 2, "command": "render @#@"}]
+    }});
+    let reply = send(
+        proxy.addr,
+        &encode::text_request(job.to_string().as_bytes()),
+    )
+    .await;
+    assert!(reply_json(&reply)["id"].as_i64().is_some(), "{reply:?}");
+    let kept = &fake.jobs()[0];
+    assert_eq!(kept["need_memory"], 100, "{kept}");
+    assert_eq!(kept["blocks"][0]["need_memory"], 50, "{kept}");
+    let annotation = kept["annotation"].as_str().unwrap();
+    assert!(annotation.contains("need_memory 9000→100"), "{annotation}");
+}

@@ -7,8 +7,9 @@
 //! `block_mask`) cannot widen a job past its job-level pool masks and are relayed, unless they
 //! carry a pool token, which only the job's own mask may. A value a pool job's pool limits
 //! (`priority`, `max_running_tasks`, ...; a block's `capacity`...) set past the pool's maximum is
-//! lowered to it ([`super::guard_clamp`]), in mask edits and on its own. Anything else →
-//! [`Guarded::Relay`].
+//! lowered to it ([`super::guard_clamp`]), in mask edits and on its own. Such an edit that
+//! selects jobs by name (`mask`) instead of by id is refused: afserver alone knows which jobs it
+//! reaches. Anything else → [`Guarded::Relay`].
 
 use serde_json::{Map, Value};
 
@@ -106,13 +107,14 @@ pub fn guard(
     if action.get("type").and_then(Value::as_str) != Some("jobs") || !(masks || limits) {
         return Guarded::Relay;
     }
-    let ids: Vec<i64> = action["ids"]
-        .as_array()
+    let ids: Vec<i64> = action
+        .get("ids")
+        .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_i64).collect())
         .unwrap_or_default();
     let registered: Vec<PoolJob> = ids.iter().filter_map(|id| lookup(*id)).collect();
     if registered.is_empty() {
-        return Guarded::Relay;
+        return by_name(&action);
     }
     if block && masks {
         if let refused @ Guarded::Refuse(_) = block_edit(&edit) {
@@ -155,6 +157,19 @@ fn group(groups: &mut Vec<(Map<String, Value>, Vec<i64>)>, params: Map<String, V
     match groups.iter_mut().find(|(p, _)| *p == params) {
         Some((_, members)) => members.push(id),
         None => groups.push((params, vec![id])),
+    }
+}
+
+/// An edit none of whose `ids` is a pool job. afserver applies an action none of whose ids it
+/// finds to every job whose name matches its `mask` (afcmd's `jpri`, `jtmax` and `jhmask` select
+/// jobs so): which jobs that reaches only afserver knows, so while pool jobs are guarded, an edit
+/// of masks or limits that selects by name is refused (fail-closed); else it is relayed.
+fn by_name(action: &Map<String, Value>) -> Guarded {
+    match action.get("mask").and_then(Value::as_str) {
+        Some(mask) if !mask.is_empty() => Guarded::Refuse(format!(
+            "afpool: this edit selects jobs by name ('{mask}') and may reach pool jobs, whose masks and limits afpool guards by id: select the jobs by id, as afwatch and the web GUI do; not applied"
+        )),
+        _ => Guarded::Relay,
     }
 }
 

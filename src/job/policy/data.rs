@@ -61,7 +61,8 @@ pub enum LimitKey {
     MaxRunningTasksPerHost,
     /// Every block's `capacity` (afserver's 1000 when absent).
     Capacity,
-    /// Every block's `need_memory` in MB (0 when absent).
+    /// Every block's `need_memory` in MB (0 when absent), and the job's when it sets one over
+    /// the maximum.
     NeedMemory,
     /// Job `time_life` in seconds; absent or negative is for ever.
     TimeLife,
@@ -76,6 +77,9 @@ pub(crate) struct KeyInfo {
     pub block: bool,
     /// The job-level key also exists in blocks, where values over the maximum are clamped.
     pub in_blocks_too: bool,
+    /// The block-level key also exists in the job (afserver checks the job's `need_memory`
+    /// against a render before its blocks'), where a value over the maximum is clamped.
+    pub in_job_too: bool,
     /// afserver's value when the key is absent (`None`: no limit, which every maximum lowers).
     pub absent: Option<i64>,
     /// A negative value means no limit.
@@ -101,6 +105,7 @@ impl LimitKey {
             name,
             block,
             in_blocks_too,
+            in_job_too: name == "need_memory",
             absent,
             negative_unlimited,
             top,

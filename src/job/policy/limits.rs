@@ -3,7 +3,9 @@
 //! for block-level keys. Absent: the default is written, else a maximum lower than afserver's own
 //! value for an absent key (no limit, for `max_running_tasks` and `time_life`) is written. Set:
 //! a value over the maximum, or a negative "no limit", is lowered to it. Job-level keys that
-//! blocks also have (`max_running_tasks*`) are lowered in blocks that set more than the maximum.
+//! blocks also have (`max_running_tasks*`) are lowered in blocks that set more than the maximum,
+//! and a block-level key the job also has (`need_memory`, which afserver checks at both levels)
+//! in a job that sets more.
 //! Masks are never touched.
 
 use super::data::{KeyInfo, Limit, LimitKey, PoolPolicy};
@@ -20,6 +22,9 @@ pub(crate) fn apply(job: &mut Job<'_>, pool: &str, policy: &PoolPolicy, out: &mu
         if info.block {
             for (i, block) in job.blocks_mut().iter_mut().enumerate() {
                 one(block, &info, limit, true, pool, Some(i), out);
+            }
+            if info.in_job_too && limit.max.is_some() {
+                one(job, &info, limit, false, pool, None, out);
             }
             continue;
         }
