@@ -1,8 +1,8 @@
 //! The guard's clamps, pure: an `action` on a registered pool job whose `params` set a value the
-//! pool limits (`priority`, `max_running_tasks`, `max_running_tasks_per_host`, `time_life`;
-//! for a block edit `capacity`, `need_memory`, `max_running_tasks*`) past the pool's maximum, or
-//! to "no limit", is lowered to it exactly as a submission would be (an expression's pools: the
-//! lowest maximum). Everything else in the edit is left alone.
+//! pool limits (`priority`, `max_running_tasks`, `max_running_tasks_per_host`, `time_life`, the
+//! job's `need_memory`; for a block edit `capacity`, `need_memory`, `max_running_tasks*`) past
+//! the pool's maximum, or to "no limit", is lowered to it exactly as a submission would be (an
+//! expression's pools: the lowest maximum). Everything else in the edit is left alone.
 
 use serde_json::{Map, Value};
 
@@ -15,7 +15,7 @@ fn keys(block: bool) -> impl Iterator<Item = LimitKey> {
         let info = k.info();
         match block {
             true => info.block || info.in_blocks_too,
-            false => !info.block,
+            false => !info.block || info.in_job_too,
         }
     })
 }
@@ -74,7 +74,7 @@ mod tests {
     fn inv() -> Inventory {
         let limits: PoolPolicy = serde_json::from_value(json!({"limits": {
             "priority": {"max": 150}, "max_running_tasks": {"max": 8},
-            "capacity": {"max": 2000}}}))
+            "capacity": {"max": 2000}, "need_memory": {"max": 100}}}))
         .unwrap();
         let strict: PoolPolicy =
             serde_json::from_value(json!({"limits": {"priority": {"max": 90}}})).unwrap();
@@ -124,6 +124,13 @@ mod tests {
                 json!({"capacity": 9000}),
                 json!({"capacity": 9000}),
                 &[],
+            ),
+            (
+                "lighting",
+                false,
+                json!({"need_memory": 9000}),
+                json!({"need_memory": 100}),
+                &["need_memory 9000→100"],
             ),
             (
                 "lighting",
