@@ -11,7 +11,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::live::reconcile::{self, AfJob};
+use crate::live::reconcile::AfJob;
 use crate::renders::{self, RenderInfo};
 use crate::store::registry::{Held, PoolJob};
 use crate::store::Pool;
@@ -63,7 +63,7 @@ pub async fn run(mut config: Config, args: JobsArgs) -> anyhow::Result<()> {
     let recorder = super::open_recorder(&config).await?;
     let registered = recorder.registry.list(args.pool.as_deref()).await?;
     let pools = super::open_store(&config).await?.list().await?;
-    let afjobs = reconcile::fetch(&upstream)
+    let afjobs = crate::live::full_scan::fetch(&upstream)
         .await
         .map_err(anyhow::Error::msg)
         .context("cannot list afserver's jobs")?;

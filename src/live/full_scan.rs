@@ -44,6 +44,11 @@ fn ranges() -> impl Iterator<Item = Vec<i64>> {
         .map(|start| (start..(start + IDS_PER_GET as i64).min(MAX_JOB_ID)).collect())
 }
 
+/// Every job afserver holds, read by [`super::reconcile::parse_jobs`].
+pub async fn fetch(upstream: &Upstream) -> Result<Vec<AfJob>, String> {
+    fetch_all(upstream, super::reconcile::parse_jobs).await
+}
+
 /// Every job afserver holds, each reply read by `parse`; paced as [`super::reconcile::fetch_ids`]
 /// is (between two requests it waits as long as the last one took).
 pub async fn fetch_all<P>(upstream: &Upstream, parse: P) -> Result<Vec<AfJob>, String>

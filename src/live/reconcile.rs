@@ -9,7 +9,7 @@
 //! Most reconciles ask afserver only for the registered ids ([`Scan::Registered`], a request
 //! per [`IDS_PER_GET`] ids): afserver holds its job list locked while it writes it, so a farm's
 //! whole list every 30 s would stall its submissions. The whole list ([`Scan::Full`], read in
-//! parts by [`super::full_scan`]), needed only to adopt, is read on start, every ~10 minutes and
+//! parts by the `full_scan` module), needed only to adopt, is read on start, every ~10 minutes and
 //! after a record was lost.
 //! [`plan`] is pure; the loop that runs it lives in [`super::LiveJobs`].
 
@@ -132,11 +132,6 @@ pub fn parse_jobs(body: &[u8]) -> Result<Vec<AfJob>, String> {
     reply
         .jobs
         .ok_or_else(|| "the reply has no \"jobs\" list".into())
-}
-
-/// Asks afserver for every job (in parts: [`super::full_scan`]).
-pub async fn fetch(upstream: &Upstream) -> Result<Vec<AfJob>, String> {
-    super::full_scan::fetch_all(upstream, parse_jobs).await
 }
 
 /// Asks afserver for the jobs `ids` ([`IDS_PER_GET`] per request; none for no id): those it has.
