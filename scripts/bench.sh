@@ -460,14 +460,6 @@ start_proxy # a fresh process, so its high-water mark is this test's
 load "$PROXY_ADDR" big-warm --jobs "$POOLS" --concurrency 4 --requests 400 --expect '"id"'
 sleep 0.5
 BIG_IDLE_KB=$(kb_of "$PROXY_PID" VmRSS)
-if [[ -n $ONLY ]]; then
-  idle_rss
-  stop "$PROXY_PID"
-  stop "$FAKE_PID"
-  only scale_rss && scale_rss
-  echo "bench: $PASSED passed, $MISSED missed (ONLY=$ONLY; docs/benchmarks.md not written)"
-  exit 0
-fi
 runs=$((QUICK == 1 ? 3 : 9))
 "$LOADGEN" --save "$WORK/big.bin" --big-job "$BIG_TASKS"
 load "$FAKE_ADDR" big-warm-direct --file "$WORK/big.bin" --requests 1 --expect '"id"'
