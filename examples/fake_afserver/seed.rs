@@ -104,16 +104,8 @@ fn seeded(k: usize, pool: &str, masks: &JobMasks, settings: &RouteSettings) -> S
         "name": name, "user_name": user, "annotation": format!("[pool: {pool}]"),
         "blocks": [{"name": "render", "tasks": [{"name": "frame 1"}]}],
     });
-    let fields = [
-        ("hosts_mask", &masks.hosts_mask),
-        ("hosts_mask_exclude", &masks.hosts_mask_exclude),
-        ("hosts_mask_type", &masks.hosts_mask_type),
-    ];
-    for (key, value) in fields {
-        if let Some(v) = value {
-            job[key] = v.as_str().into();
-        }
-    }
+    let fields = job.as_object_mut().expect("a job is an object");
+    fields.extend(afpool::live::action::params(masks));
     let record = PoolJob {
         job_id: 0,
         pool: pool.to_string(),
