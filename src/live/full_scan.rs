@@ -3,8 +3,8 @@
 //! takes hundreds of bytes to kilobytes in its `get jobs` reply, so one `{"get":{"type":"jobs"}}`
 //! fails on a large farm (200,000 jobs: 69 MB even with the fake's lean jobs). Instead afpool
 //! learns how many jobs afserver holds (`get users`: each user's `jobs_num`, their sum) and asks
-//! for ids in ranges of [`IDS_PER_GET`] from 1 until it has seen that many, or reached afserver's
-//! highest id (`AFJOB::MAXQUANTITY`). afserver gives a new job the lowest free id
+//! for ids in ranges of [`IDS_PER_GET`] from 1 until it has seen that many and a range came back
+//! empty, or reached afserver's highest id (`AFJOB::MAXQUANTITY`). afserver gives a new job the lowest free id
 //! (`AfContainer::add`), so the ids in use are dense from 1 and a scan ends near the farm's size.
 //! Jobs deleted during the scan make it read on to the highest id (small `{"jobs":[]}` replies);
 //! jobs added during it are the next reconcile's.
@@ -57,16 +57,21 @@ where
 {
     let held = ask(upstream, GET_USERS, jobs_held).await?;
     let mut jobs = Vec::with_capacity(held);
-    let mut took = None;
+    let (mut took, mut last_empty) = (None, false);
     for part in ranges() {
-        if jobs.len() >= held {
+        // A job missed here would be dropped from the registry: stop only past the dense ids
+        // (an empty range) as well as at the count, so a `get users` that under-counts cannot
+        // end the scan early.
+        if jobs.len() >= held && last_empty {
             break;
         }
         if let Some(took) = took {
             tokio::time::sleep(took).await;
         }
         let started = tokio::time::Instant::now();
-        jobs.extend(ask_ids(upstream, &part, parse.clone()).await?);
+        let found = ask_ids(upstream, &part, parse.clone()).await?;
+        last_empty = found.is_empty();
+        jobs.extend(found);
         took = Some(started.elapsed());
     }
     Ok(jobs)
