@@ -42,7 +42,7 @@ fn cpu_us() -> f64 {
 fn job(id: i64) -> (Arc<PoolJob>, String) {
     let job = PoolJob {
         job_id: id,
-        pool: format!("pool{}", id % 200),
+        pool: format!("pool{}", id % 200).into(),
         user: "artist".into(),
         job_name: format!("shot_{id}"),
         submitted_at: bson::DateTime::now(),

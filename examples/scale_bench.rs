@@ -215,12 +215,12 @@ fn pool_job(id: i64, pools: usize) -> PoolJob {
     let p = id as usize % pools;
     let masks = JobMasks {
         hosts_mask: None,
-        hosts_mask_exclude: Some(mask_of(p)),
+        hosts_mask_exclude: Some(mask_of(p).into()),
         hosts_mask_type: Some("regex".into()),
     };
     PoolJob {
         job_id: id,
-        pool: format!("pool{p}"),
+        pool: format!("pool{p}").into(),
         user: "bench".into(),
         job_name: format!("shot{id}"),
         submitted_at: bson::DateTime::now(),

@@ -17,6 +17,7 @@
 //! - [`logging`], [`memory`], [`shutdown`]: process set-up.
 //! - [`legacy`]: the older pools tool's Pool Server (TCP 9999), for its old clients.
 //! - [`doctor`]: `afpool doctor`, every check of the set-up, one line each.
+//! - [`shared_str`]: one copy of each string the registry's jobs repeat (pool, owner, masks).
 //! - [`natural`]: the natural order of pool and host names (`pool2` before `pool10`).
 #![warn(missing_docs)]
 
@@ -39,6 +40,7 @@ pub mod proxy;
 pub mod renders;
 pub mod routing;
 pub mod secret;
+pub mod shared_str;
 pub mod select;
 pub mod shutdown;
 pub mod store;

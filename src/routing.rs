@@ -209,10 +209,10 @@ type Sources = (
 );
 
 fn build((pools, rules, renders): Sources, previous: Option<&Built>) -> Built {
-    let (pool_list, render_list) = (pools.as_ref().clone(), renders.as_ref().clone());
+    let (pool_list, render_list) = (Arc::clone(&pools), Arc::clone(&renders));
     let inventory = match previous {
         Some(prev) => Inventory::after(&prev.inventory, pool_list, render_list),
-        None => Inventory::new(pool_list, render_list).with_rules(rules.as_ref().as_ref()),
+        None => Inventory::shared(pool_list, render_list).with_rules(rules.as_ref().as_ref()),
     };
     // Rules are compiled again only when they changed.
     let inventory = match previous {

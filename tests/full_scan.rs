@@ -53,7 +53,7 @@ async fn a_full_scan_reads_the_job_list_in_parts_and_adopts_past_a_gap() {
     proxy.live.reconcile(Scan::Full).await;
     assert_eq!(
         proxy.live.index().get(1200).map(|j| j.pool),
-        Some("cpu".to_string()),
+        Some("cpu".into()),
         "the tagged job past the gap is adopted"
     );
     let gets = job_gets(&fake);

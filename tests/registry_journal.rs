@@ -13,13 +13,13 @@ use afpool::store::registry_journal::journal_path;
 fn job(job_id: i64, pool: &str) -> PoolJob {
     PoolJob {
         job_id,
-        pool: pool.to_string(),
-        user: "ann".to_string(),
+        pool: pool.into(),
+        user: "ann".into(),
         job_name: format!("shot_{job_id}_{}", "x".repeat(200)),
         submitted_at: bson::DateTime::from_millis(1_780_000_000_123),
         masks_written: JobMasks {
-            hosts_mask_exclude: Some("(?!(?:gpu01|gpu02)$).*".to_string()),
-            hosts_mask_type: Some("regex".to_string()),
+            hosts_mask_exclude: Some("(?!(?:gpu01|gpu02)$).*".into()),
+            hosts_mask_type: Some("regex".into()),
             ..JobMasks::default()
         },
         user_masks: JobMasks::default(),

@@ -32,17 +32,17 @@ contract!(
 fn job(job_id: i64, pool: &str) -> PoolJob {
     PoolJob {
         job_id,
-        pool: pool.to_string(),
-        user: "ann".to_string(),
+        pool: pool.into(),
+        user: "ann".into(),
         job_name: format!("shot_{job_id}"),
         submitted_at: bson::DateTime::from_millis(1_780_000_000_123),
         masks_written: JobMasks {
             hosts_mask: None,
-            hosts_mask_exclude: Some("(pc-9|pc-8)".to_string()),
-            hosts_mask_type: Some("regex".to_string()),
+            hosts_mask_exclude: Some("(pc-9|pc-8)".into()),
+            hosts_mask_type: Some("regex".into()),
         },
         user_masks: JobMasks {
-            hosts_mask: Some("pc".to_string()),
+            hosts_mask: Some("pc".into()),
             ..JobMasks::default()
         },
         mask_mode: MaskMode::Exclude,
@@ -145,7 +145,7 @@ async fn registry_replace_if_claims_once(b: &Backend) {
     let registry = b.recorder(90).await.registry;
     let old = job(7, "gpu");
     let mut new = old.clone();
-    new.masks_written.hosts_mask_exclude = Some("(pc-1)".to_string());
+    new.masks_written.hosts_mask_exclude = Some("(pc-1)".into());
     assert!(
         !registry.replace_if(&new, &old).await.unwrap(),
         "not registered"

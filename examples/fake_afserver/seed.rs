@@ -108,8 +108,8 @@ fn seeded(k: usize, pool: &str, masks: &JobMasks, settings: &RouteSettings) -> S
     fields.extend(afpool::live::action::params(masks));
     let record = PoolJob {
         job_id: 0,
-        pool: pool.to_string(),
-        user,
+        pool: pool.into(),
+        user: user.into(),
         job_name: name,
         submitted_at: bson::DateTime::now(),
         masks_written: masks.clone(),

@@ -105,8 +105,8 @@ pub fn rows<J: Borrow<PoolJob>>(
             JobRow {
                 id: j.job_id,
                 name: j.job_name.clone(),
-                user: j.user.clone(),
-                pool: j.pool.clone(),
+                user: j.user.to_string(),
+                pool: j.pool.to_string(),
                 state: af.map_or("gone".into(), |a| a.state.trim().to_string()),
                 progress: af.map_or(0, |a| a.progress()),
                 hosts_online,

@@ -222,7 +222,7 @@ async fn follow_rename(recorder: &Recorder, old: &str, new: &str) {
     };
     for job in jobs {
         let mut job = PoolJob::clone(&job);
-        job.pool = new.to_string();
+        job.pool = new.into();
         if let Err(e) = recorder.registry.upsert(&job).await {
             eprintln!("afpool: warning: live job {} not renamed: {e}", job.job_id);
         }

@@ -88,8 +88,9 @@ impl PoolPlan {
 /// plan. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct Inventory {
-    pools: Vec<Pool>,
-    renders: Vec<RenderInfo>,
+    /// Shared with the routing sources the snapshot was built from (one copy of the lists).
+    pools: Arc<Vec<Pool>>,
+    renders: Arc<Vec<RenderInfo>>,
     plans: HashMap<String, Arc<PoolPlan>>,
     known: Arc<Vec<String>>,
     exprs: Box<Expressions>,
@@ -128,6 +129,12 @@ type Spellings = HashMap<String, Vec<String>>;
 impl Inventory {
     /// Builds the snapshot; the first pool of a duplicated name wins.
     pub fn new(pools: Vec<Pool>, renders: Vec<RenderInfo>) -> Self {
+        Inventory::shared(Arc::new(pools), Arc::new(renders))
+    }
+
+    /// [`Inventory::new`] over lists shared with their source, which keeps them (the routing
+    /// sources: one copy of a 20,000-render list, not one more per snapshot).
+    pub fn shared(pools: Arc<Vec<Pool>>, renders: Arc<Vec<RenderInfo>>) -> Self {
         let (spellings, order) = known_hosts(&pools, &renders);
         let online: HashMap<&str, bool> = renders
             .iter()
@@ -161,7 +168,7 @@ impl Inventory {
             let compiled = Arc::new(Compiled::new(&pool.policy));
             policies.entry(pool.name.clone()).or_insert(compiled);
         }
-        for pool in &pools {
+        for pool in pools.iter() {
             if !plans.contains_key(&pool.name) {
                 let plan = plan_pool(pool, &spellings, &shared);
                 plans.insert(pool.name.clone(), Arc::new(plan));
@@ -230,8 +237,12 @@ impl Inventory {
     /// (online and busy flags) while names rarely do, and masks take milliseconds to write for
     /// thousands of hosts: this keeps that work off the request path. The default pool rules of
     /// `previous` are kept (see [`Inventory::with_rules`]).
-    pub fn after(previous: &Inventory, pools: Vec<Pool>, renders: Vec<RenderInfo>) -> Self {
-        let mut inv = Inventory::new(pools, renders);
+    pub fn after(
+        previous: &Inventory,
+        pools: impl Into<Arc<Vec<Pool>>>,
+        renders: impl Into<Arc<Vec<RenderInfo>>>,
+    ) -> Self {
+        let mut inv = Inventory::shared(pools.into(), renders.into());
         inv.rules = previous.rules.clone();
         for (name, plan) in &inv.plans {
             if let Some(old) = previous.plans.get(name) {

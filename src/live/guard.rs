@@ -14,6 +14,7 @@
 use serde_json::{Map, Value};
 
 use crate::job::{Inventory, RouteSettings};
+use crate::shared_str::SharedStr;
 use crate::store::registry::{JobMasks, PoolJob};
 
 use super::guard_clamp;
@@ -195,8 +196,8 @@ fn block_edit(edit: &Map<String, Value>) -> Guarded {
 
 /// The user's masks after the edit: the registered ones, with the edited fields replaced.
 fn edited(user: &JobMasks, edit: &Map<String, Value>) -> JobMasks {
-    let pick = |key: &str, old: &Option<String>| match edit.get(key) {
-        Some(Value::String(new)) => Some(new.clone()),
+    let pick = |key: &str, old: &Option<SharedStr>| match edit.get(key) {
+        Some(Value::String(new)) => Some(new.into()),
         _ => old.clone(),
     };
     JobMasks {
@@ -282,7 +283,7 @@ fn merge(
         }
         Computed::Routed { pool, masks } => {
             let mut kept = job.clone();
-            kept.pool = pool;
+            kept.pool = pool.into();
             kept.masks_written = masks.clone();
             kept.user_masks = without_tokens(&user);
             (masks, Change::Keep(kept))

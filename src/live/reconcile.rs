@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::job::MaskMode;
 use crate::protocol::encode;
+use crate::shared_str::SharedStr;
 use crate::store::registry::{JobMasks, PoolJob};
 use crate::upstream::Upstream;
 
@@ -107,10 +108,11 @@ impl AfJob {
 
     /// The job's masks as afserver holds them.
     pub fn masks(&self) -> JobMasks {
+        let share = |m: &Option<String>| m.as_deref().map(SharedStr::new);
         JobMasks {
-            hosts_mask: self.hosts_mask.clone(),
-            hosts_mask_exclude: self.hosts_mask_exclude.clone(),
-            hosts_mask_type: self.hosts_mask_type.clone(),
+            hosts_mask: share(&self.hosts_mask),
+            hosts_mask_exclude: share(&self.hosts_mask_exclude),
+            hosts_mask_type: share(&self.hosts_mask_type),
         }
     }
 }
@@ -281,8 +283,8 @@ pub fn plan<J: Borrow<PoolJob>>(registered: &[J], afserver: &[AfJob], mode: Mask
             let pool = annotated_pool(&j.annotation)?;
             Some(PoolJob {
                 job_id: j.id,
-                pool: pool.to_string(),
-                user: j.user_name.clone(),
+                pool: pool.into(),
+                user: j.user_name.as_str().into(),
                 job_name: j.name.clone(),
                 submitted_at: bson::DateTime::now(),
                 masks_written: j.masks(),

@@ -6,6 +6,7 @@
 
 use crate::job::{MaskMode, Outcome, RouteSettings, Verdict};
 use crate::store::audit::AuditKind;
+use crate::shared_str::SharedStr;
 use crate::store::registry::{Held, JobMasks, PoolJob};
 
 use super::target::without_tokens;
@@ -16,9 +17,9 @@ pub struct Submitted {
     /// The verdict.
     pub verdict: Verdict,
     /// The pool named (empty when none).
-    pub pool: String,
+    pub pool: SharedStr,
     /// `user_name`.
-    pub user: String,
+    pub user: SharedStr,
     /// `name`.
     pub job_name: String,
     /// The masks afpool wrote.
@@ -35,14 +36,6 @@ pub struct Submitted {
     pub spilled: Option<String>,
 }
 
-fn masks(m: &crate::job::Masks) -> JobMasks {
-    JobMasks {
-        hosts_mask: m.hosts_mask.clone(),
-        hosts_mask_exclude: m.hosts_mask_exclude.clone(),
-        hosts_mask_type: m.hosts_mask_type.clone(),
-    }
-}
-
 impl Submitted {
     /// What to record of `outcome`. A job that named no pool leaves only its verdict: its
     /// id may be one a deleted pool job had (see [`super::LiveJobs::after_reply`]).
@@ -57,11 +50,12 @@ impl Submitted {
             // A job that spilled over lives in the set it spilled to, which re-targets follow.
             pool: (outcome.spilled.as_ref().map(|s| s.to.clone()))
                 .or(named)
-                .unwrap_or_default(),
-            user: e.user_name.clone(),
+                .unwrap_or_default()
+                .into(),
+            user: e.user_name.as_str().into(),
             job_name: e.job_name.clone(),
-            masks_written: masks(&e.masks_after),
-            user_masks: without_tokens(&masks(&e.masks_before)),
+            masks_written: JobMasks::of(&e.masks_after),
+            user_masks: without_tokens(&JobMasks::of(&e.masks_before)),
             mask_mode: settings.mask_mode,
             reason: e.reason.clone(),
             spilled: outcome.spilled.as_ref().map(|s| s.words()),
@@ -75,8 +69,8 @@ impl Submitted {
     fn no_pool() -> Submitted {
         Submitted {
             verdict: Verdict::NoPool,
-            pool: String::new(),
-            user: String::new(),
+            pool: SharedStr::default(),
+            user: SharedStr::default(),
             job_name: String::new(),
             masks_written: JobMasks::default(),
             user_masks: JobMasks::default(),

@@ -164,7 +164,7 @@ fn next(job: &PoolJob, pool: &str, computed: &Computed) -> Option<Pending> {
         return None;
     }
     let mut after = job.clone();
-    (after.pool, after.masks_written) = (pool.to_string(), masks.clone());
+    (after.pool, after.masks_written) = (pool.into(), masks.clone());
     after.held = held.map(|reason| hold(job, reason));
     Some(Pending {
         params: action::params(masks),

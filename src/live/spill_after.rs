@@ -73,7 +73,7 @@ pub fn due(
             continue;
         }
         let mut after = (*job).clone();
-        after.pool = reference;
+        after.pool = reference.into();
         steps.push(Step {
             before: (*job).clone(),
             after,

@@ -5,7 +5,8 @@
 
 use serde_json::json;
 
-use crate::job::{self, Inventory, Masks, PoolSource, RouteSettings, Verdict, ROUTED_KEY};
+use crate::job::{self, Inventory, PoolSource, RouteSettings, Verdict, ROUTED_KEY};
+use crate::shared_str::SharedStr;
 use crate::store::registry::JobMasks;
 
 /// The token value that releases a job from its pool (`pool:none`).
@@ -39,18 +40,9 @@ pub enum Computed {
     Refused(String),
 }
 
-/// The job-level masks of a routing result.
-fn job_masks(m: &Masks) -> JobMasks {
-    JobMasks {
-        hosts_mask: m.hosts_mask.clone(),
-        hosts_mask_exclude: m.hosts_mask_exclude.clone(),
-        hosts_mask_type: m.hosts_mask_type.clone(),
-    }
-}
-
 /// `masks` with every `pool:NAME` token removed.
 pub fn without_tokens(masks: &JobMasks) -> JobMasks {
-    let strip = |m: &Option<String>| m.as_ref().map(|m| job::strip_tokens(m).0);
+    let strip = |m: &Option<SharedStr>| m.as_ref().map(|m| job::strip_tokens(m).0.into());
     JobMasks {
         hosts_mask: strip(&masks.hosts_mask),
         hosts_mask_exclude: strip(&masks.hosts_mask_exclude),
@@ -114,7 +106,7 @@ pub fn compute(
     if by_token {
         return released(user, settings);
     }
-    let masks = job_masks(&outcome.explain.masks_after);
+    let masks = JobMasks::of(&outcome.explain.masks_after);
     let named = outcome.pool.map(|c| c.name).unwrap_or_default();
     match outcome.verdict {
         Verdict::Routed => Computed::Routed { pool: named, masks },
@@ -160,8 +152,8 @@ mod tests {
 
     fn masks(mask: Option<&str>, exclude: Option<&str>) -> JobMasks {
         JobMasks {
-            hosts_mask: mask.map(str::to_string),
-            hosts_mask_exclude: exclude.map(str::to_string),
+            hosts_mask: mask.map(SharedStr::new),
+            hosts_mask_exclude: exclude.map(SharedStr::new),
             hosts_mask_type: None,
         }
     }
@@ -205,7 +197,7 @@ mod tests {
         let got = compute(&user, "a", "ann", "gpu", &settings, &inventory());
         let masks = JobMasks {
             hosts_mask: Some(want.into()),
-            hosts_mask_exclude: Some(String::new()),
+            hosts_mask_exclude: Some("".into()),
             hosts_mask_type: Some("find".into()),
         };
         assert_eq!(got, Computed::Released { masks });

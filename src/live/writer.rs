@@ -83,7 +83,7 @@ async fn write(live: &Arc<LiveJobs>, batch: Vec<Record>) {
     let clamped: Vec<AuditEntry> = routed.iter().filter_map(clamp_entry).collect();
     let jobs: Vec<_> = routed
         .into_iter()
-        .map(|(s, accepted)| (Arc::new(s.pool_job(accepted)), s.user))
+        .map(|(s, accepted)| (Arc::new(s.pool_job(accepted)), s.user.to_string()))
         .collect();
     let n = jobs.len();
     // Held jobs are registered too, to come back when their pool does (audited as held below).

@@ -12,19 +12,33 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::job::MaskMode;
+use crate::shared_str::SharedStr;
 
-/// A job's three host mask fields; `None` = not set.
+/// A job's three host mask fields; `None` = not set. Shared strings: every job of a pool carries
+/// the same masks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct JobMasks {
     /// `hosts_mask`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hosts_mask: Option<String>,
+    pub hosts_mask: Option<SharedStr>,
     /// `hosts_mask_exclude`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hosts_mask_exclude: Option<String>,
+    pub hosts_mask_exclude: Option<SharedStr>,
     /// `hosts_mask_type` (`find` or `regex`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hosts_mask_type: Option<String>,
+    pub hosts_mask_type: Option<SharedStr>,
+}
+
+impl JobMasks {
+    /// The job-level masks of a routing result.
+    pub fn of(m: &crate::job::Masks) -> JobMasks {
+        let share = |m: &Option<String>| m.as_deref().map(SharedStr::new);
+        JobMasks {
+            hosts_mask: share(&m.hosts_mask),
+            hosts_mask_exclude: share(&m.hosts_mask_exclude),
+            hosts_mask_type: share(&m.hosts_mask_type),
+        }
+    }
 }
 
 /// One registered pool job.
@@ -33,9 +47,9 @@ pub struct PoolJob {
     /// afserver's job id.
     pub job_id: i64,
     /// The pool the job was routed into.
-    pub pool: String,
+    pub pool: SharedStr,
     /// The job's `user_name`.
-    pub user: String,
+    pub user: SharedStr,
     /// The job's `name`.
     pub job_name: String,
     /// When afserver accepted it (UTC).

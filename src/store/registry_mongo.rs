@@ -132,7 +132,7 @@ impl JobRegistry for MongoRegistry {
             .map_err(|e| StoreError::Unavailable(format!("cannot encode masks: {e}")))?;
         let filter = doc! {
             "job_id": job.job_id,
-            "pool": &expected.pool,
+            "pool": expected.pool.as_str(),
             "masks_written": written,
         };
         let replace = self.coll.replace_one(filter, to_doc(job)?).await;
