@@ -33,14 +33,19 @@ fn set() -> &'static Mutex<Set> {
     static SET: OnceLock<Mutex<Set>> = OnceLock::new();
     SET.get_or_init(|| {
         let strings = HashSet::new();
-        Mutex::new(Set { strings, sweep_at: FIRST_SWEEP })
+        Mutex::new(Set {
+            strings,
+            sweep_at: FIRST_SWEEP,
+        })
     })
 }
 
 impl SharedStr {
     /// The shared copy of `s`, made if there is none yet.
     pub fn new(s: &str) -> Self {
-        let mut set = set().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut set = set()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(found) = set.strings.get(s) {
             return SharedStr(Arc::clone(found));
         }
@@ -62,7 +67,11 @@ impl SharedStr {
 
     /// How many strings the process-wide set holds (for tests).
     pub fn held() -> usize {
-        set().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).strings.len()
+        set()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .strings
+            .len()
     }
 
     /// Whether `a` and `b` are one allocation.
@@ -203,7 +212,10 @@ mod tests {
         for other in [&owned, &read, &escaped] {
             assert!(SharedStr::same(&made, other));
         }
-        assert!(!SharedStr::same(&made, &SharedStr::new("shared_str test: cpu")));
+        assert!(!SharedStr::same(
+            &made,
+            &SharedStr::new("shared_str test: cpu")
+        ));
     }
 
     #[test]
@@ -215,7 +227,10 @@ mod tests {
         assert_eq!(s.len(), 10);
         assert_eq!(format!("{s} {s:?}"), "n04af.farm \"n04af.farm\"");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"n04af.farm\"");
-        assert_eq!(bson::to_bson(&s).unwrap(), bson::Bson::String("n04af.farm".into()));
+        assert_eq!(
+            bson::to_bson(&s).unwrap(),
+            bson::Bson::String("n04af.farm".into())
+        );
         assert!(serde_json::from_str::<SharedStr>("7").is_err());
     }
 
@@ -227,7 +242,14 @@ mod tests {
         }
         // Other tests hold some strings, but none of the thousands dropped above survives two
         // sweeps' worth of growth.
-        assert!(SharedStr::held() < 3 * FIRST_SWEEP, "{} held", SharedStr::held());
-        assert!(SharedStr::same(&kept, &SharedStr::new("shared_str test: kept")));
+        assert!(
+            SharedStr::held() < 3 * FIRST_SWEEP,
+            "{} held",
+            SharedStr::held()
+        );
+        assert!(SharedStr::same(
+            &kept,
+            &SharedStr::new("shared_str test: kept")
+        ));
     }
 }

@@ -111,7 +111,10 @@ async fn a_deleted_job_leaves_the_registry_and_a_tagged_job_is_adopted() {
     proxy.live.reconcile(Scan::Full).await;
     let index = proxy.live.index();
     assert!(index.get(gone).is_none());
-    assert_eq!(index.get(lost).map(|j| j.pool.to_string()), Some("cpu".to_string()));
+    assert_eq!(
+        index.get(lost).map(|j| j.pool.to_string()),
+        Some("cpu".to_string())
+    );
     let recorder = Recorder::open(&spec, &StoreOptions::default(), 90)
         .await
         .unwrap();

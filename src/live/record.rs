@@ -5,8 +5,8 @@
 //! task, so the client never waits for the store.
 
 use crate::job::{MaskMode, Outcome, RouteSettings, Verdict};
-use crate::store::audit::AuditKind;
 use crate::shared_str::SharedStr;
+use crate::store::audit::AuditKind;
 use crate::store::registry::{Held, JobMasks, PoolJob};
 
 use super::target::without_tokens;
