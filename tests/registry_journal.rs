@@ -6,6 +6,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use afpool::job::MaskMode;
+use afpool::shared_str::SharedStr;
 use afpool::store::registry::{JobMasks, JobRegistry, PoolJob};
 use afpool::store::registry_file::FileRegistry;
 use afpool::store::registry_journal::journal_path;
@@ -163,4 +164,24 @@ async fn a_replaced_snapshot_is_read_again() {
     let state = serde_json::json!({"jobs": [job(5, "cpu")]});
     std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
     assert_eq!(ids(&registry).await, [5]);
+}
+
+#[tokio::test]
+async fn jobs_read_back_share_one_copy_of_their_pool_owner_and_masks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.json");
+    let writer = FileRegistry::new(&path);
+    writer
+        .upsert_many(&shared([job(1, "gpu"), job(2, "gpu"), job(3, "cpu")]))
+        .await
+        .unwrap();
+    let jobs = FileRegistry::new(&path).list(None).await.unwrap();
+    let by_id = |id: i64| jobs.iter().find(|j| j.job_id == id).unwrap();
+    let (one, two, three) = (by_id(1), by_id(2), by_id(3));
+    assert!(SharedStr::same(&one.pool, &two.pool));
+    assert!(SharedStr::same(&one.user, &three.user));
+    let exclude = |j: &PoolJob| j.masks_written.hosts_mask_exclude.clone().unwrap();
+    assert!(SharedStr::same(&exclude(one), &exclude(three)));
+    assert!(!SharedStr::same(&one.pool, &three.pool));
+    assert_eq!((one.pool.as_str(), three.pool.as_str()), ("gpu", "cpu"));
 }
