@@ -24,20 +24,33 @@ pub struct SharedStr(Arc<str>);
 /// The fewest strings the set holds before its first sweep.
 const FIRST_SWEEP: usize = 1024;
 
+#[derive(Default)]
 struct Set {
     strings: HashSet<Arc<str>>,
     sweep_at: usize,
 }
 
+impl Set {
+    /// The set's copy of `s`, made if there is none yet.
+    fn share(&mut self, s: &str) -> Arc<str> {
+        if let Some(found) = self.strings.get(s) {
+            return Arc::clone(found);
+        }
+        if self.strings.len() >= self.sweep_at.max(FIRST_SWEEP) {
+            // Only the set holds a string whose count is 1, and only under the set's lock can
+            // anyone take a new copy of it: dropping it here cannot race a clone.
+            self.strings.retain(|kept| Arc::strong_count(kept) > 1);
+            self.sweep_at = self.strings.len() * 2;
+        }
+        let made: Arc<str> = Arc::from(s);
+        self.strings.insert(Arc::clone(&made));
+        made
+    }
+}
+
 fn set() -> &'static Mutex<Set> {
     static SET: OnceLock<Mutex<Set>> = OnceLock::new();
-    SET.get_or_init(|| {
-        let strings = HashSet::new();
-        Mutex::new(Set {
-            strings,
-            sweep_at: FIRST_SWEEP,
-        })
-    })
+    SET.get_or_init(Mutex::default)
 }
 
 impl SharedStr {
@@ -46,32 +59,12 @@ impl SharedStr {
         let mut set = set()
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(found) = set.strings.get(s) {
-            return SharedStr(Arc::clone(found));
-        }
-        if set.strings.len() >= set.sweep_at {
-            // Only the set holds a string whose count is 1, and only under this lock can anyone
-            // take a new copy of it: dropping it here cannot race a clone.
-            set.strings.retain(|kept| Arc::strong_count(kept) > 1);
-            set.sweep_at = (set.strings.len() * 2).max(FIRST_SWEEP);
-        }
-        let made: Arc<str> = Arc::from(s);
-        set.strings.insert(Arc::clone(&made));
-        SharedStr(made)
+        SharedStr(set.share(s))
     }
 
     /// The string.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// How many strings the process-wide set holds (for tests).
-    pub fn held() -> usize {
-        set()
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .strings
-            .len()
     }
 
     /// Whether `a` and `b` are one allocation.
@@ -236,20 +229,23 @@ mod tests {
 
     #[test]
     fn strings_nothing_holds_are_swept_once_the_set_doubles() {
-        let kept = SharedStr::new("shared_str test: kept");
+        let mut set = Set::default();
+        let kept = set.share("kept");
         for i in 0..4 * FIRST_SWEEP {
-            drop(SharedStr::new(&format!("shared_str test: dropped {i}")));
+            drop(set.share(&format!("dropped {i}")));
         }
-        // Other tests hold some strings, but none of the thousands dropped above survives two
-        // sweeps' worth of growth.
         assert!(
-            SharedStr::held() < 3 * FIRST_SWEEP,
+            set.strings.len() <= FIRST_SWEEP,
             "{} held",
-            SharedStr::held()
+            set.strings.len()
         );
-        assert!(SharedStr::same(
-            &kept,
-            &SharedStr::new("shared_str test: kept")
-        ));
+        assert!(Arc::ptr_eq(&kept, &set.share("kept")));
+        let held: Vec<Arc<str>> = (0..2 * FIRST_SWEEP)
+            .map(|i| set.share(&format!("held {i}")))
+            .collect();
+        assert!(
+            held.iter().all(|h| set.strings.contains(h)),
+            "a string still held is kept"
+        );
     }
 }
